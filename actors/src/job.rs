@@ -1,0 +1,165 @@
+//! A job as the runtime sees it: tasks (vertices) with a factory each, and the edges between them;
+//! and the wiring of their subtasks' channels.
+
+use crate::channel::{InputChannel, OutputChannel, Outputs};
+use crate::error::SubtaskId;
+use crate::metrics::MetricsRegistry;
+use crate::subtask::{SubtaskActor, Wire};
+use crate::task::TaskFactory;
+use actix::Addr;
+
+/// How the subtasks of an edge's two ends are connected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChannelPattern {
+    /// Every upstream subtask has a channel to every downstream subtask.
+    AllToAll,
+    /// Upstream subtask `i` feeds downstream subtask `i` only (equal parallelism).
+    Pointwise,
+}
+
+/// One task of the job: `parallelism` subtasks built by `factory`.
+#[derive(Clone)]
+pub struct VertexSpec {
+    /// Name shown in errors and metrics (chained operators' names joined by ` -> `).
+    pub name: String,
+    /// Uid of the task's first operator.
+    pub uid: String,
+    /// Number of subtasks.
+    pub parallelism: u32,
+    /// Builds one subtask's task.
+    pub factory: TaskFactory,
+}
+
+/// A data edge between two tasks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EdgeSpec {
+    /// Upstream vertex index.
+    pub source: usize,
+    /// Downstream vertex index.
+    pub target: usize,
+    /// Which input gate of the downstream task it feeds.
+    pub target_gate: usize,
+    /// How subtasks connect.
+    pub pattern: ChannelPattern,
+}
+
+/// How the runtime runs a job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuntimeConfig {
+    /// Arbiter threads the subtasks are spread over; 0 means one per core.
+    pub arbiters: usize,
+    /// Batch credits each input channel grants its sender.
+    pub credits_per_channel: u32,
+    /// Deterministic mode: every actor on one arbiter, tokio's clock paused and auto-advancing,
+    /// all randomness from this seed.
+    pub deterministic_seed: Option<u64>,
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        RuntimeConfig {
+            arbiters: 0,
+            credits_per_channel: 4,
+            deterministic_seed: None,
+        }
+    }
+}
+
+/// Everything the runtime needs to run a job.
+#[derive(Clone)]
+pub struct JobSpec {
+    /// The job's name.
+    pub name: String,
+    /// Its tasks, in topological order (every edge goes from a lower to a higher index).
+    pub vertices: Vec<VertexSpec>,
+    /// Its edges.
+    pub edges: Vec<EdgeSpec>,
+    /// Number of key groups.
+    pub max_parallelism: u32,
+    /// Runtime settings.
+    pub runtime: RuntimeConfig,
+}
+
+impl JobSpec {
+    /// The output edges of `vertex`, in the order the task's output edge indices refer to them.
+    pub fn output_edges(&self, vertex: usize) -> Vec<&EdgeSpec> {
+        self.edges.iter().filter(|e| e.source == vertex).collect()
+    }
+
+    /// The channel count of each output edge of `vertex`.
+    pub fn output_channel_counts(&self, vertex: usize) -> Vec<usize> {
+        self.output_edges(vertex)
+            .iter()
+            .map(|e| match e.pattern {
+                ChannelPattern::AllToAll => self.vertices[e.target].parallelism as usize,
+                ChannelPattern::Pointwise => 1,
+            })
+            .collect()
+    }
+
+    /// How `vertex`'s subtask `index` is named in errors.
+    pub fn subtask_id(&self, vertex: usize, index: u32) -> SubtaskId {
+        let v = &self.vertices[vertex];
+        SubtaskId {
+            task: v.name.clone(),
+            uid: v.uid.clone(),
+            index,
+            parallelism: v.parallelism,
+        }
+    }
+}
+
+/// Sends each subtask its [`Wire`] message: output channels to its consumers, input channels with
+/// the way back to its producers for credits.
+pub fn wire(spec: &JobSpec, actors: &[Vec<Addr<SubtaskActor>>], metrics: &MetricsRegistry) {
+    // inputs[vertex][subtask] collects input channels in edge order, then upstream subtask order.
+    let mut inputs: Vec<Vec<Vec<InputChannel>>> = spec
+        .vertices
+        .iter()
+        .map(|v| (0..v.parallelism).map(|_| Vec::new()).collect())
+        .collect();
+    let mut outputs: Vec<Vec<Vec<Vec<OutputChannel>>>> = spec
+        .vertices
+        .iter()
+        .map(|v| (0..v.parallelism).map(|_| Vec::new()).collect())
+        .collect();
+    let credits = spec.runtime.credits_per_channel.max(1);
+    for (vertex, per_vertex) in outputs.iter_mut().enumerate() {
+        for (edge_index, edge) in spec.output_edges(vertex).into_iter().enumerate() {
+            let up_p = spec.vertices[edge.source].parallelism as usize;
+            let down_p = spec.vertices[edge.target].parallelism as usize;
+            for (up, channels_of_subtask) in per_vertex.iter_mut().enumerate().take(up_p) {
+                let targets: Vec<usize> = match edge.pattern {
+                    ChannelPattern::AllToAll => (0..down_p).collect(),
+                    ChannelPattern::Pointwise => vec![up.min(down_p.saturating_sub(1))],
+                };
+                let mut channels = Vec::with_capacity(targets.len());
+                for (channel, down) in targets.into_iter().enumerate() {
+                    let receiver = &mut inputs[edge.target][down];
+                    let input_index = receiver.len();
+                    receiver.push(InputChannel::new(
+                        edge.target_gate,
+                        actors[vertex][up].clone().recipient(),
+                        edge_index,
+                        channel,
+                    ));
+                    channels.push(OutputChannel::new(
+                        actors[edge.target][down].clone().recipient(),
+                        input_index,
+                        credits,
+                    ));
+                }
+                channels_of_subtask.push(channels);
+            }
+        }
+    }
+    for (vertex, (outs, ins)) in outputs.into_iter().zip(inputs).enumerate() {
+        for (index, (out, input)) in outs.into_iter().zip(ins).enumerate() {
+            let counters = metrics.subtask(&spec.vertices[vertex].name, index as u32);
+            actors[vertex][index].do_send(Wire {
+                outputs: Outputs::new(out, counters),
+                inputs: input,
+            });
+        }
+    }
+}

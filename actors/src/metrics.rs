@@ -1,0 +1,207 @@
+//! Counters per operator and per subtask, readable from the job's client and exported through the
+//! `metrics` crate (names `weir_records_in_total`, `weir_records_out_total`, `weir_batches_in_total`,
+//! `weir_batches_out_total`, `weir_backpressured_seconds_total`, labelled by `operator`, `uid` and
+//! `subtask`). Exporting costs nothing when no recorder is installed.
+
+use parking_lot::RwLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// Record counts of one operator in one subtask; updated once per batch.
+#[derive(Debug)]
+pub struct OperatorCounters {
+    records_in: AtomicU64,
+    records_out: AtomicU64,
+    exported_in: metrics::Counter,
+    exported_out: metrics::Counter,
+}
+
+impl OperatorCounters {
+    /// Adds `n` records read by the operator.
+    #[inline]
+    pub fn add_in(&self, n: usize) {
+        self.records_in.fetch_add(n as u64, Ordering::Relaxed);
+        self.exported_in.increment(n as u64);
+    }
+
+    /// Adds `n` records emitted by the operator.
+    #[inline]
+    pub fn add_out(&self, n: usize) {
+        self.records_out.fetch_add(n as u64, Ordering::Relaxed);
+        self.exported_out.increment(n as u64);
+    }
+}
+
+/// Channel-level figures of one subtask, kept by the runtime.
+#[derive(Debug)]
+pub struct SubtaskCounters {
+    batches_in: AtomicU64,
+    batches_out: AtomicU64,
+    backpressured_ns: AtomicU64,
+    max_queued_batches: AtomicU64,
+    exported_batches_in: metrics::Counter,
+    exported_batches_out: metrics::Counter,
+    exported_backpressure: metrics::Counter,
+}
+
+impl SubtaskCounters {
+    /// One batch read from an input channel.
+    #[inline]
+    pub fn batch_in(&self) {
+        self.batches_in.fetch_add(1, Ordering::Relaxed);
+        self.exported_batches_in.increment(1);
+    }
+
+    /// One batch sent on an output channel.
+    #[inline]
+    pub fn batch_out(&self) {
+        self.batches_out.fetch_add(1, Ordering::Relaxed);
+        self.exported_batches_out.increment(1);
+    }
+
+    /// Time spent unable to send for lack of credit.
+    pub fn backpressured(&self, nanos: u64) {
+        self.backpressured_ns.fetch_add(nanos, Ordering::Relaxed);
+        self.exported_backpressure.increment(nanos / 1_000_000);
+    }
+
+    /// Records that one input channel held `queued` batches at once.
+    #[inline]
+    pub fn observe_queued(&self, queued: usize) {
+        self.max_queued_batches
+            .fetch_max(queued as u64, Ordering::Relaxed);
+    }
+}
+
+/// A point-in-time copy of one operator's counts in one subtask.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OperatorMetrics {
+    /// Operator name.
+    pub name: String,
+    /// Operator uid.
+    pub uid: String,
+    /// Subtask index.
+    pub subtask: u32,
+    /// Records the operator read.
+    pub records_in: u64,
+    /// Records the operator emitted.
+    pub records_out: u64,
+}
+
+/// A point-in-time copy of one subtask's channel figures.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubtaskMetrics {
+    /// The task's name.
+    pub task: String,
+    /// Subtask index.
+    pub subtask: u32,
+    /// Batches read from input channels.
+    pub batches_in: u64,
+    /// Batches sent on output channels.
+    pub batches_out: u64,
+    /// Nanoseconds spent with an output channel out of credit.
+    pub backpressured_ns: u64,
+    /// The most batches any one input channel held at once; never above the credit per channel.
+    pub max_queued_batches: u64,
+}
+
+/// Every counter of a job, shared by its subtasks (writers) and its client (reader).
+#[derive(Debug, Default)]
+pub struct MetricsRegistry {
+    operators: RwLock<Vec<(String, String, u32, Arc<OperatorCounters>)>>,
+    subtasks: RwLock<Vec<(String, u32, Arc<SubtaskCounters>)>>,
+}
+
+impl MetricsRegistry {
+    /// The counters of operator `name`/`uid` in `subtask`, created on first use. A restarted
+    /// subtask gets its earlier counters back, so counts keep growing across restarts.
+    pub fn operator(&self, name: &str, uid: &str, subtask: u32) -> Arc<OperatorCounters> {
+        if let Some(found) = self
+            .operators
+            .read()
+            .iter()
+            .find(|(_, u, s, _)| u == uid && *s == subtask)
+        {
+            return found.3.clone();
+        }
+        let labels = labels(name, uid, subtask);
+        let counters = Arc::new(OperatorCounters {
+            records_in: AtomicU64::new(0),
+            records_out: AtomicU64::new(0),
+            exported_in: metrics::counter!("weir_records_in_total", &labels),
+            exported_out: metrics::counter!("weir_records_out_total", &labels),
+        });
+        self.operators.write().push((
+            name.to_string(),
+            uid.to_string(),
+            subtask,
+            counters.clone(),
+        ));
+        counters
+    }
+
+    /// The channel counters of task `task` in `subtask`, created on first use.
+    pub fn subtask(&self, task: &str, subtask: u32) -> Arc<SubtaskCounters> {
+        if let Some(found) = self
+            .subtasks
+            .read()
+            .iter()
+            .find(|(t, s, _)| t == task && *s == subtask)
+        {
+            return found.2.clone();
+        }
+        let labels = labels(task, task, subtask);
+        let counters = Arc::new(SubtaskCounters {
+            batches_in: AtomicU64::new(0),
+            batches_out: AtomicU64::new(0),
+            backpressured_ns: AtomicU64::new(0),
+            max_queued_batches: AtomicU64::new(0),
+            exported_batches_in: metrics::counter!("weir_batches_in_total", &labels),
+            exported_batches_out: metrics::counter!("weir_batches_out_total", &labels),
+            exported_backpressure: metrics::counter!("weir_backpressured_ms_total", &labels),
+        });
+        self.subtasks
+            .write()
+            .push((task.to_string(), subtask, counters.clone()));
+        counters
+    }
+
+    /// Every operator's counts, one entry per operator and subtask, in registration order.
+    pub fn operators(&self) -> Vec<OperatorMetrics> {
+        self.operators
+            .read()
+            .iter()
+            .map(|(name, uid, subtask, c)| OperatorMetrics {
+                name: name.clone(),
+                uid: uid.clone(),
+                subtask: *subtask,
+                records_in: c.records_in.load(Ordering::Relaxed),
+                records_out: c.records_out.load(Ordering::Relaxed),
+            })
+            .collect()
+    }
+
+    /// Every subtask's channel figures.
+    pub fn subtasks(&self) -> Vec<SubtaskMetrics> {
+        self.subtasks
+            .read()
+            .iter()
+            .map(|(task, subtask, c)| SubtaskMetrics {
+                task: task.clone(),
+                subtask: *subtask,
+                batches_in: c.batches_in.load(Ordering::Relaxed),
+                batches_out: c.batches_out.load(Ordering::Relaxed),
+                backpressured_ns: c.backpressured_ns.load(Ordering::Relaxed),
+                max_queued_batches: c.max_queued_batches.load(Ordering::Relaxed),
+            })
+            .collect()
+    }
+}
+
+fn labels(name: &str, uid: &str, subtask: u32) -> [(&'static str, String); 3] {
+    [
+        ("operator", name.to_string()),
+        ("uid", uid.to_string()),
+        ("subtask", subtask.to_string()),
+    ]
+}

@@ -1,0 +1,70 @@
+//! The contract between the runtime and what a subtask computes.
+//!
+//! The `weir` crate implements [`Task`] for a chain of operators; the runtime calls it from the
+//! subtask actor, one call at a time, and catches panics around every call.
+
+use crate::channel::Outputs;
+use crate::error::TaskError;
+use crate::event::{Batch, CheckpointId};
+use crate::metrics::MetricsRegistry;
+use std::sync::Arc;
+
+/// What a subtask knows about itself when its task is built.
+#[derive(Debug, Clone)]
+pub struct SubtaskInfo {
+    /// The task's name.
+    pub task_name: String,
+    /// Subtask index, from 0.
+    pub index: u32,
+    /// The task's parallelism.
+    pub parallelism: u32,
+    /// The job's max parallelism (number of key groups).
+    pub max_parallelism: u32,
+    /// How many times this subtask has been (re)started; 0 for the first run.
+    pub attempt: u32,
+    /// Channel count of each output edge, in edge order.
+    pub output_channels: Vec<usize>,
+    /// Where the task registers its operators' counters.
+    pub metrics: Arc<MetricsRegistry>,
+}
+
+/// What a source reports after one poll.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceStatus {
+    /// It may have more records; poll again.
+    More,
+    /// It is exhausted: end of input follows.
+    Finished,
+}
+
+/// One subtask's computation, driven by its actor.
+pub trait Task: Send + 'static {
+    /// Whether this task is a source (no input gates; driven by [`Task::poll_source`]).
+    fn is_source(&self) -> bool;
+
+    /// Sources: emit at most one batch per output channel into `out`.
+    fn poll_source(&mut self, out: &mut Outputs) -> Result<SourceStatus, TaskError> {
+        let _ = out;
+        Ok(SourceStatus::Finished)
+    }
+
+    /// Processes one batch that arrived on input gate `gate`.
+    fn process(&mut self, gate: usize, batch: Batch, out: &mut Outputs) -> Result<(), TaskError>;
+
+    /// Every input has ended (for a source: it is exhausted): flush what is buffered.
+    fn end_of_input(&mut self, out: &mut Outputs) -> Result<(), TaskError>;
+
+    /// Checkpoint `id` completed everywhere: publish what it covers.
+    fn notify_checkpoint_complete(&mut self, id: CheckpointId) -> Result<(), TaskError> {
+        let _ = id;
+        Ok(())
+    }
+
+    /// Checkpoint `id` was aborted.
+    fn notify_checkpoint_aborted(&mut self, id: CheckpointId) {
+        let _ = id;
+    }
+}
+
+/// Builds a subtask's task; called again for each restart.
+pub type TaskFactory = Arc<dyn Fn(&SubtaskInfo) -> Result<Box<dyn Task>, TaskError> + Send + Sync>;

@@ -1,0 +1,231 @@
+//! [`StreamEnvironment`]: where a job is built and from where it runs.
+
+use crate::datastream::{DataStream, Record};
+use crate::error::Error;
+use crate::graph::{Node, NodeKind, StreamGraph, TranslateOptions};
+use crate::operator::OperatorInfo;
+use crate::partitioner::router_factory;
+use crate::source::{
+    erase_reader, IterReader, LineFileReader, SequenceReader, SharedIter, SourceFactory,
+    SourceReader, VecReader,
+};
+use crate::TaskError;
+use parking_lot::Mutex;
+use std::path::PathBuf;
+use std::sync::Arc;
+use weir_actors::job::RuntimeConfig;
+use weir_actors::{JobClient, JobResult};
+
+/// How a job runs; every setting has a default.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvironmentConfig {
+    /// The job's name.
+    pub job_name: String,
+    /// Parallelism of operators that do not set their own; default: the number of cores.
+    pub parallelism: u32,
+    /// Number of key groups; default: derived from the largest parallelism as Flink derives it.
+    pub max_parallelism: Option<u32>,
+    /// Arbiter threads subtasks are spread over; 0 = one per core.
+    pub arbiters: usize,
+    /// Records a source reads per batch.
+    pub batch_size: usize,
+    /// Batch credits per channel: at most this many batches are in flight on any channel.
+    pub credits_per_channel: u32,
+    /// Deterministic mode's seed (one arbiter, paused clock), or none.
+    pub deterministic_seed: Option<u64>,
+}
+
+impl Default for EnvironmentConfig {
+    fn default() -> Self {
+        EnvironmentConfig {
+            job_name: "weir job".to_string(),
+            parallelism: std::thread::available_parallelism().map_or(1, |n| n.get() as u32),
+            max_parallelism: None,
+            arbiters: 0,
+            batch_size: 1024,
+            credits_per_channel: 4,
+            deterministic_seed: None,
+        }
+    }
+}
+
+/// Builds a job's graph with sources and, through the streams they return, its operators and
+/// sinks; then runs it with [`StreamEnvironment::execute`] or [`StreamEnvironment::spawn`].
+pub struct StreamEnvironment {
+    graph: Arc<Mutex<StreamGraph>>,
+    config: EnvironmentConfig,
+}
+
+impl Default for StreamEnvironment {
+    fn default() -> Self {
+        StreamEnvironment::new()
+    }
+}
+
+impl StreamEnvironment {
+    /// An environment with the default configuration.
+    pub fn new() -> StreamEnvironment {
+        StreamEnvironment::with_config(EnvironmentConfig::default())
+    }
+
+    /// An environment with `config`.
+    pub fn with_config(config: EnvironmentConfig) -> StreamEnvironment {
+        StreamEnvironment {
+            graph: Arc::new(Mutex::new(StreamGraph::default())),
+            config,
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &EnvironmentConfig {
+        &self.config
+    }
+
+    /// Sets the job's name.
+    pub fn set_job_name(&mut self, name: &str) -> &mut Self {
+        self.config.job_name = name.to_string();
+        self
+    }
+
+    /// Sets the default parallelism.
+    pub fn set_parallelism(&mut self, parallelism: u32) -> &mut Self {
+        self.config.parallelism = parallelism;
+        self
+    }
+
+    /// Sets the max parallelism (number of key groups), fixed for the job's whole life.
+    pub fn set_max_parallelism(&mut self, max_parallelism: u32) -> &mut Self {
+        self.config.max_parallelism = Some(max_parallelism);
+        self
+    }
+
+    /// Sets the number of arbiter threads (0 = one per core).
+    pub fn set_arbiters(&mut self, arbiters: usize) -> &mut Self {
+        self.config.arbiters = arbiters;
+        self
+    }
+
+    /// Sets the records per source batch (at least 1).
+    pub fn set_batch_size(&mut self, batch_size: usize) -> &mut Self {
+        self.config.batch_size = batch_size.max(1);
+        self
+    }
+
+    /// Sets the batch credits per channel (at least 1).
+    pub fn set_credits_per_channel(&mut self, credits: u32) -> &mut Self {
+        self.config.credits_per_channel = credits.max(1);
+        self
+    }
+
+    /// Runs in deterministic mode: one arbiter, tokio's clock paused and auto-advancing, and all
+    /// randomness drawn from `seed`, so a run replays identically.
+    pub fn set_deterministic(&mut self, seed: u64) -> &mut Self {
+        self.config.deterministic_seed = Some(seed);
+        self
+    }
+
+    fn add_source<T: Record>(&self, name: &str, single: bool, factory: SourceFactory) -> DataStream<T> {
+        let node = self.graph.lock().add(Node {
+            name: name.to_string(),
+            uid: None,
+            parallelism: None,
+            kind: NodeKind::Source { factory, single },
+            inputs: Vec::new(),
+            router: router_factory::<T>(),
+        });
+        DataStream::from_node(self.graph.clone(), node)
+    }
+
+    /// A source from any [`SourceReader`], one built per subtask by `make`.
+    pub fn add_source_reader<T: Record, R, F>(&self, name: &str, make: F) -> DataStream<T>
+    where
+        R: SourceReader<T>,
+        F: Fn(&OperatorInfo) -> Result<R, TaskError> + Send + Sync + 'static,
+    {
+        self.add_source(
+            name,
+            false,
+            Arc::new(move |info: &OperatorInfo| Ok(erase_reader(make(info)?, info))),
+        )
+    }
+
+    /// The numbers `from..=to` (Flink's `fromSequence`); each subtask emits a contiguous share.
+    pub fn generate_sequence(&self, from: u64, to: u64) -> DataStream<u64> {
+        self.add_source_reader("Source: Sequence", move |info| {
+            Ok(SequenceReader::new(
+                from,
+                to,
+                info.subtask.index,
+                info.subtask.parallelism,
+            ))
+        })
+    }
+
+    /// The elements of `data`, in order; each subtask emits a contiguous share.
+    pub fn from_vec<T: Record + Sync>(&self, data: Vec<T>) -> DataStream<T> {
+        let data = Arc::new(data);
+        self.add_source_reader("Source: Collection", move |info| {
+            Ok(VecReader::new(
+                data.clone(),
+                info.subtask.index,
+                info.subtask.parallelism,
+            ))
+        })
+    }
+
+    /// The items of `iter`, read by a single subtask, once (it cannot be replayed after a failure).
+    pub fn from_iter<T: Record, I>(&self, iter: I) -> DataStream<T>
+    where
+        I: IntoIterator<Item = T>,
+        I::IntoIter: Send + 'static,
+    {
+        let shared: SharedIter<T> = Arc::new(Mutex::new(Some(Box::new(iter.into_iter()))));
+        self.add_source(
+            "Source: Iterator",
+            true,
+            Arc::new(move |info: &OperatorInfo| {
+                Ok(erase_reader(IterReader::take(&shared, info)?, info))
+            }),
+        )
+    }
+
+    /// The lines of the text file at `path`; each subtask reads the lines starting in its byte range.
+    pub fn read_text_file(&self, path: impl Into<PathBuf>) -> DataStream<String> {
+        let path: PathBuf = path.into();
+        self.add_source_reader("Source: Lines", move |info| {
+            Ok(LineFileReader::new(
+                path.clone(),
+                info.subtask.index,
+                info.subtask.parallelism,
+            ))
+        })
+    }
+
+    fn job_spec(&self) -> Result<weir_actors::job::JobSpec, Error> {
+        let graph = self.graph.lock().clone();
+        Ok(graph.translate(TranslateOptions {
+            job_name: self.config.job_name.clone(),
+            default_parallelism: self.config.parallelism,
+            max_parallelism: self.config.max_parallelism,
+            batch_size: self.config.batch_size,
+            runtime: RuntimeConfig {
+                arbiters: self.config.arbiters,
+                credits_per_channel: self.config.credits_per_channel,
+                deterministic_seed: self.config.deterministic_seed,
+            },
+        })?)
+    }
+
+    /// Starts the job and returns its client at once. The graph is checked first: an invalid
+    /// graph is an error and nothing runs.
+    pub fn spawn(&self) -> Result<JobClient, Error> {
+        let spec = self.job_spec()?;
+        Ok(weir_actors::launch(spec)?)
+    }
+
+    /// Runs the job to its end (bounded sources) and returns its per-operator counts. Works from
+    /// any thread, inside or outside an actix system or a tokio runtime (it blocks the caller).
+    pub fn execute(&self) -> Result<JobResult, Error> {
+        Ok(self.spawn()?.wait_blocking()?)
+    }
+}

@@ -1,0 +1,78 @@
+//! weir's error types. Every error names the operator, the state or the file involved.
+
+pub use weir_actors::{JobError, SubtaskId, TaskError, TaskErrorKind, TaskFailure};
+
+/// The error user functions may return; it fails the subtask with [`TaskErrorKind::User`].
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// A job graph that cannot run, found by `execute` before anything starts.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum GraphError {
+    /// The job has no sink, so it would compute nothing observable.
+    #[error("the job has no sink: add one (collect, print, discard, write_lines) before execute")]
+    NoSink,
+    /// A parallelism of 0.
+    #[error("operator {operator} has parallelism 0; it must be at least 1")]
+    ZeroParallelism {
+        /// The operator's name.
+        operator: String,
+    },
+    /// A parallelism above the job's max parallelism.
+    #[error("operator {operator} has parallelism {parallelism}, above the max parallelism {max_parallelism}")]
+    ParallelismAboveMax {
+        /// The operator's name.
+        operator: String,
+        /// Its parallelism.
+        parallelism: u32,
+        /// The job's max parallelism.
+        max_parallelism: u32,
+    },
+    /// A max parallelism out of Flink's range 1..=32768.
+    #[error("max parallelism {0} is out of range 1..=32768")]
+    MaxParallelismOutOfRange(u32),
+    /// Two operators with the same uid.
+    #[error("uid {uid:?} is used by both {first} and {second}; uids must be unique")]
+    DuplicateUid {
+        /// The uid.
+        uid: String,
+        /// The first operator using it.
+        first: String,
+        /// The second operator using it.
+        second: String,
+    },
+    /// A stream whose records go nowhere.
+    #[error("the output of operator {operator} is not connected to any operator or sink")]
+    UnconnectedStream {
+        /// The operator whose output is unused.
+        operator: String,
+    },
+    /// A source that can only run as one subtask was given more.
+    #[error("source {operator} reads a single iterator and cannot run with parallelism {parallelism}")]
+    NonParallelSource {
+        /// The source's name.
+        operator: String,
+        /// The parallelism asked for.
+        parallelism: u32,
+    },
+    /// A configuration value the graph cannot use.
+    #[error("invalid setting {setting}: {reason}")]
+    InvalidSetting {
+        /// The setting.
+        setting: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Every error weir's API returns.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The job graph is invalid.
+    #[error(transparent)]
+    Graph(#[from] GraphError),
+    /// The job ran and failed, or was cancelled.
+    #[error(transparent)]
+    Job(#[from] JobError),
+}

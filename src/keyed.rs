@@ -1,0 +1,128 @@
+//! Keyed processing: a function called per record with access to the state of the record's key.
+
+use crate::error::BoxError;
+use crate::keyed_state::{KeyedContext, KeyedStateBackend, RuntimeContext, ValueState};
+use crate::operator::Operator;
+use std::hash::Hash;
+use std::sync::Arc;
+
+/// Extracts a record's key.
+pub type KeySelector<T, K> = Arc<dyn Fn(&T) -> K + Send + Sync>;
+
+/// A function over a keyed stream (Flink's `KeyedProcessFunction`): for each record it may read and
+/// write the state of the record's key and emit any number of records.
+pub trait KeyedProcessFunction<K, I, O>: Send + 'static {
+    /// Called once per subtask before any record: register states here.
+    fn open(&mut self, ctx: &mut RuntimeContext<'_, K>) -> Result<(), BoxError> {
+        let _ = ctx;
+        Ok(())
+    }
+
+    /// Processes one record of key `ctx.current_key()`, appending what it emits to `out`.
+    fn process_element(
+        &mut self,
+        value: I,
+        ctx: &mut KeyedContext<'_, K>,
+        out: &mut Vec<O>,
+    ) -> Result<(), BoxError>;
+}
+
+/// Runs a [`KeyedProcessFunction`] with its keyed state.
+pub struct KeyedProcessOperator<K, I, F> {
+    function: F,
+    key_of: KeySelector<I, K>,
+    backend: KeyedStateBackend<K>,
+}
+
+impl<K, I, F> KeyedProcessOperator<K, I, F>
+where
+    K: Hash + Eq + Clone + Send + 'static,
+{
+    /// Opens `function` (registering its states) for one subtask.
+    pub fn open<O>(mut function: F, key_of: KeySelector<I, K>) -> Result<Self, BoxError>
+    where
+        F: KeyedProcessFunction<K, I, O>,
+    {
+        let mut backend = KeyedStateBackend::default();
+        function.open(&mut RuntimeContext {
+            backend: &mut backend,
+        })?;
+        Ok(KeyedProcessOperator {
+            function,
+            key_of,
+            backend,
+        })
+    }
+}
+
+impl<K, I, O, F> Operator<I, O> for KeyedProcessOperator<K, I, F>
+where
+    K: Hash + Eq + Clone + Send + 'static,
+    I: Send + 'static,
+    F: KeyedProcessFunction<K, I, O>,
+{
+    fn process_batch(&mut self, input: Vec<I>, out: &mut Vec<O>) -> Result<(), BoxError> {
+        for record in input {
+            let key = (self.key_of)(&record);
+            let mut ctx = KeyedContext {
+                key: &key,
+                backend: &mut self.backend,
+            };
+            self.function.process_element(record, &mut ctx, out)?;
+        }
+        Ok(())
+    }
+}
+
+/// A rolling reduce (Flink's `KeyedStream::reduce`): per key, folds each record into the value so
+/// far and emits the new value.
+pub struct ReduceFunction<F, T> {
+    reduce: F,
+    state: ValueState<T>,
+}
+
+impl<F: Clone, T> Clone for ReduceFunction<F, T> {
+    fn clone(&self) -> Self {
+        ReduceFunction {
+            reduce: self.reduce.clone(),
+            state: self.state.clone(),
+        }
+    }
+}
+
+impl<F, T> ReduceFunction<F, T> {
+    /// Reduces with `reduce`.
+    pub fn new(reduce: F) -> Self {
+        ReduceFunction {
+            reduce,
+            state: ValueState::default(),
+        }
+    }
+}
+
+impl<K, T, F> KeyedProcessFunction<K, T, T> for ReduceFunction<F, T>
+where
+    K: Hash + Eq + Clone + Send + 'static,
+    T: Clone + Send + 'static,
+    F: FnMut(T, T) -> T + Send + 'static,
+{
+    fn open(&mut self, ctx: &mut RuntimeContext<'_, K>) -> Result<(), BoxError> {
+        self.state = ctx.value_state("reduce")?;
+        Ok(())
+    }
+
+    fn process_element(
+        &mut self,
+        value: T,
+        ctx: &mut KeyedContext<'_, K>,
+        out: &mut Vec<T>,
+    ) -> Result<(), BoxError> {
+        let next = match self.state.value(ctx) {
+            Some(acc) => (self.reduce)(acc, value),
+            None => value,
+        };
+        self.state.update(ctx, next.clone());
+        out.push(next);
+        Ok(())
+    }
+}

@@ -1,0 +1,46 @@
+//! # weir — stateful stream processing in one process
+//!
+//! weir runs a dataflow job as a topology of actix actors, one per operator subtask, with
+//! Apache Flink's model: a DataStream API, keyed state, parallel subtasks connected by channels
+//! under credit-based flow control (so memory stays bounded whatever the input size).
+//!
+//! ```
+//! use weir::StreamEnvironment;
+//!
+//! let mut env = StreamEnvironment::new();
+//! env.set_parallelism(2);
+//! let evens = env
+//!     .generate_sequence(1, 1000)
+//!     .filter(|x| x % 2 == 0)
+//!     .map(|x| x * 10)
+//!     .collect();
+//! env.execute().expect("job runs");
+//! let mut out = evens.records();
+//! out.sort();
+//! assert_eq!(out.len(), 500);
+//! assert_eq!(out[0], 20);
+//! ```
+#![deny(missing_docs)]
+
+pub mod datastream;
+pub mod environment;
+pub mod error;
+mod graph;
+pub mod keyed;
+pub mod keyed_state;
+pub mod operator;
+pub mod partitioner;
+pub mod sink;
+pub mod source;
+pub mod stream_task;
+
+pub use datastream::{CollectSink, DataStream, DataStreamSink, Key, KeyedStream, Record};
+pub use environment::{EnvironmentConfig, StreamEnvironment};
+pub use error::{BoxError, Error, GraphError, JobError, TaskError, TaskErrorKind, TaskFailure};
+pub use keyed::KeyedProcessFunction;
+pub use keyed_state::{KeyedContext, RuntimeContext, ValueState};
+pub use sink::CollectHandle;
+pub use weir_actors::{JobClient, JobResult, JobStatus, OperatorCount};
+
+/// The runtime crate, for what the API does not wrap (metrics types, key-group functions).
+pub use weir_actors as runtime;

@@ -1,0 +1,164 @@
+//! Operators as the task sees them: each turns one input batch into one output batch. Typed
+//! operators are wrapped into [`ErasedOperator`] so a chain of differently typed operators runs as
+//! one task; the wrapper downcasts once per batch, counts records, and catches panics so a failure
+//! names the exact operator.
+
+use crate::error::{BoxError, TaskError, TaskErrorKind};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+use weir_actors::metrics::OperatorCounters;
+use weir_actors::task::SubtaskInfo;
+use weir_actors::Batch;
+
+/// What an operator instance knows about where it runs.
+#[derive(Debug, Clone)]
+pub struct OperatorInfo {
+    /// The operator's name.
+    pub name: String,
+    /// The operator's uid.
+    pub uid: String,
+    /// The subtask it runs in.
+    pub subtask: SubtaskInfo,
+}
+
+impl OperatorInfo {
+    /// `name [uid]`, as errors name the operator.
+    pub fn label(&self) -> String {
+        format!("{} [{}]", self.name, self.uid)
+    }
+}
+
+/// A typed operator: reads a batch of `I`, appends what it emits to `out`.
+pub trait Operator<I, O>: Send + 'static {
+    /// Processes one batch.
+    fn process_batch(&mut self, input: Vec<I>, out: &mut Vec<O>) -> Result<(), BoxError>;
+
+    /// Every input ended: emit what is still buffered.
+    fn end_of_input(&mut self, out: &mut Vec<O>) -> Result<(), BoxError> {
+        let _ = out;
+        Ok(())
+    }
+}
+
+/// An operator with its record types erased.
+pub trait ErasedOperator: Send {
+    /// Processes one batch, returning the batch it emits (possibly empty).
+    fn process(&mut self, input: Batch) -> Result<Batch, TaskError>;
+    /// Every input ended: returns what it still emits.
+    fn end_of_input(&mut self) -> Result<Batch, TaskError>;
+}
+
+/// Builds one instance of an operator for a subtask.
+pub type OperatorFactory =
+    Arc<dyn Fn(&OperatorInfo) -> Result<Box<dyn ErasedOperator>, TaskError> + Send + Sync>;
+
+/// Wraps a typed operator.
+pub struct Erased<I, O, Op> {
+    op: Op,
+    label: String,
+    counters: Arc<OperatorCounters>,
+    _types: std::marker::PhantomData<fn(I) -> O>,
+}
+
+impl<I, O, Op> Erased<I, O, Op>
+where
+    I: Send + 'static,
+    O: Send + 'static,
+    Op: Operator<I, O>,
+{
+    /// `op`, counting into the operator's counters of `info`'s subtask.
+    pub fn boxed(op: Op, info: &OperatorInfo) -> Box<dyn ErasedOperator> {
+        let counters = info
+            .subtask
+            .metrics
+            .operator(&info.name, &info.uid, info.subtask.index);
+        Box::new(Erased {
+            op,
+            label: info.label(),
+            counters,
+            _types: std::marker::PhantomData,
+        })
+    }
+
+    fn run(
+        &mut self,
+        f: impl FnOnce(&mut Op, &mut Vec<O>) -> Result<(), BoxError>,
+        capacity: usize,
+    ) -> Result<Batch, TaskError> {
+        let mut out = Vec::with_capacity(capacity);
+        let op = &mut self.op;
+        let result = catch_unwind(AssertUnwindSafe(|| f(op, &mut out)));
+        match result {
+            Ok(Ok(())) => {
+                self.counters.add_out(out.len());
+                Ok(Batch::new(out))
+            }
+            Ok(Err(e)) => Err(TaskError::new(TaskErrorKind::User, e.to_string()).in_operator(&self.label)),
+            Err(panic) => Err(TaskError::from_panic(panic).in_operator(&self.label)),
+        }
+    }
+}
+
+impl<I, O, Op> ErasedOperator for Erased<I, O, Op>
+where
+    I: Send + 'static,
+    O: Send + 'static,
+    Op: Operator<I, O>,
+{
+    fn process(&mut self, input: Batch) -> Result<Batch, TaskError> {
+        let input = input.downcast::<I>().map_err(|_| {
+            TaskError::new(TaskErrorKind::Internal, "batch of an unexpected record type")
+                .in_operator(&self.label)
+        })?;
+        self.counters.add_in(input.len());
+        let capacity = input.len();
+        self.run(|op, out| op.process_batch(input, out), capacity)
+    }
+
+    fn end_of_input(&mut self) -> Result<Batch, TaskError> {
+        self.run(|op, out| op.end_of_input(out), 0)
+    }
+}
+
+/// `map`: one output per input.
+pub struct MapOperator<F>(pub F);
+
+impl<I, O, F> Operator<I, O> for MapOperator<F>
+where
+    F: FnMut(I) -> O + Send + 'static,
+{
+    fn process_batch(&mut self, input: Vec<I>, out: &mut Vec<O>) -> Result<(), BoxError> {
+        out.extend(input.into_iter().map(&mut self.0));
+        Ok(())
+    }
+}
+
+/// `filter`: the inputs the predicate accepts.
+pub struct FilterOperator<F>(pub F);
+
+impl<T, F> Operator<T, T> for FilterOperator<F>
+where
+    F: FnMut(&T) -> bool + Send + 'static,
+{
+    fn process_batch(&mut self, input: Vec<T>, out: &mut Vec<T>) -> Result<(), BoxError> {
+        let keep = &mut self.0;
+        out.extend(input.into_iter().filter(|x| keep(x)));
+        Ok(())
+    }
+}
+
+/// `flat_map`: any number of outputs per input.
+pub struct FlatMapOperator<F>(pub F);
+
+impl<I, O, It, F> Operator<I, O> for FlatMapOperator<F>
+where
+    F: FnMut(I) -> It + Send + 'static,
+    It: IntoIterator<Item = O>,
+{
+    fn process_batch(&mut self, input: Vec<I>, out: &mut Vec<O>) -> Result<(), BoxError> {
+        for x in input {
+            out.extend((self.0)(x));
+        }
+        Ok(())
+    }
+}
