@@ -213,6 +213,15 @@ impl<T: Record> DataStream<T> {
         s
     }
 
+    /// Ends the stream in a custom sink: an operator that emits nothing, one instance per subtask.
+    pub fn sink_to<Op, F>(&self, name: &str, make: F) -> DataStreamSink
+    where
+        Op: Operator<T, ()>,
+        F: Fn(&OperatorInfo) -> Result<Op, TaskError> + Send + Sync + 'static,
+    {
+        self.add_sink(name, operator_factory(make))
+    }
+
     /// Collects every record into memory; read them through the returned handle.
     pub fn collect(&self) -> CollectSink<T> {
         let records = Arc::new(Mutex::new(Vec::new()));
@@ -281,9 +290,19 @@ impl<T: Record> DataStream<T> {
 }
 
 /// A stream partitioned by key: operators on it see every record of a key in one subtask.
+///
+/// As in Flink, a keyed stream is also a [`DataStream`] (through `Deref`): `map`, `sink_to`,
+/// `collect`… on it keep the partitioning by key.
 pub struct KeyedStream<K, T> {
     stream: DataStream<T>,
     key_of: KeySelector<T, K>,
+}
+
+impl<K, T> std::ops::Deref for KeyedStream<K, T> {
+    type Target = DataStream<T>;
+    fn deref(&self) -> &DataStream<T> {
+        &self.stream
+    }
 }
 
 impl<K: Key, T: Record> KeyedStream<K, T> {
@@ -386,5 +405,15 @@ impl<T: Clone> CollectSink<T> {
     /// A copy of the records collected so far.
     pub fn records(&self) -> Vec<T> {
         self.handle.records()
+    }
+
+    /// How many records have been collected so far.
+    pub fn len(&self) -> usize {
+        self.handle.len()
+    }
+
+    /// Whether no record has been collected yet.
+    pub fn is_empty(&self) -> bool {
+        self.handle.is_empty()
     }
 }

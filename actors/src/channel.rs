@@ -60,6 +60,12 @@ impl OutputChannel {
             self.transmit(event, counters);
         } else {
             self.backlog.push_back(event);
+            let batches = self
+                .backlog
+                .iter()
+                .filter(|e| matches!(e, ChannelEvent::Records(_)))
+                .count();
+            counters.observe_backlog(batches);
         }
     }
 

@@ -8,116 +8,74 @@ use crate::checkpoint_config::{
 };
 use crate::restart_strategy::{RestartStrategyConfig, RestartStrategyError};
 
-const SAMPLES: &[(&str, &str)] = &[
-    ("execution.checkpointing.interval", "10 s"),
-    ("execution.checkpointing.mode", "AT_LEAST_ONCE"),
-    ("execution.checkpointing.timeout", "5 min"),
-    ("execution.checkpointing.min-pause", "500 ms"),
-    ("execution.checkpointing.max-concurrent-checkpoints", "2"),
-    ("execution.checkpointing.tolerable-failed-checkpoints", "3"),
-    (
-        "execution.checkpointing.externalized-checkpoint-retention",
-        "RETAIN_ON_CANCELLATION",
-    ),
-    ("execution.checkpointing.num-retained", "4"),
-    ("execution.checkpointing.dir", "/tmp/weir/checkpoints"),
-    (
-        "execution.checkpointing.savepoint-dir",
-        "/tmp/weir/savepoints",
-    ),
-    ("execution.checkpointing.storage", "filesystem"),
-    ("execution.checkpointing.incremental", "true"),
-    ("execution.checkpointing.unaligned.enabled", "false"),
-    ("execution.checkpointing.aligned-checkpoint-timeout", "PT1S"),
-    ("execution.state-recovery.path", "/tmp/weir/savepoint-1"),
-    ("execution.state-recovery.ignore-unclaimed-state", "true"),
-    ("execution.state-recovery.claim-mode", "CLAIM"),
-    ("state.backend.type", "rocksdb"),
-    ("jobmanager.execution.failover-strategy", "full"),
-    ("pipeline.max-parallelism", "256"),
-    ("parallelism.default", "8"),
-    ("pipeline.name", "word count"),
-    ("restart-strategy.type", "fixed-delay"),
-    ("restart-strategy.fixed-delay.attempts", "3"),
-    ("restart-strategy.fixed-delay.delay", "10 s"),
-    (
-        "restart-strategy.failure-rate.max-failures-per-interval",
-        "2",
-    ),
-    (
-        "restart-strategy.failure-rate.failure-rate-interval",
-        "5 min",
-    ),
-    ("restart-strategy.failure-rate.delay", "2 s"),
-    (
-        "restart-strategy.exponential-delay.initial-backoff",
-        "100 ms",
-    ),
-    ("restart-strategy.exponential-delay.max-backoff", "30 s"),
-    (
-        "restart-strategy.exponential-delay.backoff-multiplier",
-        "2.0",
-    ),
-    (
-        "restart-strategy.exponential-delay.reset-backoff-threshold",
-        "2 h",
-    ),
-    ("restart-strategy.exponential-delay.jitter-factor", "0.2"),
-    (
-        "restart-strategy.exponential-delay.attempts-before-reset-backoff",
-        "10",
-    ),
-];
+/// One sample value for every known key, in table order, as a flat YAML file would hold it.
+const SAMPLES_YAML: &str = "\
+    execution.checkpointing.interval: 10 s\n\
+    execution.checkpointing.mode: AT_LEAST_ONCE\n\
+    execution.checkpointing.timeout: 5 min\n\
+    execution.checkpointing.min-pause: 500 ms\n\
+    execution.checkpointing.max-concurrent-checkpoints: 2\n\
+    execution.checkpointing.tolerable-failed-checkpoints: 3\n\
+    execution.checkpointing.externalized-checkpoint-retention: RETAIN_ON_CANCELLATION\n\
+    execution.checkpointing.num-retained: 4\n\
+    execution.checkpointing.dir: /tmp/weir/checkpoints\n\
+    execution.checkpointing.savepoint-dir: /tmp/weir/savepoints\n\
+    execution.checkpointing.storage: filesystem\n\
+    execution.checkpointing.incremental: true\n\
+    execution.checkpointing.unaligned.enabled: false\n\
+    execution.checkpointing.aligned-checkpoint-timeout: PT1S\n\
+    execution.state-recovery.path: /tmp/weir/savepoint-1\n\
+    execution.state-recovery.ignore-unclaimed-state: true\n\
+    execution.state-recovery.claim-mode: CLAIM\n\
+    state.backend.type: rocksdb\n\
+    jobmanager.execution.failover-strategy: full\n\
+    pipeline.max-parallelism: 256\n\
+    parallelism.default: 8\n\
+    pipeline.name: word count\n\
+    restart-strategy.type: fixed-delay\n\
+    restart-strategy.fixed-delay.attempts: 3\n\
+    restart-strategy.fixed-delay.delay: 10 s\n\
+    restart-strategy.failure-rate.max-failures-per-interval: 2\n\
+    restart-strategy.failure-rate.failure-rate-interval: 5 min\n\
+    restart-strategy.failure-rate.delay: 2 s\n\
+    restart-strategy.exponential-delay.initial-backoff: 100 ms\n\
+    restart-strategy.exponential-delay.max-backoff: 30 s\n\
+    restart-strategy.exponential-delay.backoff-multiplier: 2.0\n\
+    restart-strategy.exponential-delay.reset-backoff-threshold: 2 h\n\
+    restart-strategy.exponential-delay.jitter-factor: 0.2\n\
+    restart-strategy.exponential-delay.attempts-before-reset-backoff: 10\n\
+";
 
-const DEPRECATED: &[(&str, &str, &str)] = &[
-    (
-        "state.checkpoints.num-retained",
-        "execution.checkpointing.num-retained",
-        "3",
-    ),
-    (
-        "state.checkpoints.dir",
-        "execution.checkpointing.dir",
-        "/tmp/c",
-    ),
-    (
-        "state.savepoints.dir",
-        "execution.checkpointing.savepoint-dir",
-        "/tmp/s",
-    ),
-    (
-        "state.checkpoint-storage",
-        "execution.checkpointing.storage",
-        "jobmanager",
-    ),
-    (
-        "state.backend.incremental",
-        "execution.checkpointing.incremental",
-        "true",
-    ),
-    (
-        "execution.checkpointing.unaligned",
-        "execution.checkpointing.unaligned.enabled",
-        "true",
-    ),
-    (
-        "execution.checkpointing.alignment-timeout",
-        "execution.checkpointing.aligned-checkpoint-timeout",
-        "30 s",
-    ),
-    (
-        "execution.savepoint.path",
-        "execution.state-recovery.path",
-        "/tmp/sp",
-    ),
-    (
-        "execution.savepoint.ignore-unclaimed-state",
-        "execution.state-recovery.ignore-unclaimed-state",
-        "true",
-    ),
-    ("state.backend", "state.backend.type", "rocksdb"),
-    ("restart-strategy", "restart-strategy.type", "failure-rate"),
-];
+fn samples() -> Vec<(&'static str, &'static str)> {
+    SAMPLES_YAML
+        .lines()
+        .filter_map(|line| line.trim().split_once(": "))
+        .collect()
+}
+
+/// `old name -> new name: value` for every deprecated name.
+const DEPRECATED: &str = "\
+    state.checkpoints.num-retained -> execution.checkpointing.num-retained: 3\n\
+    state.checkpoints.dir -> execution.checkpointing.dir: /tmp/c\n\
+    state.savepoints.dir -> execution.checkpointing.savepoint-dir: /tmp/s\n\
+    state.checkpoint-storage -> execution.checkpointing.storage: jobmanager\n\
+    state.backend.incremental -> execution.checkpointing.incremental: true\n\
+    execution.checkpointing.unaligned -> execution.checkpointing.unaligned.enabled: true\n\
+    execution.checkpointing.alignment-timeout -> execution.checkpointing.aligned-checkpoint-timeout: 30 s\n\
+    execution.savepoint.path -> execution.state-recovery.path: /tmp/sp\n\
+    execution.savepoint.ignore-unclaimed-state -> execution.state-recovery.ignore-unclaimed-state: true\n\
+    state.backend -> state.backend.type: rocksdb\n\
+    restart-strategy -> restart-strategy.type: failure-rate\n\
+";
+
+fn deprecated() -> Vec<(&'static str, &'static str, &'static str)> {
+    let split = |line: &'static str| {
+        let (names, value) = line.trim().split_once(": ")?;
+        let (old, new) = names.split_once(" -> ")?;
+        Some((old, new, value))
+    };
+    DEPRECATED.lines().filter_map(split).collect()
+}
 
 fn config(pairs: &[(&str, &str)]) -> Configuration {
     let mut config = Configuration::new();
@@ -162,21 +120,21 @@ fn temp_file(name: &str, text: &str) -> PathBuf {
 #[test]
 fn every_known_key_round_trips_through_set_and_get() {
     let known: Vec<_> = Configuration::known_keys().collect();
-    let sampled: Vec<_> = SAMPLES.iter().map(|(key, _)| *key).collect();
+    let sampled: Vec<_> = samples().into_iter().map(|(key, _)| key).collect();
     assert_eq!(
         known, sampled,
         "every known key has a sample, in table order"
     );
-    let config = config(SAMPLES);
-    for (key, value) in SAMPLES {
-        assert_eq!(config.get(key), Some(*value), "{key}");
+    let config = config(&samples());
+    for (key, value) in samples() {
+        assert_eq!(config.get(key), Some(value), "{key}");
     }
-    assert_eq!(config.iter().count(), SAMPLES.len());
+    assert_eq!(config.iter().count(), samples().len());
 }
 
 #[test]
 fn all_samples_together_give_valid_typed_settings() {
-    let config = config(SAMPLES);
+    let config = config(&samples());
     let checkpoint = config
         .checkpoint_config()
         .expect("valid checkpoint settings");
@@ -257,12 +215,12 @@ fn default_restart_strategy_with_checkpointing_is_exponential_delay_with_default
 
 #[test]
 fn deprecated_names_are_read_as_their_replacements() {
-    for (old, new, value) in DEPRECATED {
+    for (old, new, value) in deprecated() {
         let config = config(&[(old, value)]);
-        assert_eq!(config.get(new), Some(*value), "{old}");
-        assert_eq!(config.get(old), Some(*value), "{old}");
-        assert_eq!(Configuration::replacement_for(old), Some(*new));
-        assert_eq!(config.iter().next(), Some((*old, *value)));
+        assert_eq!(config.get(new), Some(value), "{old}");
+        assert_eq!(config.get(old), Some(value), "{old}");
+        assert_eq!(Configuration::replacement_for(old), Some(new));
+        assert_eq!(config.iter().next(), Some((old, value)));
     }
     assert_eq!(Configuration::replacement_for("state.backend.type"), None);
     assert_eq!(Configuration::replacement_for("no.such.key"), None);
@@ -628,7 +586,7 @@ fn restart_strategy_parameters_default_as_in_flink() {
 
 #[test]
 fn restart_strategy_parameters_are_read_from_their_keys() {
-    let mut settings = SAMPLES.to_vec();
+    let mut settings = samples();
     settings.retain(|(key, _)| key.starts_with("restart-strategy."));
     let mut config = config(&settings);
     config
@@ -966,14 +924,10 @@ fn a_bad_value_in_a_file_names_file_line_key_and_value() {
 
 #[test]
 fn a_good_file_reads_like_the_same_settings_set_in_code() {
-    let text: String = SAMPLES
-        .iter()
-        .map(|(key, value)| format!("{key}: {value}\n"))
-        .collect();
-    let path = temp_file("samples", &text);
+    let path = temp_file("samples", SAMPLES_YAML);
     let from_file = Configuration::from_file(&path);
     let _ = std::fs::remove_file(&path);
-    assert_eq!(from_file.expect("valid file"), config(SAMPLES));
+    assert_eq!(from_file.expect("valid file"), config(&samples()));
 }
 
 #[test]

@@ -39,6 +39,7 @@ pub struct SubtaskCounters {
     batches_out: AtomicU64,
     backpressured_ns: AtomicU64,
     max_queued_batches: AtomicU64,
+    max_backlog_batches: AtomicU64,
     exported_batches_in: metrics::Counter,
     exported_batches_out: metrics::Counter,
     exported_backpressure: metrics::Counter,
@@ -63,6 +64,13 @@ impl SubtaskCounters {
     pub fn backpressured(&self, nanos: u64) {
         self.backpressured_ns.fetch_add(nanos, Ordering::Relaxed);
         self.exported_backpressure.increment(nanos / 1_000_000);
+    }
+
+    /// Records that one output channel held `backlog` batches waiting for credit.
+    #[inline]
+    pub fn observe_backlog(&self, backlog: usize) {
+        self.max_backlog_batches
+            .fetch_max(backlog as u64, Ordering::Relaxed);
     }
 
     /// Records that one input channel held `queued` batches at once.
@@ -103,6 +111,8 @@ pub struct SubtaskMetrics {
     pub backpressured_ns: u64,
     /// The most batches any one input channel held at once; never above the credit per channel.
     pub max_queued_batches: u64,
+    /// The most batches any one output channel held waiting for credit.
+    pub max_backlog_batches: u64,
 }
 
 /// Every counter of a job, shared by its subtasks (writers) and its client (reader).
@@ -156,6 +166,7 @@ impl MetricsRegistry {
             batches_out: AtomicU64::new(0),
             backpressured_ns: AtomicU64::new(0),
             max_queued_batches: AtomicU64::new(0),
+            max_backlog_batches: AtomicU64::new(0),
             exported_batches_in: metrics::counter!("weir_batches_in_total", &labels),
             exported_batches_out: metrics::counter!("weir_batches_out_total", &labels),
             exported_backpressure: metrics::counter!("weir_backpressured_ms_total", &labels),
@@ -193,6 +204,7 @@ impl MetricsRegistry {
                 batches_out: c.batches_out.load(Ordering::Relaxed),
                 backpressured_ns: c.backpressured_ns.load(Ordering::Relaxed),
                 max_queued_batches: c.max_queued_batches.load(Ordering::Relaxed),
+                max_backlog_batches: c.max_backlog_batches.load(Ordering::Relaxed),
             })
             .collect()
     }
