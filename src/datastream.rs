@@ -6,7 +6,9 @@ use crate::operator::{
     Erased, FilterOperator, FlatMapOperator, MapOperator, Operator, OperatorFactory, OperatorInfo,
 };
 use crate::partitioner::{router_factory, KeyHashFn, Partitioning};
-use crate::sink::{CollectHandle, CollectOperator, DiscardOperator, LineFileOperator, PrintOperator};
+use crate::sink::{
+    CollectHandle, CollectOperator, DiscardOperator, LineFileOperator, PrintOperator,
+};
 use crate::TaskError;
 use parking_lot::Mutex;
 use std::fmt::Display;

@@ -124,7 +124,12 @@ impl StreamEnvironment {
         self
     }
 
-    fn add_source<T: Record>(&self, name: &str, single: bool, factory: SourceFactory) -> DataStream<T> {
+    fn add_source<T: Record>(
+        &self,
+        name: &str,
+        single: bool,
+        factory: SourceFactory,
+    ) -> DataStream<T> {
         let node = self.graph.lock().add(Node {
             name: name.to_string(),
             uid: None,

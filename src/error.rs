@@ -48,7 +48,9 @@ pub enum GraphError {
         operator: String,
     },
     /// A source that can only run as one subtask was given more.
-    #[error("source {operator} reads a single iterator and cannot run with parallelism {parallelism}")]
+    #[error(
+        "source {operator} reads a single iterator and cannot run with parallelism {parallelism}"
+    )]
     NonParallelSource {
         /// The source's name.
         operator: String,

@@ -18,7 +18,10 @@ use weir_actors::TaskError;
 #[derive(Clone)]
 pub(crate) enum NodeKind {
     /// A source; `single` when it cannot run with more than one subtask.
-    Source { factory: SourceFactory, single: bool },
+    Source {
+        factory: SourceFactory,
+        single: bool,
+    },
     /// An operator with inputs and an output.
     Operator(OperatorFactory),
     /// A sink: inputs, no output.
@@ -92,7 +95,11 @@ impl StreamGraph {
 
     /// Checks the graph; returns each node's parallelism and the job's max parallelism.
     fn validate(&self, opts: &TranslateOptions) -> Result<(Vec<u32>, u32), GraphError> {
-        if !self.nodes.iter().any(|n| matches!(n.kind, NodeKind::Sink(_))) {
+        if !self
+            .nodes
+            .iter()
+            .any(|n| matches!(n.kind, NodeKind::Sink(_)))
+        {
             return Err(GraphError::NoSink);
         }
         let parallelism: Vec<u32> = (0..self.nodes.len())
@@ -144,7 +151,8 @@ impl StreamGraph {
                 });
             }
             for input in &n.inputs {
-                if matches!(input.partitioning, Partitioning::Forward) && parallelism[input.node] != p
+                if matches!(input.partitioning, Partitioning::Forward)
+                    && parallelism[input.node] != p
                 {
                     return Err(GraphError::InvalidSetting {
                         setting: format!("forward() into {}", n.name),
@@ -231,6 +239,7 @@ impl StreamGraph {
                     .collect::<Vec<_>>()
                     .join(" -> "),
                 uid: self.uid(chain[0]),
+                operator_uids: chain.iter().map(|&i| self.uid(i)).collect(),
                 parallelism: parallelism[chain[0]],
                 factory: self.chain_factory(chain, out_partitionings[c].clone(), opts.batch_size),
             })
@@ -241,6 +250,7 @@ impl StreamGraph {
             edges,
             max_parallelism,
             runtime: opts.runtime,
+            checkpointing: None,
         })
     }
 
@@ -252,31 +262,39 @@ impl StreamGraph {
     ) -> TaskFactory {
         let members: Vec<(String, String, NodeKind)> = chain
             .iter()
-            .map(|&i| (self.nodes[i].name.clone(), self.uid(i), self.nodes[i].kind.clone()))
+            .map(|&i| {
+                (
+                    self.nodes[i].name.clone(),
+                    self.uid(i),
+                    self.nodes[i].kind.clone(),
+                )
+            })
             .collect();
         let router = self.nodes[chain[chain.len() - 1]].router.clone();
-        Arc::new(move |subtask: &SubtaskInfo| -> Result<Box<dyn Task>, TaskError> {
-            let mut source = None;
-            let mut operators = Vec::new();
-            for (name, uid, kind) in &members {
-                let info = OperatorInfo {
-                    name: name.clone(),
-                    uid: uid.clone(),
-                    subtask: subtask.clone(),
-                };
-                match kind {
-                    NodeKind::Source { factory, .. } => source = Some(factory(&info)?),
-                    NodeKind::Operator(factory) | NodeKind::Sink(factory) => {
-                        operators.push(factory(&info)?)
+        Arc::new(
+            move |subtask: &SubtaskInfo| -> Result<Box<dyn Task>, TaskError> {
+                let mut source = None;
+                let mut operators = Vec::new();
+                for (name, uid, kind) in &members {
+                    let info = OperatorInfo {
+                        name: name.clone(),
+                        uid: uid.clone(),
+                        subtask: subtask.clone(),
+                    };
+                    match kind {
+                        NodeKind::Source { factory, .. } => source = Some(factory(&info)?),
+                        NodeKind::Operator(factory) | NodeKind::Sink(factory) => {
+                            operators.push(factory(&info)?)
+                        }
                     }
                 }
-            }
-            Ok(Box::new(StreamTask {
-                source,
-                operators,
-                router: router(&partitionings, subtask.max_parallelism)?,
-                batch_size,
-            }))
-        })
+                Ok(Box::new(StreamTask {
+                    source,
+                    operators,
+                    router: router(&partitionings, subtask.max_parallelism)?,
+                    batch_size,
+                }))
+            },
+        )
     }
 }

@@ -75,7 +75,10 @@ pub struct RuntimeContext<'a, K> {
 impl<K: Hash + Eq + Send + 'static> RuntimeContext<'_, K> {
     /// The value state called `name`: one `V` per key. Asking again for the same name returns the
     /// same state; asking for it with another type is an error naming the state.
-    pub fn value_state<V: Send + 'static>(&mut self, name: &str) -> Result<ValueState<V>, BoxError> {
+    pub fn value_state<V: Send + 'static>(
+        &mut self,
+        name: &str,
+    ) -> Result<ValueState<V>, BoxError> {
         Ok(ValueState {
             index: self.backend.register::<V>(name)?,
             _v: PhantomData,
@@ -123,7 +126,10 @@ impl<V> Clone for ValueState<V> {
 
 impl<V: Send + 'static> ValueState<V> {
     /// The current key's value, if it has one.
-    pub fn value<K: Hash + Eq + Clone + Send + 'static>(&self, ctx: &mut KeyedContext<'_, K>) -> Option<V>
+    pub fn value<K: Hash + Eq + Clone + Send + 'static>(
+        &self,
+        ctx: &mut KeyedContext<'_, K>,
+    ) -> Option<V>
     where
         V: Clone,
     {
@@ -131,7 +137,11 @@ impl<V: Send + 'static> ValueState<V> {
     }
 
     /// Sets the current key's value.
-    pub fn update<K: Hash + Eq + Clone + Send + 'static>(&self, ctx: &mut KeyedContext<'_, K>, value: V) {
+    pub fn update<K: Hash + Eq + Clone + Send + 'static>(
+        &self,
+        ctx: &mut KeyedContext<'_, K>,
+        value: V,
+    ) {
         let key = ctx.key.clone();
         ctx.backend.map::<V>(self.index).insert(key, value);
     }

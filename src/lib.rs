@@ -22,6 +22,8 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod checkpoint_file;
+pub mod checkpoint_storage;
 pub mod datastream;
 pub mod environment;
 pub mod error;
@@ -44,3 +46,8 @@ pub use weir_actors::{JobClient, JobResult, JobStatus, OperatorCount};
 
 /// The runtime crate, for what the API does not wrap (metrics types, key-group functions).
 pub use weir_actors as runtime;
+
+/// The README's examples, compiled and run as doctests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

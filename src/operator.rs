@@ -93,7 +93,9 @@ where
                 self.counters.add_out(out.len());
                 Ok(Batch::new(out))
             }
-            Ok(Err(e)) => Err(TaskError::new(TaskErrorKind::User, e.to_string()).in_operator(&self.label)),
+            Ok(Err(e)) => {
+                Err(TaskError::new(TaskErrorKind::User, e.to_string()).in_operator(&self.label))
+            }
             Err(panic) => Err(TaskError::from_panic(panic).in_operator(&self.label)),
         }
     }
@@ -107,8 +109,11 @@ where
 {
     fn process(&mut self, input: Batch) -> Result<Batch, TaskError> {
         let input = input.downcast::<I>().map_err(|_| {
-            TaskError::new(TaskErrorKind::Internal, "batch of an unexpected record type")
-                .in_operator(&self.label)
+            TaskError::new(
+                TaskErrorKind::Internal,
+                "batch of an unexpected record type",
+            )
+            .in_operator(&self.label)
         })?;
         self.counters.add_in(input.len());
         let capacity = input.len();

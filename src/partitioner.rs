@@ -143,7 +143,10 @@ impl<T: Clone + Send + 'static> ErasedRouter for TypedRouter<T> {
             return Ok(());
         }
         let records = batch.downcast::<T>().map_err(|_| {
-            TaskError::new(TaskErrorKind::Internal, "output batch of an unexpected type")
+            TaskError::new(
+                TaskErrorKind::Internal,
+                "output batch of an unexpected type",
+            )
         })?;
         let last = self.edges.len() - 1;
         for edge in 0..last {

@@ -38,11 +38,12 @@ impl<T: Send + 'static, R: SourceReader<T>> ErasedSource for ErasedReader<T, R> 
     fn poll(&mut self, max: usize) -> Result<(Batch, SourceStatus), TaskError> {
         let mut out = Vec::with_capacity(max);
         let reader = &mut self.reader;
-        let status = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            reader.read(max, &mut out)
-        }))
-        .map_err(|p| TaskError::from_panic(p).in_operator(&self.label))?
-        .map_err(|e| TaskError::new(TaskErrorKind::User, e.to_string()).in_operator(&self.label))?;
+        let status =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| reader.read(max, &mut out)))
+                .map_err(|p| TaskError::from_panic(p).in_operator(&self.label))?
+                .map_err(|e| {
+                    TaskError::new(TaskErrorKind::User, e.to_string()).in_operator(&self.label)
+                })?;
         self.counters.add_out(out.len());
         Ok((Batch::new(out), status))
     }
@@ -198,7 +199,10 @@ impl LineFileReader {
     fn open(&mut self) -> Result<(), BoxError> {
         let name = self.path.display().to_string();
         let file = File::open(&self.path).map_err(|e| format!("cannot open {name}: {e}"))?;
-        let len = file.metadata().map_err(|e| format!("cannot stat {name}: {e}"))?.len();
+        let len = file
+            .metadata()
+            .map_err(|e| format!("cannot stat {name}: {e}"))?
+            .len();
         let (start, end) = split_range(len, self.index, self.parallelism);
         let mut reader = BufReader::with_capacity(1 << 16, file);
         let mut position = start;

@@ -25,10 +25,16 @@ fn panicking_map_fails_the_job_with_a_typed_error_and_the_next_job_runs() {
     assert_eq!(failure.error.kind, TaskErrorKind::Panic);
     assert_eq!(failure.error.message, "bad record 77777");
     assert_eq!(failure.error.operator.as_deref(), Some("Parse [parse]"));
-    assert_eq!(failure.subtask.index, 1, "77 777 is in the second half of the sequence");
+    assert_eq!(
+        failure.subtask.index, 1,
+        "77 777 is in the second half of the sequence"
+    );
     assert_eq!(failure.subtask.parallelism, 2);
     let text = failure.to_string();
-    assert!(text.contains("Parse") && text.contains("parse") && text.contains("2/2"), "{text}");
+    assert!(
+        text.contains("Parse") && text.contains("parse") && text.contains("2/2"),
+        "{text}"
+    );
 
     let env = StreamEnvironment::new();
     let out = env.generate_sequence(1, 10).map(|x| x * 2).collect();

@@ -45,7 +45,10 @@ fn queued_batches_never_exceed_credits_while_a_large_input_flows() {
         .filter(|m| m.task.contains("Slow"))
         .map(|m| m.batches_in)
         .sum();
-    assert!(sink_batches > 1000, "a large input flowed ({sink_batches} batches)");
+    assert!(
+        sink_batches > 1000,
+        "a large input flowed ({sink_batches} batches)"
+    );
     for m in &subtasks {
         assert!(m.max_queued_batches <= u64::from(CREDITS), "{m:?}");
     }
@@ -54,14 +57,22 @@ fn queued_batches_never_exceed_credits_while_a_large_input_flows() {
         .filter(|m| m.task.contains("Sequence"))
         .map(|m| m.backpressured_ns)
         .sum();
-    assert!(source_backpressured > 0, "the slow sink held the source back");
+    assert!(
+        source_backpressured > 0,
+        "the slow sink held the source back"
+    );
     for m in &subtasks {
-        assert!(m.max_backlog_batches <= 1, "sender backlog stays at one batch: {m:?}");
+        assert!(
+            m.max_backlog_batches <= 1,
+            "sender backlog stays at one batch: {m:?}"
+        );
     }
     let result = client.wait_blocking().expect("job finishes");
     assert_eq!(
-        result.operator("slow-sink").expect("sink counted").records_in,
+        result
+            .operator("slow-sink")
+            .expect("sink counted")
+            .records_in,
         1_000_001
     );
 }
-

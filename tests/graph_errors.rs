@@ -19,10 +19,16 @@ fn a_job_without_a_sink_is_rejected() {
 #[test]
 fn a_parallelism_of_zero_is_rejected() {
     let env = StreamEnvironment::new();
-    env.generate_sequence(0, 10).map(|x| x + 1).name("Inc").set_parallelism(0).discard();
+    env.generate_sequence(0, 10)
+        .map(|x| x + 1)
+        .name("Inc")
+        .set_parallelism(0)
+        .discard();
     assert_eq!(
         graph_error(&env),
-        GraphError::ZeroParallelism { operator: "Inc".into() }
+        GraphError::ZeroParallelism {
+            operator: "Inc".into()
+        }
     );
 }
 
@@ -30,7 +36,10 @@ fn a_parallelism_of_zero_is_rejected() {
 fn a_parallelism_above_max_parallelism_is_rejected() {
     let mut env = StreamEnvironment::new();
     env.set_max_parallelism(4);
-    env.generate_sequence(0, 10).discard().name("Out").set_parallelism(5);
+    env.generate_sequence(0, 10)
+        .discard()
+        .name("Out")
+        .set_parallelism(5);
     assert_eq!(
         graph_error(&env),
         GraphError::ParallelismAboveMax {
@@ -53,7 +62,11 @@ fn duplicate_uids_are_rejected() {
         .discard();
     assert_eq!(
         graph_error(&env),
-        GraphError::DuplicateUid { uid: "same".into(), first: "A".into(), second: "B".into() }
+        GraphError::DuplicateUid {
+            uid: "same".into(),
+            first: "A".into(),
+            second: "B".into()
+        }
     );
 }
 
@@ -65,7 +78,9 @@ fn a_stream_left_unconnected_is_rejected() {
     let _dangling = numbers.map(|x| x * 2).name("Doubler");
     assert_eq!(
         graph_error(&env),
-        GraphError::UnconnectedStream { operator: "Doubler".into() }
+        GraphError::UnconnectedStream {
+            operator: "Doubler".into()
+        }
     );
 }
 
@@ -73,7 +88,10 @@ fn a_stream_left_unconnected_is_rejected() {
 fn an_iterator_source_cannot_be_parallel() {
     let env = StreamEnvironment::new();
     env.from_iter(0..10u32).set_parallelism(2).discard();
-    assert!(matches!(graph_error(&env), GraphError::NonParallelSource { parallelism: 2, .. }));
+    assert!(matches!(
+        graph_error(&env),
+        GraphError::NonParallelSource { parallelism: 2, .. }
+    ));
 }
 
 #[test]
@@ -81,12 +99,23 @@ fn max_parallelism_out_of_range_is_rejected() {
     let mut env = StreamEnvironment::new();
     env.set_max_parallelism(40_000);
     env.generate_sequence(0, 10).discard();
-    assert_eq!(graph_error(&env), GraphError::MaxParallelismOutOfRange(40_000));
+    assert_eq!(
+        graph_error(&env),
+        GraphError::MaxParallelismOutOfRange(40_000)
+    );
 }
 
 #[test]
 fn forward_between_unequal_parallelism_is_rejected() {
     let env = StreamEnvironment::new();
-    env.generate_sequence(0, 10).set_parallelism(2).forward().map(|x| x).set_parallelism(3).discard();
-    assert!(matches!(graph_error(&env), GraphError::InvalidSetting { .. }));
+    env.generate_sequence(0, 10)
+        .set_parallelism(2)
+        .forward()
+        .map(|x| x)
+        .set_parallelism(3)
+        .discard();
+    assert!(matches!(
+        graph_error(&env),
+        GraphError::InvalidSetting { .. }
+    ));
 }

@@ -7,11 +7,17 @@ use weir::{JobError, JobStatus, StreamEnvironment};
 fn an_unbounded_job_runs_until_cancelled() {
     let mut env = StreamEnvironment::new();
     env.set_parallelism(2);
-    env.generate_sequence(0, u64::MAX - 1).uid("endless").map(|x| x ^ 1).discard();
+    env.generate_sequence(0, u64::MAX - 1)
+        .uid("endless")
+        .map(|x| x ^ 1)
+        .discard();
     let client = env.spawn().expect("job starts");
     let mut status = client.subscribe_status();
-    let rt = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
-    rt.block_on(status.wait_for(|s| *s == JobStatus::Running)).expect("runs");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    rt.block_on(status.wait_for(|s| *s == JobStatus::Running))
+        .expect("runs");
     // Wait until records have flowed, by the job's own metrics.
     let mut seen = 0;
     while seen < 100_000 {
@@ -60,7 +66,11 @@ async fn execute_works_inside_an_actix_system() {
 fn deterministic_mode_runs_on_one_arbiter_with_a_paused_clock() {
     let mut env = StreamEnvironment::new();
     env.set_parallelism(3).set_deterministic(7);
-    let out = env.generate_sequence(0, 9999).key_by(|x| x % 10).reduce(|a, b| a + b).collect();
+    let out = env
+        .generate_sequence(0, 9999)
+        .key_by(|x| x % 10)
+        .reduce(|a, b| a + b)
+        .collect();
     let started = std::time::Instant::now();
     env.execute().expect("finishes");
     assert!(started.elapsed() < Duration::from_secs(60));
@@ -71,13 +81,24 @@ fn deterministic_mode_runs_on_one_arbiter_with_a_paused_clock() {
 fn client_metrics_match_the_job_result() {
     let mut env = StreamEnvironment::new();
     env.set_parallelism(2);
-    env.generate_sequence(0, 9_999).uid("src").filter(|x| x % 3 == 0).uid("thirds").discard();
+    env.generate_sequence(0, 9_999)
+        .uid("src")
+        .filter(|x| x % 3 == 0)
+        .uid("thirds")
+        .discard();
     let client = env.spawn().expect("job starts");
     let mut status = client.subscribe_status();
-    let rt = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
-    rt.block_on(status.wait_for(|s| s.is_terminal())).expect("ends");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    rt.block_on(status.wait_for(|s| s.is_terminal()))
+        .expect("ends");
     let per_subtask = client.operator_metrics();
-    let thirds: u64 = per_subtask.iter().filter(|m| m.uid == "thirds").map(|m| m.records_out).sum();
+    let thirds: u64 = per_subtask
+        .iter()
+        .filter(|m| m.uid == "thirds")
+        .map(|m| m.records_out)
+        .sum();
     assert_eq!(thirds, 3334);
     assert_eq!(per_subtask.iter().filter(|m| m.uid == "thirds").count(), 2);
     let result = client.wait_blocking().expect("finishes");

@@ -1,7 +1,9 @@
 //! Every operator and partitioner against a plain-Rust computation of the same result.
 
 use std::collections::HashMap;
-use weir::{BoxError, KeyedContext, KeyedProcessFunction, RuntimeContext, StreamEnvironment, ValueState};
+use weir::{
+    BoxError, KeyedContext, KeyedProcessFunction, RuntimeContext, StreamEnvironment, ValueState,
+};
 
 fn env(parallelism: u32) -> StreamEnvironment {
     let mut env = StreamEnvironment::new();
@@ -40,7 +42,11 @@ fn generate_sequence_emits_each_number_once_at_any_parallelism() {
         let env = env(p);
         let out = env.generate_sequence(10, 5009).collect();
         env.execute().expect("job runs");
-        assert_eq!(sorted(out.records()), (10..=5009).collect::<Vec<u64>>(), "p={p}");
+        assert_eq!(
+            sorted(out.records()),
+            (10..=5009).collect::<Vec<u64>>(),
+            "p={p}"
+        );
     }
 }
 
@@ -49,7 +55,10 @@ fn from_iter_reads_a_single_iterator_in_order() {
     let env = env(1);
     let out = env.from_iter((0..3000u32).map(|x| x * 2)).collect();
     env.execute().expect("job runs");
-    assert_eq!(out.records(), (0..3000u32).map(|x| x * 2).collect::<Vec<_>>());
+    assert_eq!(
+        out.records(),
+        (0..3000u32).map(|x| x * 2).collect::<Vec<_>>()
+    );
 }
 
 #[derive(Clone, Default)]
@@ -133,14 +142,22 @@ fn key_by_sends_every_record_of_a_key_to_one_subtask() {
     let mut owner: HashMap<u64, u32> = HashMap::new();
     for (x, subtask) in out.records() {
         let k = x % 50;
-        assert_eq!(*owner.entry(k).or_insert(subtask), subtask, "key {k} seen on two subtasks");
+        assert_eq!(
+            *owner.entry(k).or_insert(subtask),
+            subtask,
+            "key {k} seen on two subtasks"
+        );
     }
     assert_eq!(owner.len(), 50);
 }
 
 struct TagSubtask(u32);
 impl weir::operator::Operator<u64, (u64, u32)> for TagSubtask {
-    fn process_batch(&mut self, input: Vec<u64>, out: &mut Vec<(u64, u32)>) -> Result<(), BoxError> {
+    fn process_batch(
+        &mut self,
+        input: Vec<u64>,
+        out: &mut Vec<(u64, u32)>,
+    ) -> Result<(), BoxError> {
         out.extend(input.into_iter().map(|x| (x, self.0)));
         Ok(())
     }
@@ -179,7 +196,10 @@ fn rebalance_spreads_records_evenly() {
     for s in 0..3 {
         assert_eq!(records.iter().filter(|r| r.1 == s).count(), 3000);
     }
-    assert_eq!(sorted(records.into_iter().map(|r| r.0).collect()), (0..9000).collect::<Vec<_>>());
+    assert_eq!(
+        sorted(records.into_iter().map(|r| r.0).collect()),
+        (0..9000).collect::<Vec<_>>()
+    );
 }
 
 #[test]
@@ -222,15 +242,23 @@ fn one_stream_feeding_two_operators_gives_each_all_records() {
     let doubled = s.map(|x| x * 2).collect();
     let odd = s.filter(|x| x % 2 == 1).collect();
     env.execute().expect("job runs");
-    assert_eq!(sorted(doubled.records()), (0..5000).map(|x| x * 2).collect::<Vec<_>>());
-    assert_eq!(sorted(odd.records()), (0..5000).filter(|x| x % 2 == 1).collect::<Vec<_>>());
+    assert_eq!(
+        sorted(doubled.records()),
+        (0..5000).map(|x| x * 2).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        sorted(odd.records()),
+        (0..5000).filter(|x| x % 2 == 1).collect::<Vec<_>>()
+    );
 }
 
 #[test]
 fn text_file_lines_round_trip_at_any_parallelism() {
     let dir = tempfile::tempdir().expect("temp dir");
     let input = dir.path().join("in.txt");
-    let lines: Vec<String> = (0..5000).map(|i| format!("line {i} {}", "x".repeat(i % 37))).collect();
+    let lines: Vec<String> = (0..5000)
+        .map(|i| format!("line {i} {}", "x".repeat(i % 37)))
+        .collect();
     std::fs::write(&input, lines.join("\n") + "\n").expect("write input");
     for p in [1u32, 3] {
         let env = env(p);
@@ -247,7 +275,10 @@ fn text_file_lines_round_trip_at_any_parallelism() {
     env.execute().expect("job runs");
     let written = std::fs::read_to_string(&output).expect("read output");
     let got: Vec<String> = written.lines().map(str::to_string).collect();
-    assert_eq!(sorted(got), sorted(lines.iter().map(|l| l.to_uppercase()).collect()));
+    assert_eq!(
+        sorted(got),
+        sorted(lines.iter().map(|l| l.to_uppercase()).collect())
+    );
 }
 
 #[test]
@@ -264,5 +295,8 @@ fn execute_reports_per_operator_counts() {
     assert_eq!(numbers.records_out, 1000);
     let quarters = result.operator("quarters").expect("filter counted");
     assert_eq!((quarters.records_in, quarters.records_out), (1000, 250));
-    assert_eq!(result.operator("sink").expect("sink counted").records_in, 250);
+    assert_eq!(
+        result.operator("sink").expect("sink counted").records_in,
+        250
+    );
 }

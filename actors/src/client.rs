@@ -4,6 +4,8 @@
 //! works whether or not the caller is inside an actix system or a tokio runtime, and nothing of a
 //! job outlives it: when it ends, its actors stop and its threads are joined.
 
+use crate::checkpoint_stats::{CheckpointFailureReason, CheckpointStats};
+use crate::coordinator::{Coordinator, TriggerNow};
 use crate::error::JobError;
 use crate::job::JobSpec;
 use crate::metrics::{MetricsRegistry, OperatorMetrics, SubtaskMetrics};
@@ -111,7 +113,13 @@ pub struct JobShared {
     done: Condvar,
     notify: Notify,
     started: Instant,
+    coordinator: Mutex<Option<Addr<Coordinator>>>,
+    checkpoints: Mutex<std::collections::VecDeque<CheckpointStats>>,
+    last_completed: watch::Sender<Option<CheckpointStats>>,
 }
+
+/// How many checkpoints' statistics a job keeps.
+const CHECKPOINT_HISTORY: usize = 256;
 
 impl JobShared {
     fn new(metrics: Arc<MetricsRegistry>) -> JobShared {
@@ -122,6 +130,27 @@ impl JobShared {
             done: Condvar::new(),
             notify: Notify::new(),
             started: Instant::now(),
+            coordinator: Mutex::new(None),
+            checkpoints: Mutex::new(std::collections::VecDeque::new()),
+            last_completed: watch::Sender::new(None),
+        }
+    }
+
+    pub(crate) fn set_coordinator(&self, coordinator: Addr<Coordinator>) {
+        *self.coordinator.lock() = Some(coordinator);
+    }
+
+    pub(crate) fn record_checkpoint(&self, stats: CheckpointStats) {
+        let completed = stats.status == crate::checkpoint_stats::CheckpointStatus::Completed;
+        {
+            let mut history = self.checkpoints.lock();
+            history.push_back(stats.clone());
+            while history.len() > CHECKPOINT_HISTORY {
+                history.pop_front();
+            }
+        }
+        if completed {
+            self.last_completed.send_replace(Some(stats));
         }
     }
 
@@ -175,6 +204,31 @@ impl JobClient {
     /// Current channel figures of every subtask.
     pub fn subtask_metrics(&self) -> Vec<SubtaskMetrics> {
         self.shared.metrics.subtasks()
+    }
+
+    /// Statistics of the job's recent checkpoints (completed and failed), oldest first.
+    pub fn checkpoint_stats(&self) -> Vec<CheckpointStats> {
+        self.shared.checkpoints.lock().iter().cloned().collect()
+    }
+
+    /// A receiver that sees each completed checkpoint's statistics.
+    pub fn subscribe_checkpoints(&self) -> watch::Receiver<Option<CheckpointStats>> {
+        self.shared.last_completed.subscribe()
+    }
+
+    /// Triggers a checkpoint now and waits for it to complete or fail. Fails at once with
+    /// [`CheckpointFailureReason::JobTerminating`] when the job does not checkpoint or has ended.
+    pub async fn trigger_checkpoint(&self) -> Result<CheckpointStats, CheckpointFailureReason> {
+        let coordinator = self.shared.coordinator.lock().clone();
+        let Some(coordinator) = coordinator else {
+            return Err(CheckpointFailureReason::JobTerminating);
+        };
+        match coordinator.send(TriggerNow).await {
+            Ok(rx) => rx
+                .await
+                .unwrap_or(Err(CheckpointFailureReason::JobTerminating)),
+            Err(_) => Err(CheckpointFailureReason::JobTerminating),
+        }
     }
 
     fn take_result(&mut self) -> Option<Result<JobResult, JobError>> {
@@ -244,7 +298,9 @@ pub fn launch(spec: JobSpec) -> Result<JobClient, JobError> {
         }
         Err(_) => {
             let _ = thread.join();
-            Err(JobError::Startup("the job's thread ended before it started".into()))
+            Err(JobError::Startup(
+                "the job's thread ended before it started".into(),
+            ))
         }
     }
 }

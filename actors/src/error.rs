@@ -24,7 +24,7 @@ pub enum TaskErrorKind {
 pub struct TaskError {
     /// What kind of failure.
     pub kind: TaskErrorKind,
-    /// The operator (`name` [`uid`]) inside the task that failed, if known.
+    /// The operator (`name [uid]`) inside the task that failed, if known.
     pub operator: Option<String>,
     /// The panic message or the error's text.
     pub message: String,
@@ -104,6 +104,14 @@ pub enum JobError {
     /// A subtask failed and the job was not restarted.
     #[error("job failed: {0}")]
     TaskFailed(TaskFailure),
+    /// More checkpoints failed in a row than `tolerable_failed_checkpoints` allows.
+    #[error("job failed: {failures} consecutive checkpoint failures exceed the tolerable number; last: {last}")]
+    CheckpointingFailed {
+        /// Consecutive failures.
+        failures: u32,
+        /// The last one's reason.
+        last: crate::checkpoint_stats::CheckpointFailureReason,
+    },
     /// The job was cancelled through its client.
     #[error("job was cancelled")]
     Cancelled,

@@ -2,11 +2,15 @@
 //! and the wiring of their subtasks' channels.
 
 use crate::channel::{InputChannel, OutputChannel, Outputs};
+use crate::checkpoint_config::CheckpointConfig;
+use crate::checkpoint_storage::{CheckpointMetadata, CheckpointStorage};
 use crate::error::SubtaskId;
 use crate::metrics::MetricsRegistry;
 use crate::subtask::{SubtaskActor, Wire};
 use crate::task::TaskFactory;
 use actix::Addr;
+use std::collections::HashMap;
+use std::sync::Arc;
 
 /// How the subtasks of an edge's two ends are connected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,6 +30,8 @@ pub struct VertexSpec {
     pub uid: String,
     /// Number of subtasks.
     pub parallelism: u32,
+    /// Uids of the task's chained operators, in chain order.
+    pub operator_uids: Vec<String>,
     /// Builds one subtask's task.
     pub factory: TaskFactory,
 }
@@ -65,6 +71,28 @@ impl Default for RuntimeConfig {
     }
 }
 
+/// A checkpoint loaded to restore from: its metadata and every subtask's state bytes.
+#[derive(Debug, Clone)]
+pub struct RestoredCheckpoint {
+    /// The checkpoint's metadata.
+    pub metadata: CheckpointMetadata,
+    /// State bytes by (vertex uid, subtask index).
+    pub states: HashMap<(String, u32), Arc<Vec<u8>>>,
+}
+
+/// How a job checkpoints.
+#[derive(Clone)]
+pub struct CheckpointingSpec {
+    /// Interval, mode, timeouts, retention…
+    pub config: CheckpointConfig,
+    /// Where checkpoints go.
+    pub storage: Arc<dyn CheckpointStorage>,
+    /// The job's id (its directory under the checkpoint directory).
+    pub job_id: String,
+    /// The checkpoint the job starts from, if any; new checkpoints continue after its id.
+    pub restore: Option<Arc<RestoredCheckpoint>>,
+}
+
 /// Everything the runtime needs to run a job.
 #[derive(Clone)]
 pub struct JobSpec {
@@ -78,6 +106,8 @@ pub struct JobSpec {
     pub max_parallelism: u32,
     /// Runtime settings.
     pub runtime: RuntimeConfig,
+    /// Checkpointing, when enabled.
+    pub checkpointing: Option<CheckpointingSpec>,
 }
 
 impl JobSpec {
@@ -95,6 +125,11 @@ impl JobSpec {
                 ChannelPattern::Pointwise => 1,
             })
             .collect()
+    }
+
+    /// Whether `vertex` is a source (no input edge).
+    pub fn is_source(&self, vertex: usize) -> bool {
+        !self.edges.iter().any(|e| e.target == vertex)
     }
 
     /// How `vertex`'s subtask `index` is named in errors.

@@ -9,19 +9,31 @@
 //! structs with dense unit tests; actors only move messages, run timers and do I/O.
 #![deny(missing_docs)]
 
-pub mod checkpoint_config;
-pub mod configuration;
-pub mod restart_strategy;
+pub mod barrier_aligner;
 pub mod channel;
+pub mod checkpoint_config;
+pub mod checkpoint_stats;
+pub mod checkpoint_storage;
 pub mod client;
+pub mod configuration;
+pub mod coordinator;
 pub mod error;
 pub mod event;
 pub mod job;
 pub mod key_group;
 pub mod metrics;
+pub mod pending_checkpoint;
+pub mod restart_strategy;
 pub mod subtask;
+pub mod subtask_checkpoint;
 pub mod supervisor;
 pub mod task;
+
+mod config_error;
+mod config_keys;
+mod config_values;
+mod exponential_delay;
+mod splitmix64;
 
 pub use client::{launch, JobClient, JobResult, JobStatus, OperatorCount};
 pub use error::{JobError, SubtaskId, TaskError, TaskErrorKind, TaskFailure};

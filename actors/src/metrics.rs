@@ -115,11 +115,14 @@ pub struct SubtaskMetrics {
     pub max_backlog_batches: u64,
 }
 
+type OperatorEntry = (String, String, u32, Arc<OperatorCounters>);
+type SubtaskEntry = (String, u32, Arc<SubtaskCounters>);
+
 /// Every counter of a job, shared by its subtasks (writers) and its client (reader).
 #[derive(Debug, Default)]
 pub struct MetricsRegistry {
-    operators: RwLock<Vec<(String, String, u32, Arc<OperatorCounters>)>>,
-    subtasks: RwLock<Vec<(String, u32, Arc<SubtaskCounters>)>>,
+    operators: RwLock<Vec<OperatorEntry>>,
+    subtasks: RwLock<Vec<SubtaskEntry>>,
 }
 
 impl MetricsRegistry {
@@ -141,12 +144,9 @@ impl MetricsRegistry {
             exported_in: metrics::counter!("weir_records_in_total", &labels),
             exported_out: metrics::counter!("weir_records_out_total", &labels),
         });
-        self.operators.write().push((
-            name.to_string(),
-            uid.to_string(),
-            subtask,
-            counters.clone(),
-        ));
+        self.operators
+            .write()
+            .push((name.to_string(), uid.to_string(), subtask, counters.clone()));
         counters
     }
 

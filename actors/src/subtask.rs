@@ -3,23 +3,28 @@
 //!
 //! Input is read only while every output channel has credit (no backlog), so a slow consumer
 //! stops its producers; a source produces a few batches per turn and then yields, so control
-//! messages are never stuck behind an endless stream of records.
+//! messages (checkpoint triggers, credits, cancellation) are never stuck behind an endless stream
+//! of records. Checkpoint handling lives in `subtask_checkpoint.rs`.
 
+use crate::barrier_aligner::BarrierAligner;
 use crate::channel::{Credit, Deliver, InputChannel, Outputs};
+use crate::coordinator::{Coordinator, SourceExhausted};
 use crate::error::{SubtaskId, TaskError, TaskErrorKind, TaskFailure};
-use crate::event::ChannelEvent;
+use crate::event::{ChannelEvent, CheckpointId};
 use crate::metrics::SubtaskCounters;
-use crate::supervisor::{Supervisor, SubtaskFailed, SubtaskFinished};
+use crate::subtask_checkpoint::SubtaskCheckpointing;
+use crate::supervisor::{SubtaskFailed, SubtaskFinished, Supervisor};
 use crate::task::{SourceStatus, Task};
 use actix::prelude::*;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
+use std::time::Instant;
 
 /// Batches a source may emit in one turn before it yields to its mailbox.
 const SOURCE_BATCHES_PER_TURN: usize = 4;
 
 /// Where a subtask sits in the job graph.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SubtaskKey {
     /// Vertex (task) index in the job spec.
     pub vertex: usize,
@@ -49,19 +54,30 @@ pub struct Cancel;
 
 /// One operator subtask.
 pub struct SubtaskActor {
-    key: SubtaskKey,
-    id: SubtaskId,
+    pub(crate) key: SubtaskKey,
+    pub(crate) id: SubtaskId,
     task: Option<Box<dyn Task>>,
-    outputs: Option<Outputs>,
-    inputs: Vec<InputChannel>,
+    pub(crate) outputs: Option<Outputs>,
+    pub(crate) inputs: Vec<InputChannel>,
     next_input: usize,
     supervisor: Addr<Supervisor>,
-    counters: Arc<SubtaskCounters>,
+    pub(crate) counters: Arc<SubtaskCounters>,
+    pub(crate) checkpointing: Option<SubtaskCheckpointing>,
+    pub(crate) aligner: BarrierAligner,
+    pub(crate) alignment_started: Option<Instant>,
+    /// Records were processed (or produced) since the last snapshot.
+    pub(crate) dirty: bool,
+    /// The checkpoint whose completion covers every record processed so far.
+    pub(crate) covered_by: Option<CheckpointId>,
+    pub(crate) last_completed: Option<CheckpointId>,
+    /// A source that has read everything: the first checkpoint it takes part in afterwards.
+    pub(crate) exhausted_barrier: Option<CheckpointId>,
+    pub(crate) source_exhausted: bool,
     source_waiting_for_credit: bool,
     source_turn_scheduled: bool,
-    input_ended: bool,
+    pub(crate) input_ended: bool,
     finished_reported: bool,
-    failed: bool,
+    pub(crate) failed: bool,
 }
 
 impl Actor for SubtaskActor {
@@ -80,15 +96,18 @@ pub struct SubtaskParts {
     pub supervisor: Addr<Supervisor>,
     /// Its channel counters.
     pub counters: Arc<SubtaskCounters>,
+    /// Checkpointing, when the job checkpoints.
+    pub checkpointing: Option<SubtaskCheckpointing>,
 }
 
 impl SubtaskActor {
-    /// A subtask not yet wired. A task that could not be built fails the subtask on [`Start`].
+    /// A subtask not yet wired. A task that could not be built fails the subtask at once.
     pub fn new(parts: SubtaskParts) -> SubtaskActor {
         let (task, failed_build) = match parts.task {
             Ok(task) => (Some(task), None),
             Err(e) => (None, Some(e)),
         };
+        let aligned = parts.checkpointing.as_ref().is_none_or(|c| c.aligned);
         let mut actor = SubtaskActor {
             key: parts.key,
             id: parts.id,
@@ -98,6 +117,14 @@ impl SubtaskActor {
             next_input: 0,
             supervisor: parts.supervisor,
             counters: parts.counters,
+            checkpointing: parts.checkpointing,
+            aligner: BarrierAligner::new(0, aligned),
+            alignment_started: None,
+            dirty: false,
+            covered_by: None,
+            last_completed: None,
+            exhausted_barrier: None,
+            source_exhausted: false,
             source_waiting_for_credit: false,
             source_turn_scheduled: false,
             input_ended: false,
@@ -110,7 +137,7 @@ impl SubtaskActor {
         actor
     }
 
-    fn fail(&mut self, error: TaskError) {
+    pub(crate) fn fail(&mut self, error: TaskError) {
         if self.failed {
             return;
         }
@@ -126,7 +153,7 @@ impl SubtaskActor {
     }
 
     /// Runs one task call with panics caught; a failure is reported and stops further work.
-    fn call<R>(
+    pub(crate) fn call<R>(
         &mut self,
         f: impl FnOnce(&mut dyn Task, &mut Outputs) -> Result<R, TaskError>,
     ) -> Option<R> {
@@ -153,34 +180,32 @@ impl SubtaskActor {
         }
     }
 
-    fn backpressured(&self) -> bool {
+    pub(crate) fn backpressured(&self) -> bool {
         self.outputs.as_ref().is_some_and(Outputs::is_backpressured)
     }
 
-    fn is_source(&self) -> bool {
+    pub(crate) fn is_source(&self) -> bool {
         self.task.as_ref().is_some_and(|t| t.is_source())
     }
 
     fn schedule_source_turn(&mut self, ctx: &mut Context<Self>) {
-        if self.source_turn_scheduled || self.failed || self.input_ended {
+        if self.source_turn_scheduled || self.failed || self.input_ended || self.source_exhausted {
             return;
         }
         self.source_turn_scheduled = true;
         // Yield to the runtime first, so other actors on this arbiter and this actor's mailbox
         // (credits, triggers, cancellation) get their turn between batches.
         ctx.spawn(
-            actix::fut::wrap_future::<_, Self>(tokio::task::yield_now()).map(
-                |(), act, ctx| {
-                    act.source_turn_scheduled = false;
-                    act.source_turn(ctx);
-                },
-            ),
+            actix::fut::wrap_future::<_, Self>(tokio::task::yield_now()).map(|(), act, ctx| {
+                act.source_turn_scheduled = false;
+                act.source_turn(ctx);
+            }),
         );
     }
 
     fn source_turn(&mut self, ctx: &mut Context<Self>) {
         for _ in 0..SOURCE_BATCHES_PER_TURN {
-            if self.failed || self.input_ended {
+            if self.failed || self.input_ended || self.source_exhausted {
                 return;
             }
             if self.backpressured() {
@@ -188,9 +213,10 @@ impl SubtaskActor {
                 return;
             }
             match self.call(|task, out| task.poll_source(out)) {
-                Some(SourceStatus::More) => {}
+                Some(SourceStatus::More) => self.dirty = true,
                 Some(SourceStatus::Finished) => {
-                    self.end_input();
+                    self.dirty = true;
+                    self.on_source_exhausted();
                     return;
                 }
                 None => return,
@@ -199,8 +225,18 @@ impl SubtaskActor {
         self.schedule_source_turn(ctx);
     }
 
+    /// A source read everything. Without checkpointing it ends now; with checkpointing it waits
+    /// for a checkpoint that covers its last records, so exactly-once sinks can commit them.
+    fn on_source_exhausted(&mut self) {
+        self.source_exhausted = true;
+        match &self.checkpointing {
+            None => self.end_input(),
+            Some(cp) => cp.coordinator.do_send(SourceExhausted { key: self.key }),
+        }
+    }
+
     /// Reads queued input while outputs have credit.
-    fn drain(&mut self) {
+    pub(crate) fn drain(&mut self) {
         while !self.failed && !self.backpressured() {
             let count = self.inputs.len();
             let Some(ch) = (0..count)
@@ -214,23 +250,26 @@ impl SubtaskActor {
             match self.inputs[ch].take() {
                 Some(ChannelEvent::Records(batch)) => {
                     self.counters.batch_in();
+                    self.dirty = true;
                     self.call(|task, out| task.process(gate, batch, out));
                 }
-                Some(ChannelEvent::Barrier(_)) => {
-                    // Checkpoint barriers are handled once checkpointing lands.
-                }
-                Some(ChannelEvent::EndOfInput) => {
-                    if self.inputs.iter().all(|c| c.ended) {
-                        self.end_input();
-                    }
-                }
+                Some(ChannelEvent::Barrier(barrier)) => self.on_barrier(ch, barrier),
+                Some(ChannelEvent::EndOfInput) => self.on_channel_ended(ch),
                 None => {}
             }
         }
-        self.report_finished_when_flushed();
+        self.report_finished_when_done();
     }
 
-    fn end_input(&mut self) {
+    fn on_channel_ended(&mut self, channel: usize) {
+        let action = self.aligner.on_end_of_input(channel);
+        self.apply_alignment(action);
+        if self.inputs.iter().all(|c| c.ended) {
+            self.end_input();
+        }
+    }
+
+    pub(crate) fn end_input(&mut self) {
         if self.input_ended {
             return;
         }
@@ -240,11 +279,23 @@ impl SubtaskActor {
                 out.broadcast_event(|| ChannelEvent::EndOfInput);
             }
         }
-        self.report_finished_when_flushed();
+        self.report_finished_when_done();
     }
 
-    fn report_finished_when_flushed(&mut self) {
-        if self.input_ended && !self.failed && !self.finished_reported && !self.backpressured() {
+    /// Reports the subtask finished once its input ended, its output is flushed and, with
+    /// checkpointing, a completed checkpoint covers everything it processed.
+    pub(crate) fn report_finished_when_done(&mut self) {
+        let covered = self.checkpointing.is_none()
+            || (!self.dirty
+                && self
+                    .covered_by
+                    .is_none_or(|c| self.last_completed.is_some_and(|l| l >= c)));
+        if self.input_ended
+            && covered
+            && !self.failed
+            && !self.finished_reported
+            && !self.backpressured()
+        {
             self.finished_reported = true;
             self.supervisor.do_send(SubtaskFinished { key: self.key });
         }
@@ -256,6 +307,8 @@ impl Handler<Wire> for SubtaskActor {
     fn handle(&mut self, msg: Wire, _: &mut Context<Self>) {
         self.outputs = Some(msg.outputs);
         self.inputs = msg.inputs;
+        let aligned = self.checkpointing.as_ref().is_none_or(|c| c.aligned);
+        self.aligner = BarrierAligner::new(self.inputs.len(), aligned);
     }
 }
 
@@ -305,3 +358,6 @@ impl Handler<Cancel> for SubtaskActor {
         ctx.stop();
     }
 }
+
+/// The coordinator's address, for the checkpoint module.
+pub(crate) type CoordinatorAddr = Addr<Coordinator>;

@@ -1,10 +1,13 @@
 //! The supervisor actor: it deploys a job's subtasks, receives every finish and failure report, and
 //! owns the job's lifecycle. (Restart strategies plug in here; until then a failure fails the job.)
 
+use crate::checkpoint_stats::CheckpointFailureReason;
 use crate::client::{JobResult, JobShared, JobStatus};
+use crate::coordinator::{Coordinator, Deployed, SubtaskDone, Terminate};
 use crate::error::{JobError, TaskFailure};
 use crate::job::{wire, JobSpec};
 use crate::subtask::{Cancel, Start, SubtaskActor, SubtaskKey, SubtaskParts};
+use crate::subtask_checkpoint::SubtaskCheckpointing;
 use crate::task::SubtaskInfo;
 use actix::prelude::*;
 use actix_rt::ArbiterHandle;
@@ -29,6 +32,16 @@ pub struct SubtaskFailed {
     pub failure: TaskFailure,
 }
 
+/// More checkpoints failed in a row than the job tolerates.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct CheckpointingFailed {
+    /// The last failure.
+    pub reason: CheckpointFailureReason,
+    /// Consecutive failures counted.
+    pub failures: u32,
+}
+
 /// The client asks to cancel the job.
 #[derive(Message)]
 #[rtype(result = "()")]
@@ -41,6 +54,7 @@ pub struct Supervisor {
     shared: Arc<JobShared>,
     subtasks: Vec<Vec<Addr<SubtaskActor>>>,
     finished: HashSet<SubtaskKey>,
+    coordinator: Option<Addr<Coordinator>>,
     done: bool,
 }
 
@@ -53,11 +67,18 @@ impl Supervisor {
             shared,
             subtasks: Vec::new(),
             finished: HashSet::new(),
+            coordinator: None,
             done: false,
         }
     }
 
     fn deploy(&mut self, me: Addr<Supervisor>) {
+        if let Some(cp) = self.spec.checkpointing.clone() {
+            let coordinator =
+                Coordinator::new(self.spec.clone(), cp, self.shared.clone(), me.clone()).start();
+            self.shared.set_coordinator(coordinator.clone());
+            self.coordinator = Some(coordinator);
+        }
         let mut placement = 0usize;
         let output_counts: Vec<Vec<usize>> = (0..self.spec.vertices.len())
             .map(|v| self.spec.output_channel_counts(v))
@@ -73,6 +94,18 @@ impl Supervisor {
                     attempt: 0,
                     output_channels: output_counts[vertex].clone(),
                     metrics: self.shared.metrics.clone(),
+                    restored_state: self.restored_state(&v.uid, index),
+                };
+                let checkpointing = match (&self.spec.checkpointing, &self.coordinator) {
+                    (Some(cp), Some(coordinator)) => Some(SubtaskCheckpointing {
+                        storage: cp.storage.clone(),
+                        coordinator: coordinator.clone(),
+                        vertex_uid: v.uid.clone(),
+                        operator_uids: v.operator_uids.clone(),
+                        aligned: cp.config.mode
+                            == crate::checkpoint_config::CheckpointingMode::ExactlyOnce,
+                    }),
+                    _ => None,
                 };
                 let parts = (
                     SubtaskKey { vertex, index },
@@ -80,21 +113,22 @@ impl Supervisor {
                     v.factory.clone(),
                     me.clone(),
                     self.shared.metrics.subtask(&v.name, index),
+                    checkpointing,
                 );
                 let arbiter = &self.arbiters[placement % self.arbiters.len()];
                 placement += 1;
                 let addr = SubtaskActor::start_in_arbiter(arbiter, move |_| {
-                    let (key, id, factory, supervisor, counters) = parts;
-                    let task = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        factory(&info)
-                    }))
-                    .unwrap_or_else(|p| Err(crate::error::TaskError::from_panic(p)));
+                    let (key, id, factory, supervisor, counters, checkpointing) = parts;
+                    let task =
+                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| factory(&info)))
+                            .unwrap_or_else(|p| Err(crate::error::TaskError::from_panic(p)));
                     SubtaskActor::new(SubtaskParts {
                         key,
                         id,
                         task,
                         supervisor,
                         counters,
+                        checkpointing,
                     })
                 });
                 addrs.push(addr);
@@ -102,9 +136,20 @@ impl Supervisor {
             self.subtasks.push(addrs);
         }
         wire(&self.spec, &self.subtasks, &self.shared.metrics);
+        if let Some(coordinator) = &self.coordinator {
+            coordinator.do_send(Deployed(self.subtasks.clone()));
+        }
         for addr in self.subtasks.iter().flatten() {
             addr.do_send(Start);
         }
+    }
+
+    fn restored_state(&self, vertex_uid: &str, index: u32) -> Option<Arc<Vec<u8>>> {
+        let restore = self.spec.checkpointing.as_ref()?.restore.as_ref()?;
+        restore
+            .states
+            .get(&(vertex_uid.to_string(), index))
+            .cloned()
     }
 
     fn total_subtasks(&self) -> usize {
@@ -125,7 +170,11 @@ impl Supervisor {
         self.cancel_all();
         self.shared.set_status(status);
         self.shared.complete(result);
-        System::current().stop();
+        match &self.coordinator {
+            // The coordinator cleans up checkpoints as retention says, then stops the system.
+            Some(coordinator) => coordinator.do_send(Terminate(status)),
+            None => System::current().stop(),
+        }
     }
 }
 
@@ -146,6 +195,9 @@ impl Handler<SubtaskFinished> for Supervisor {
     type Result = ();
     fn handle(&mut self, msg: SubtaskFinished, _: &mut Context<Self>) {
         self.finished.insert(msg.key);
+        if let Some(coordinator) = &self.coordinator {
+            coordinator.do_send(SubtaskDone(msg.key));
+        }
         if self.finished.len() == self.total_subtasks() {
             let result = JobResult::from_shared(&self.spec.name, &self.shared);
             self.complete(JobStatus::Finished, Ok(result));
@@ -162,6 +214,21 @@ impl Handler<SubtaskFailed> for Supervisor {
         tracing::error!("{}", msg.failure);
         self.shared.set_status(JobStatus::Failing);
         self.complete(JobStatus::Failed, Err(JobError::TaskFailed(msg.failure)));
+    }
+}
+
+impl Handler<CheckpointingFailed> for Supervisor {
+    type Result = ();
+    fn handle(&mut self, msg: CheckpointingFailed, _: &mut Context<Self>) {
+        if self.done {
+            return;
+        }
+        self.shared.set_status(JobStatus::Failing);
+        let error = JobError::CheckpointingFailed {
+            failures: msg.failures,
+            last: msg.reason,
+        };
+        self.complete(JobStatus::Failed, Err(error));
     }
 }
 

@@ -26,6 +26,8 @@ pub struct SubtaskInfo {
     pub output_channels: Vec<usize>,
     /// Where the task registers its operators' counters.
     pub metrics: Arc<MetricsRegistry>,
+    /// The state this subtask had in the checkpoint the job restores from, if any.
+    pub restored_state: Option<Arc<Vec<u8>>>,
 }
 
 /// What a source reports after one poll.
@@ -54,6 +56,14 @@ pub trait Task: Send + 'static {
     /// Every input has ended (for a source: it is exhausted): flush what is buffered.
     fn end_of_input(&mut self, out: &mut Outputs) -> Result<(), TaskError>;
 
+    /// Takes the synchronous part of the snapshot for checkpoint `id` (fixing a consistent view of
+    /// the state) and returns the asynchronous part, which serializes it off the subtask's thread
+    /// while processing goes on. An error fails the subtask.
+    fn snapshot_state(&mut self, id: CheckpointId) -> Result<SnapshotWriter, TaskError> {
+        let _ = id;
+        Ok(Box::new(|| Ok(Vec::new())))
+    }
+
     /// Checkpoint `id` completed everywhere: publish what it covers.
     fn notify_checkpoint_complete(&mut self, id: CheckpointId) -> Result<(), TaskError> {
         let _ = id;
@@ -65,6 +75,9 @@ pub trait Task: Send + 'static {
         let _ = id;
     }
 }
+
+/// The asynchronous part of a snapshot: returns the state's bytes.
+pub type SnapshotWriter = Box<dyn FnOnce() -> Result<Vec<u8>, TaskError> + Send>;
 
 /// Builds a subtask's task; called again for each restart.
 pub type TaskFactory = Arc<dyn Fn(&SubtaskInfo) -> Result<Box<dyn Task>, TaskError> + Send + Sync>;

@@ -1,0 +1,183 @@
+//! Where checkpoints are kept: the [`CheckpointStorage`] trait the runtime persists through, and
+//! the metadata that describes one checkpoint.
+//!
+//! The runtime decides *when* to write (a subtask's state after its snapshot; a checkpoint's
+//! metadata once every subtask has acknowledged); an implementation decides *where* and *how*
+//! (the `weir` crate provides a filesystem directory and an in-memory store). A checkpoint is
+//! complete exactly when its metadata has been written: implementations write it last and
+//! atomically, so a crash at any moment never leaves a checkpoint that looks complete but is not.
+
+use crate::event::CheckpointId;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// Where one subtask's state of one checkpoint is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StateLocation {
+    /// Kept in the metadata itself (small states, in-memory storage).
+    Inline(Vec<u8>),
+    /// A file, relative to the checkpoint's directory (`chk-<n>/`) or to the job's `shared/` area.
+    File(PathBuf),
+}
+
+/// One subtask's state in a checkpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StateHandle {
+    /// Uid of the task's first operator (the vertex's uid).
+    pub vertex_uid: String,
+    /// Subtask index.
+    pub subtask: u32,
+    /// Uids of the operators whose state the bytes hold.
+    pub operator_uids: Vec<String>,
+    /// Where the bytes are.
+    pub location: StateLocation,
+    /// Size of the state in bytes.
+    pub size: u64,
+}
+
+/// One task (vertex) of the job as a checkpoint records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VertexMetadata {
+    /// The vertex's uid.
+    pub uid: String,
+    /// Its parallelism when the checkpoint was taken.
+    pub parallelism: u32,
+}
+
+/// What makes a checkpoint complete: written last, atomically.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckpointMetadata {
+    /// The job's id (the directory under the checkpoint directory).
+    pub job_id: String,
+    /// The checkpoint's id.
+    pub checkpoint_id: CheckpointId,
+    /// Milliseconds since the Unix epoch when it was triggered (informational only).
+    pub timestamp_ms: u64,
+    /// The job's max parallelism, which a restore cannot change.
+    pub max_parallelism: u32,
+    /// The job's vertices.
+    pub vertices: Vec<VertexMetadata>,
+    /// Every subtask's state.
+    pub states: Vec<StateHandle>,
+}
+
+impl CheckpointMetadata {
+    /// Total bytes of state (metadata excluded).
+    pub fn state_size(&self) -> u64 {
+        self.states.iter().map(|s| s.size).sum()
+    }
+
+    /// The handle of the subtask of vertex `vertex_uid` with index `subtask`.
+    pub fn state_of(&self, vertex_uid: &str, subtask: u32) -> Option<&StateHandle> {
+        self.states
+            .iter()
+            .find(|s| s.vertex_uid == vertex_uid && s.subtask == subtask)
+    }
+}
+
+/// A storage failure, naming the file (or, in memory, the checkpoint) involved.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum StorageError {
+    /// An I/O operation failed.
+    #[error("cannot {operation} {path}: {reason}")]
+    Io {
+        /// What was being done: "create", "write", "read", "rename", "delete", "sync", "list".
+        operation: &'static str,
+        /// The file or directory.
+        path: PathBuf,
+        /// The OS error's text.
+        reason: String,
+    },
+    /// A file is shorter than its header says.
+    #[error("{path} is truncated: {actual} bytes, expected {expected}")]
+    Truncated {
+        /// The file.
+        path: PathBuf,
+        /// Its length.
+        actual: u64,
+        /// The length its header promises (or the minimum for a header).
+        expected: u64,
+    },
+    /// A file does not start with weir's magic number.
+    #[error("{path} is not a weir checkpoint file (bad magic number)")]
+    Foreign {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A file of a format version this build cannot read.
+    #[error("{path} has format version {version}, this build reads version {supported}")]
+    UnsupportedVersion {
+        /// The file.
+        path: PathBuf,
+        /// Its version.
+        version: u16,
+        /// The version this build reads.
+        supported: u16,
+    },
+    /// A file's checksum does not match its contents, or its body does not decode.
+    #[error("{path} is corrupt: {reason}")]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A checkpoint or state that should be there is not.
+    #[error("{path} not found")]
+    NotFound {
+        /// What was looked for.
+        path: PathBuf,
+    },
+}
+
+/// The newest complete checkpoint, and why newer-looking ones were skipped.
+#[derive(Debug, Clone, Default)]
+pub struct LatestCheckpoint {
+    /// The newest checkpoint whose metadata is intact, if any.
+    pub metadata: Option<CheckpointMetadata>,
+    /// One error per newer checkpoint directory that was skipped (missing, truncated or corrupt
+    /// metadata), newest first.
+    pub skipped: Vec<StorageError>,
+}
+
+/// Where a job's checkpoints are written and read. Methods may block on I/O; the runtime calls
+/// the state writes off the subtasks' threads.
+pub trait CheckpointStorage: Send + Sync + 'static {
+    /// Writes one subtask's state for `checkpoint` durably (fsynced) and says where it is.
+    fn write_state(
+        &self,
+        checkpoint: CheckpointId,
+        vertex_uid: &str,
+        subtask: u32,
+        bytes: &[u8],
+    ) -> Result<StateLocation, StorageError>;
+
+    /// Reads back state written for `checkpoint`.
+    fn read_state(
+        &self,
+        checkpoint: CheckpointId,
+        location: &StateLocation,
+    ) -> Result<Vec<u8>, StorageError>;
+
+    /// Writes the checkpoint's metadata last and atomically (temp file, fsync, rename, fsync of
+    /// the directory); returns its size in bytes. Once this returns, the checkpoint is complete.
+    fn write_metadata(&self, metadata: &CheckpointMetadata) -> Result<u64, StorageError>;
+
+    /// Deletes everything of `checkpoint` (a subsumed, aborted or declined one). Deleting a
+    /// checkpoint that does not exist is not an error.
+    fn discard(&self, checkpoint: CheckpointId) -> Result<(), StorageError>;
+
+    /// The metadata of complete checkpoint `checkpoint`.
+    fn load(&self, checkpoint: CheckpointId) -> Result<CheckpointMetadata, StorageError>;
+
+    /// The newest complete checkpoint, skipping (and reporting) those whose metadata is missing,
+    /// truncated, corrupt or foreign. Never panics on bad files.
+    fn latest_complete(&self) -> Result<LatestCheckpoint, StorageError>;
+
+    /// Ids of every checkpoint that has a directory or an entry, complete or not, ascending.
+    fn list(&self) -> Result<Vec<CheckpointId>, StorageError>;
+
+    /// A human-readable location, e.g. the job's checkpoint directory.
+    fn describe(&self) -> String;
+}
