@@ -37,17 +37,17 @@ struct CountWords {
     count: ValueState<u64>,
 }
 
-impl KeyedProcessFunction<&'static str, &'static str, (&'static str, u64)> for CountWords {
-    fn open(&mut self, ctx: &mut RuntimeContext<'_, &'static str>) -> Result<(), BoxError> {
+impl KeyedProcessFunction<String, String, (String, u64)> for CountWords {
+    fn open(&mut self, ctx: &mut RuntimeContext<'_, String>) -> Result<(), BoxError> {
         self.count = ctx.value_state("count")?;
         Ok(())
     }
 
     fn process_element(
         &mut self,
-        word: &'static str,
-        ctx: &mut KeyedContext<'_, &'static str>,
-        out: &mut Vec<(&'static str, u64)>,
+        word: String,
+        ctx: &mut KeyedContext<'_, String>,
+        out: &mut Vec<(String, u64)>,
     ) -> Result<(), BoxError> {
         let n = *self.count.modify(ctx, || 0, |c| *c += 1);
         out.push((word, n));
@@ -65,13 +65,15 @@ fn main() -> Result<(), weir::Error> {
     let counts = env
         .generate_sequence(1, records)
         .uid("numbers")
-        .map(|i| WORDS[(i.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 59) as usize % WORDS.len()])
+        .map(|i| {
+            WORDS[(i.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 59) as usize % WORDS.len()].to_string()
+        })
         .uid("to-words")
-        .key_by(|w| *w)
+        .key_by(|w: &String| w.clone())
         .process(CountWords::default())
         .uid("count")
         // Keep the last count of each word: a small result from a large stream.
-        .key_by(|(w, _)| *w)
+        .key_by(|(w, _): &(String, u64)| w.clone())
         .reduce(|a, b| if b.1 > a.1 { b } else { a })
         .uid("latest")
         .filter(move |(_, n)| n % 100_000 == 0)
@@ -104,7 +106,7 @@ fn main() -> Result<(), weir::Error> {
         );
     }
     let result = client.wait_blocking()?;
-    let mut last: std::collections::BTreeMap<&str, u64> = Default::default();
+    let mut last: std::collections::BTreeMap<String, u64> = Default::default();
     for (w, n) in counts.records() {
         let e = last.entry(w).or_default();
         *e = (*e).max(n);

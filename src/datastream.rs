@@ -12,7 +12,6 @@ use crate::sink::{
 use crate::TaskError;
 use parking_lot::Mutex;
 use std::fmt::Display;
-use std::hash::Hash;
 use std::marker::PhantomData;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -24,9 +23,10 @@ use weir_actors::TaskErrorKind;
 pub trait Record: Clone + Send + 'static {}
 impl<T: Clone + Send + 'static> Record for T {}
 
-/// Bounds every key type meets.
-pub trait Key: Hash + Eq + Clone + Send + 'static {}
-impl<K: Hash + Eq + Clone + Send + 'static> Key for K {}
+/// Bounds every key type meets: hashable (stably, for key groups) and serializable (keyed state is
+/// checkpointed by key).
+pub trait Key: crate::keyed_state::StateKey {}
+impl<K: crate::keyed_state::StateKey> Key for K {}
 
 /// A stream of `T`. Cheap to clone; each transformation adds an operator to the job graph.
 pub struct DataStream<T> {
@@ -242,6 +242,26 @@ impl<T: Record> DataStream<T> {
         }
     }
 
+    /// Commits every record into `target` once a checkpoint covering it completes: the output of
+    /// an exactly-once transactional sink (see [`crate::committed_sink`]). Without checkpointing
+    /// nothing is ever committed.
+    pub fn collect_committed(&self, target: &crate::CommittedCollector<T>) -> DataStreamSink
+    where
+        T: serde::Serialize + serde::de::DeserializeOwned,
+    {
+        let target = target.clone();
+        self.add_sink(
+            "Sink: Committed collect",
+            operator_factory(move |info| {
+                Ok(crate::committed_sink::CommittedCollectOperator::new(
+                    target.clone(),
+                    info.uid.clone(),
+                    info.subtask.index,
+                ))
+            }),
+        )
+    }
+
     /// Drops every record (Flink's `DiscardingSink`).
     pub fn discard(&self) -> DataStreamSink {
         self.add_sink(
@@ -317,7 +337,7 @@ impl<K: Key, T: Record> KeyedStream<K, T> {
         self.stream.add(
             "KeyedProcess",
             NodeKind::Operator(operator_factory(move |info| {
-                KeyedProcessOperator::open(function.clone(), key_of.clone()).map_err(|e| {
+                KeyedProcessOperator::open(function.clone(), key_of.clone(), info).map_err(|e| {
                     TaskError::new(TaskErrorKind::User, format!("open failed: {e}"))
                         .in_operator(info.label())
                 })
@@ -338,6 +358,7 @@ impl<K: Key, T: Record> KeyedStream<K, T> {
     /// record of a key is emitted as it is).
     pub fn reduce<F>(&self, f: F) -> DataStream<T>
     where
+        T: crate::keyed_state::StateValue,
         F: Fn(T, T) -> T + Clone + Send + Sync + 'static,
     {
         self.process(ReduceFunction::new(f)).name("Reduce")

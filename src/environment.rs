@@ -1,5 +1,8 @@
 //! [`StreamEnvironment`]: where a job is built and from where it runs.
 
+use crate::checkpointing::{
+    check_compatible, default_job_id, load_latest, load_path, storage_for, RestoreReport,
+};
 use crate::datastream::{DataStream, Record};
 use crate::error::Error;
 use crate::graph::{Node, NodeKind, StreamGraph, TranslateOptions};
@@ -11,9 +14,13 @@ use crate::source::{
 };
 use crate::TaskError;
 use parking_lot::Mutex;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use weir_actors::job::RuntimeConfig;
+use std::time::Duration;
+use weir_actors::checkpoint_config::{CheckpointConfig, CheckpointStorageConfig};
+use weir_actors::checkpoint_storage::CheckpointStorage;
+use weir_actors::configuration::Configuration;
+use weir_actors::job::{CheckpointingSpec, RestoredCheckpoint, RuntimeConfig};
 use weir_actors::{JobClient, JobResult};
 
 /// How a job runs; every setting has a default.
@@ -54,6 +61,11 @@ impl Default for EnvironmentConfig {
 pub struct StreamEnvironment {
     graph: Arc<Mutex<StreamGraph>>,
     config: EnvironmentConfig,
+    checkpoint_config: CheckpointConfig,
+    checkpoint_storage: Option<Arc<dyn CheckpointStorage>>,
+    job_id: Option<String>,
+    restore: Option<Arc<RestoredCheckpoint>>,
+    allow_non_restored_state: bool,
 }
 
 impl Default for StreamEnvironment {
@@ -73,7 +85,111 @@ impl StreamEnvironment {
         StreamEnvironment {
             graph: Arc::new(Mutex::new(StreamGraph::default())),
             config,
+            checkpoint_config: CheckpointConfig::default(),
+            checkpoint_storage: None,
+            job_id: None,
+            restore: None,
+            allow_non_restored_state: false,
         }
+    }
+
+    /// An environment configured by Flink-style keys (see [`Configuration`]): checkpointing,
+    /// parallelism, max parallelism, job name, and the checkpoint to restore from.
+    pub fn from_configuration(conf: &Configuration) -> Result<StreamEnvironment, Error> {
+        let mut env = StreamEnvironment::new();
+        env.configure(conf)?;
+        Ok(env)
+    }
+
+    /// Applies Flink-style settings; the same job results as from the typed setters.
+    pub fn configure(&mut self, conf: &Configuration) -> Result<&mut Self, Error> {
+        self.checkpoint_config = conf.checkpoint_config()?;
+        if let Some(p) = conf.parallelism_default()? {
+            self.config.parallelism = p;
+        }
+        if let Some(m) = conf.max_parallelism()? {
+            self.config.max_parallelism = Some(m);
+        }
+        if let Some(name) = conf.pipeline_name() {
+            self.config.job_name = name.to_string();
+        }
+        self.allow_non_restored_state = conf.allow_non_restored_state()?;
+        if let Some(path) = conf.state_recovery_path() {
+            self.restore_from_checkpoint(&path)?;
+        }
+        Ok(self)
+    }
+
+    /// Turns on periodic checkpoints every `interval` (Flink's `enableCheckpointing`).
+    pub fn enable_checkpointing(&mut self, interval: Duration) -> &mut Self {
+        self.checkpoint_config.interval = Some(interval);
+        self
+    }
+
+    /// The checkpoint settings, to change any of them.
+    pub fn checkpoint_config_mut(&mut self) -> &mut CheckpointConfig {
+        &mut self.checkpoint_config
+    }
+
+    /// The checkpoint settings.
+    pub fn checkpoint_config(&self) -> &CheckpointConfig {
+        &self.checkpoint_config
+    }
+
+    /// Replaces the checkpoint settings.
+    pub fn set_checkpoint_config(&mut self, config: CheckpointConfig) -> &mut Self {
+        self.checkpoint_config = config;
+        self
+    }
+
+    /// Writes checkpoints under `dir` (as `<dir>/<job id>/chk-<n>/`).
+    pub fn set_checkpoint_dir(&mut self, dir: impl Into<PathBuf>) -> &mut Self {
+        self.checkpoint_config.storage = Some(CheckpointStorageConfig::FileSystem(dir.into()));
+        self
+    }
+
+    /// Writes checkpoints to `storage` instead of the configured one (e.g. one in-memory store
+    /// shared by several runs in a test).
+    pub fn set_checkpoint_storage(&mut self, storage: Arc<dyn CheckpointStorage>) -> &mut Self {
+        self.checkpoint_storage = Some(storage);
+        self
+    }
+
+    /// Sets the job id, the name of the job's checkpoint directory (default: from the job name).
+    pub fn set_job_id(&mut self, job_id: &str) -> &mut Self {
+        self.job_id = Some(job_id.to_string());
+        self
+    }
+
+    /// The job id checkpoints are written under.
+    pub fn job_id(&self) -> String {
+        self.job_id
+            .clone()
+            .unwrap_or_else(|| default_job_id(&self.config.job_name))
+    }
+
+    /// Lets a restore skip checkpointed state whose operator uid the job no longer has.
+    pub fn set_allow_non_restored_state(&mut self, allow: bool) -> &mut Self {
+        self.allow_non_restored_state = allow;
+        self
+    }
+
+    /// Restores from the newest complete checkpoint of this job under `dir`; newer checkpoints
+    /// with missing, truncated or corrupt metadata are skipped and listed in the report.
+    pub fn restore_from_latest(&mut self, dir: impl AsRef<Path>) -> Result<RestoreReport, Error> {
+        let (restored, report) = load_latest(dir.as_ref(), &self.job_id())?;
+        self.restore = Some(Arc::new(restored));
+        Ok(report)
+    }
+
+    /// Restores from the checkpoint at `path` (a `chk-<n>` directory or its `_metadata` file).
+    pub fn restore_from_checkpoint(
+        &mut self,
+        path: impl AsRef<Path>,
+    ) -> Result<RestoreReport, Error> {
+        let (restored, report) = load_path(path.as_ref())?;
+        self.restore = Some(Arc::new(restored));
+        Ok(report)
     }
 
     /// The configuration.
@@ -208,17 +324,41 @@ impl StreamEnvironment {
 
     fn job_spec(&self) -> Result<weir_actors::job::JobSpec, Error> {
         let graph = self.graph.lock().clone();
-        Ok(graph.translate(TranslateOptions {
+        // A restored job keeps the checkpoint's max parallelism unless one is set explicitly.
+        let max_parallelism = self
+            .config
+            .max_parallelism
+            .or_else(|| self.restore.as_ref().map(|r| r.metadata.max_parallelism));
+        let mut spec = graph.translate(TranslateOptions {
             job_name: self.config.job_name.clone(),
             default_parallelism: self.config.parallelism,
-            max_parallelism: self.config.max_parallelism,
+            max_parallelism,
             batch_size: self.config.batch_size,
             runtime: RuntimeConfig {
                 arbiters: self.config.arbiters,
                 credits_per_channel: self.config.credits_per_channel,
                 deterministic_seed: self.config.deterministic_seed,
             },
-        })?)
+        })?;
+        if let Some(restored) = &self.restore {
+            check_compatible(&spec, restored, self.allow_non_restored_state)?;
+        }
+        if self.checkpoint_config.is_enabled() {
+            self.checkpoint_config.validate().map_err(|e| {
+                Error::Config(weir_actors::configuration::ConfigError::Checkpoint(e))
+            })?;
+            let job_id = self.job_id();
+            spec.checkpointing = Some(CheckpointingSpec {
+                config: self.checkpoint_config.clone(),
+                storage: self
+                    .checkpoint_storage
+                    .clone()
+                    .unwrap_or_else(|| storage_for(&self.checkpoint_config, &job_id)),
+                job_id,
+            });
+        }
+        spec.restore = self.restore.clone();
+        Ok(spec)
     }
 
     /// Starts the job and returns its client at once. The graph is checked first: an invalid

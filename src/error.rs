@@ -68,7 +68,7 @@ pub enum GraphError {
 }
 
 /// Every error weir's API returns.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The job graph is invalid.
@@ -77,4 +77,10 @@ pub enum Error {
     /// The job ran and failed, or was cancelled.
     #[error(transparent)]
     Job(#[from] JobError),
+    /// The checkpoint to restore from cannot be used.
+    #[error(transparent)]
+    Restore(#[from] crate::checkpointing::RestoreError),
+    /// A configuration key or value is invalid.
+    #[error(transparent)]
+    Config(#[from] weir_actors::configuration::ConfigError),
 }

@@ -251,6 +251,7 @@ impl StreamGraph {
             max_parallelism,
             runtime: opts.runtime,
             checkpointing: None,
+            restore: None,
         })
     }
 
@@ -288,12 +289,16 @@ impl StreamGraph {
                         }
                     }
                 }
-                Ok(Box::new(StreamTask {
+                let mut task = StreamTask {
                     source,
                     operators,
                     router: router(&partitionings, subtask.max_parallelism)?,
                     batch_size,
-                }))
+                };
+                if let Some(state) = &subtask.restored_state {
+                    task.restore(state)?;
+                }
+                Ok(Box::new(task))
             },
         )
     }

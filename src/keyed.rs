@@ -1,10 +1,13 @@
 //! Keyed processing: a function called per record with access to the state of the record's key.
 
 use crate::error::BoxError;
-use crate::keyed_state::{KeyedContext, KeyedStateBackend, RuntimeContext, ValueState};
-use crate::operator::Operator;
-use std::hash::Hash;
+use crate::keyed_state::{
+    KeyedContext, KeyedStateBackend, RuntimeContext, StateKey, StateValue, ValueState,
+};
+use crate::operator::{Operator, OperatorInfo, StateWriter};
 use std::sync::Arc;
+use weir_actors::key_group::key_group_range;
+use weir_actors::CheckpointId;
 
 /// Extracts a record's key.
 pub type KeySelector<T, K> = Arc<dyn Fn(&T) -> K + Send + Sync>;
@@ -34,16 +37,22 @@ pub struct KeyedProcessOperator<K, I, F> {
     backend: KeyedStateBackend<K>,
 }
 
-impl<K, I, F> KeyedProcessOperator<K, I, F>
-where
-    K: Hash + Eq + Clone + Send + 'static,
-{
-    /// Opens `function` (registering its states) for one subtask.
-    pub fn open<O>(mut function: F, key_of: KeySelector<I, K>) -> Result<Self, BoxError>
+impl<K: StateKey, I, F> KeyedProcessOperator<K, I, F> {
+    /// Opens `function` (registering its states) for the subtask `info` describes.
+    pub fn open<O>(
+        mut function: F,
+        key_of: KeySelector<I, K>,
+        info: &OperatorInfo,
+    ) -> Result<Self, BoxError>
     where
         F: KeyedProcessFunction<K, I, O>,
     {
-        let mut backend = KeyedStateBackend::default();
+        let s = &info.subtask;
+        let mut backend = KeyedStateBackend::new(
+            s.max_parallelism,
+            key_group_range(s.max_parallelism, s.parallelism, s.index),
+            &info.label(),
+        );
         function.open(&mut RuntimeContext {
             backend: &mut backend,
         })?;
@@ -57,7 +66,7 @@ where
 
 impl<K, I, O, F> Operator<I, O> for KeyedProcessOperator<K, I, F>
 where
-    K: Hash + Eq + Clone + Send + 'static,
+    K: StateKey,
     I: Send + 'static,
     F: KeyedProcessFunction<K, I, O>,
 {
@@ -71,6 +80,17 @@ where
             self.function.process_element(record, &mut ctx, out)?;
         }
         Ok(())
+    }
+
+    fn snapshot_state(
+        &mut self,
+        _checkpoint: CheckpointId,
+    ) -> Result<Option<StateWriter>, BoxError> {
+        Ok(Some(self.backend.snapshot()))
+    }
+
+    fn restore_state(&mut self, bytes: &[u8]) -> Result<(), BoxError> {
+        self.backend.restore(bytes)
     }
 }
 
@@ -102,8 +122,8 @@ impl<F, T> ReduceFunction<F, T> {
 
 impl<K, T, F> KeyedProcessFunction<K, T, T> for ReduceFunction<F, T>
 where
-    K: Hash + Eq + Clone + Send + 'static,
-    T: Clone + Send + 'static,
+    K: StateKey,
+    T: StateValue,
     F: FnMut(T, T) -> T + Send + 'static,
 {
     fn open(&mut self, ctx: &mut RuntimeContext<'_, K>) -> Result<(), BoxError> {

@@ -24,6 +24,8 @@
 
 pub mod checkpoint_file;
 pub mod checkpoint_storage;
+pub mod checkpointing;
+pub mod committed_sink;
 pub mod datastream;
 pub mod environment;
 pub mod error;
@@ -36,12 +38,21 @@ pub mod sink;
 pub mod source;
 pub mod stream_task;
 
+pub use checkpointing::{RestoreError, RestoreReport};
+pub use committed_sink::CommittedCollector;
 pub use datastream::{CollectSink, DataStream, DataStreamSink, Key, KeyedStream, Record};
 pub use environment::{EnvironmentConfig, StreamEnvironment};
 pub use error::{BoxError, Error, GraphError, JobError, TaskError, TaskErrorKind, TaskFailure};
 pub use keyed::KeyedProcessFunction;
 pub use keyed_state::{KeyedContext, RuntimeContext, ValueState};
 pub use sink::CollectHandle;
+pub use weir_actors::checkpoint_config::{
+    CheckpointConfig, CheckpointStorageConfig, CheckpointingMode, ExternalizedCheckpointRetention,
+};
+pub use weir_actors::checkpoint_stats::{
+    CheckpointFailureReason, CheckpointStats, CheckpointStatus,
+};
+pub use weir_actors::configuration::{ConfigError, Configuration};
 pub use weir_actors::{JobClient, JobResult, JobStatus, OperatorCount};
 
 /// The runtime crate, for what the API does not wrap (metrics types, key-group functions).

@@ -8,7 +8,11 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use weir_actors::metrics::OperatorCounters;
 use weir_actors::task::SubtaskInfo;
-use weir_actors::Batch;
+use weir_actors::{Batch, CheckpointId};
+
+/// The asynchronous part of an operator's snapshot: serializes the view fixed by the synchronous
+/// part, off the subtask's thread.
+pub type StateWriter = Box<dyn FnOnce() -> Result<Vec<u8>, BoxError> + Send>;
 
 /// What an operator instance knows about where it runs.
 #[derive(Debug, Clone)]
@@ -38,14 +42,64 @@ pub trait Operator<I, O>: Send + 'static {
         let _ = out;
         Ok(())
     }
+
+    /// Fixes a consistent view of the operator's state for `checkpoint` and returns the writer
+    /// that serializes it; `None` for a stateless operator.
+    fn snapshot_state(
+        &mut self,
+        checkpoint: CheckpointId,
+    ) -> Result<Option<StateWriter>, BoxError> {
+        let _ = checkpoint;
+        Ok(None)
+    }
+
+    /// Loads the state a writer of [`Operator::snapshot_state`] produced, before any record.
+    fn restore_state(&mut self, bytes: &[u8]) -> Result<(), BoxError> {
+        let _ = bytes;
+        Ok(())
+    }
+
+    /// Checkpoint `checkpoint` completed: publish (commit) what it covers.
+    fn notify_checkpoint_complete(&mut self, checkpoint: CheckpointId) -> Result<(), BoxError> {
+        let _ = checkpoint;
+        Ok(())
+    }
+
+    /// Checkpoint `checkpoint` was aborted.
+    fn notify_checkpoint_aborted(&mut self, checkpoint: CheckpointId) {
+        let _ = checkpoint;
+    }
 }
 
 /// An operator with its record types erased.
 pub trait ErasedOperator: Send {
+    /// The operator's uid.
+    fn uid(&self) -> &str;
     /// Processes one batch, returning the batch it emits (possibly empty).
     fn process(&mut self, input: Batch) -> Result<Batch, TaskError>;
     /// Every input ended: returns what it still emits.
     fn end_of_input(&mut self) -> Result<Batch, TaskError>;
+    /// See [`Operator::snapshot_state`].
+    fn snapshot(&mut self, checkpoint: CheckpointId) -> Result<Option<StateWriter>, TaskError>;
+    /// See [`Operator::restore_state`].
+    fn restore(&mut self, bytes: &[u8]) -> Result<(), TaskError>;
+    /// See [`Operator::notify_checkpoint_complete`].
+    fn notify_complete(&mut self, checkpoint: CheckpointId) -> Result<(), TaskError>;
+    /// See [`Operator::notify_checkpoint_aborted`].
+    fn notify_aborted(&mut self, checkpoint: CheckpointId);
+}
+
+/// Runs `f` with panics caught, turning a panic or an error into a [`TaskError`] naming `label`.
+pub(crate) fn guarded<R>(
+    label: &str,
+    kind: TaskErrorKind,
+    f: impl FnOnce() -> Result<R, BoxError>,
+) -> Result<R, TaskError> {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(Ok(r)) => Ok(r),
+        Ok(Err(e)) => Err(TaskError::new(kind, e.to_string()).in_operator(label)),
+        Err(panic) => Err(TaskError::from_panic(panic).in_operator(label)),
+    }
 }
 
 /// Builds one instance of an operator for a subtask.
@@ -56,6 +110,7 @@ pub type OperatorFactory =
 pub struct Erased<I, O, Op> {
     op: Op,
     label: String,
+    uid: String,
     counters: Arc<OperatorCounters>,
     _types: std::marker::PhantomData<fn(I) -> O>,
 }
@@ -75,6 +130,7 @@ where
         Box::new(Erased {
             op,
             label: info.label(),
+            uid: info.uid.clone(),
             counters,
             _types: std::marker::PhantomData,
         })
@@ -122,6 +178,39 @@ where
 
     fn end_of_input(&mut self) -> Result<Batch, TaskError> {
         self.run(|op, out| op.end_of_input(out), 0)
+    }
+
+    fn uid(&self) -> &str {
+        &self.uid
+    }
+
+    fn snapshot(&mut self, checkpoint: CheckpointId) -> Result<Option<StateWriter>, TaskError> {
+        let op = &mut self.op;
+        guarded(&self.label, TaskErrorKind::State, || {
+            op.snapshot_state(checkpoint)
+        })
+    }
+
+    fn restore(&mut self, bytes: &[u8]) -> Result<(), TaskError> {
+        let op = &mut self.op;
+        guarded(&self.label, TaskErrorKind::State, || {
+            op.restore_state(bytes)
+        })
+    }
+
+    fn notify_complete(&mut self, checkpoint: CheckpointId) -> Result<(), TaskError> {
+        let op = &mut self.op;
+        guarded(&self.label, TaskErrorKind::User, || {
+            op.notify_checkpoint_complete(checkpoint)
+        })
+    }
+
+    fn notify_aborted(&mut self, checkpoint: CheckpointId) {
+        let op = &mut self.op;
+        let _ = guarded(&self.label, TaskErrorKind::User, || {
+            op.notify_checkpoint_aborted(checkpoint);
+            Ok(())
+        });
     }
 }
 

@@ -15,12 +15,32 @@ use weir_actors::Batch;
 pub trait SourceReader<T>: Send + 'static {
     /// Appends up to `max` records to `out`; returns [`SourceStatus::Finished`] once exhausted.
     fn read(&mut self, max: usize, out: &mut Vec<T>) -> Result<SourceStatus, BoxError>;
+
+    /// The reader's position (what it has read so far), for a checkpoint.
+    fn snapshot_position(&self) -> Result<Vec<u8>, BoxError> {
+        Ok(Vec::new())
+    }
+
+    /// Moves the reader to a position [`SourceReader::snapshot_position`] returned, so it
+    /// continues exactly after what the checkpoint covered. Readers that cannot do this fail the
+    /// restore rather than replay from the start.
+    fn restore_position(&mut self, position: &[u8]) -> Result<(), BoxError> {
+        let _ = position;
+        Err(
+            "this source cannot resume from a checkpoint (it does not implement restore_position)"
+                .into(),
+        )
+    }
 }
 
 /// A source reader with its record type erased.
 pub trait ErasedSource: Send {
     /// Reads up to `max` records.
     fn poll(&mut self, max: usize) -> Result<(Batch, SourceStatus), TaskError>;
+    /// See [`SourceReader::snapshot_position`].
+    fn snapshot_position(&self) -> Result<Vec<u8>, TaskError>;
+    /// See [`SourceReader::restore_position`].
+    fn restore_position(&mut self, position: &[u8]) -> Result<(), TaskError>;
 }
 
 /// Builds one subtask's source reader.
@@ -47,6 +67,27 @@ impl<T: Send + 'static, R: SourceReader<T>> ErasedSource for ErasedReader<T, R> 
         self.counters.add_out(out.len());
         Ok((Batch::new(out), status))
     }
+
+    fn snapshot_position(&self) -> Result<Vec<u8>, TaskError> {
+        crate::operator::guarded(&self.label, TaskErrorKind::State, || {
+            self.reader.snapshot_position()
+        })
+    }
+
+    fn restore_position(&mut self, position: &[u8]) -> Result<(), TaskError> {
+        let reader = &mut self.reader;
+        crate::operator::guarded(&self.label, TaskErrorKind::State, || {
+            reader.restore_position(position)
+        })
+    }
+}
+
+fn encode_u64(x: u64) -> Result<Vec<u8>, BoxError> {
+    Ok(postcard::to_allocvec(&x)?)
+}
+
+fn decode_u64(bytes: &[u8]) -> Result<u64, BoxError> {
+    Ok(postcard::from_bytes(bytes)?)
 }
 
 /// Wraps a typed reader for `info`'s subtask.
@@ -104,6 +145,15 @@ impl SourceReader<u64> for SequenceReader {
             SourceStatus::More
         })
     }
+
+    fn snapshot_position(&self) -> Result<Vec<u8>, BoxError> {
+        encode_u64(self.next)
+    }
+
+    fn restore_position(&mut self, position: &[u8]) -> Result<(), BoxError> {
+        self.next = decode_u64(position)?;
+        Ok(())
+    }
 }
 
 /// Reads a shared vector, each subtask a contiguous share.
@@ -136,11 +186,21 @@ impl<T: Clone + Send + Sync + 'static> SourceReader<T> for VecReader<T> {
             SourceStatus::More
         })
     }
+
+    fn snapshot_position(&self) -> Result<Vec<u8>, BoxError> {
+        encode_u64(self.next as u64)
+    }
+
+    fn restore_position(&mut self, position: &[u8]) -> Result<(), BoxError> {
+        self.next = usize::try_from(decode_u64(position)?)?;
+        Ok(())
+    }
 }
 
 /// Reads an iterator; a single subtask, and only once (an iterator cannot be replayed).
 pub struct IterReader<T> {
     iter: Box<dyn Iterator<Item = T> + Send>,
+    consumed: u64,
 }
 
 /// The iterator an iterator source reads, taken by its one subtask.
@@ -150,7 +210,7 @@ impl<T> IterReader<T> {
     /// Takes the iterator; an error if another run of the source already took it.
     pub fn take(shared: &SharedIter<T>, info: &OperatorInfo) -> Result<IterReader<T>, TaskError> {
         match shared.lock().take() {
-            Some(iter) => Ok(IterReader { iter }),
+            Some(iter) => Ok(IterReader { iter, consumed: 0 }),
             None => Err(TaskError::new(
                 TaskErrorKind::User,
                 "an iterator source can be read only once and cannot be restarted; use from_vec or a sequence for replayable input",
@@ -164,11 +224,31 @@ impl<T: Send + 'static> SourceReader<T> for IterReader<T> {
     fn read(&mut self, max: usize, out: &mut Vec<T>) -> Result<SourceStatus, BoxError> {
         for _ in 0..max {
             match self.iter.next() {
-                Some(x) => out.push(x),
+                Some(x) => {
+                    self.consumed += 1;
+                    out.push(x);
+                }
                 None => return Ok(SourceStatus::Finished),
             }
         }
         Ok(SourceStatus::More)
+    }
+
+    /// The number of items read so far.
+    fn snapshot_position(&self) -> Result<Vec<u8>, BoxError> {
+        encode_u64(self.consumed)
+    }
+
+    /// Skips as many items as the checkpoint had read: exact for a deterministic iterator.
+    fn restore_position(&mut self, position: &[u8]) -> Result<(), BoxError> {
+        let n = decode_u64(position)?;
+        for _ in 0..n {
+            if self.iter.next().is_none() {
+                break;
+            }
+        }
+        self.consumed = n;
+        Ok(())
     }
 }
 
@@ -181,6 +261,7 @@ pub struct LineFileReader {
     end: u64,
     index: u32,
     parallelism: u32,
+    resume_at: Option<u64>,
 }
 
 impl LineFileReader {
@@ -193,6 +274,7 @@ impl LineFileReader {
             end: 0,
             index,
             parallelism,
+            resume_at: None,
         }
     }
 
@@ -216,6 +298,12 @@ impl LineFileReader {
                 .read_until(b'\n', &mut skipped)
                 .map_err(|e| format!("cannot read {name}: {e}"))?;
             position = start - 1 + n as u64;
+        }
+        if let Some(resume) = self.resume_at {
+            reader
+                .seek(SeekFrom::Start(resume))
+                .map_err(|e| format!("cannot seek in {name}: {e}"))?;
+            position = resume;
         }
         self.position = position;
         self.end = end;
@@ -254,5 +342,21 @@ impl SourceReader<String> for LineFileReader {
             out.push(line);
         }
         Ok(SourceStatus::More)
+    }
+
+    /// The byte offset of the next line to read (none before the file was opened).
+    fn snapshot_position(&self) -> Result<Vec<u8>, BoxError> {
+        let position = if self.reader.is_some() {
+            Some(self.position)
+        } else {
+            self.resume_at
+        };
+        Ok(postcard::to_allocvec(&position)?)
+    }
+
+    fn restore_position(&mut self, position: &[u8]) -> Result<(), BoxError> {
+        self.resume_at = postcard::from_bytes::<Option<u64>>(position)?;
+        self.reader = None;
+        Ok(())
     }
 }

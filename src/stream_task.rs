@@ -4,9 +4,32 @@
 use crate::operator::ErasedOperator;
 use crate::partitioner::ErasedRouter;
 use crate::source::ErasedSource;
+use serde::{Deserialize, Serialize};
 use weir_actors::channel::Outputs;
-use weir_actors::task::{SourceStatus, Task};
-use weir_actors::{Batch, TaskError};
+use weir_actors::task::{SnapshotWriter, SourceStatus, Task};
+use weir_actors::{Batch, CheckpointId, TaskError, TaskErrorKind};
+
+/// A chain's state in a checkpoint: the source's position and each stateful operator's state,
+/// by operator uid.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct ChainSnapshot {
+    /// The source's position, for a source chain.
+    pub source: Option<Vec<u8>>,
+    /// `(operator uid, state bytes)` of each stateful operator.
+    pub operators: Vec<(String, Vec<u8>)>,
+}
+
+impl ChainSnapshot {
+    /// Decodes a chain's state.
+    pub fn decode(bytes: &[u8]) -> Result<ChainSnapshot, TaskError> {
+        postcard::from_bytes(bytes).map_err(|e| {
+            TaskError::new(
+                TaskErrorKind::State,
+                format!("checkpointed task state does not decode: {e}"),
+            )
+        })
+    }
+}
 
 /// One subtask of a chain.
 pub struct StreamTask {
@@ -57,6 +80,67 @@ impl Task for StreamTask {
         for i in 0..self.operators.len() {
             let batch = self.operators[i].end_of_input()?;
             self.push(batch, i + 1, out)?;
+        }
+        Ok(())
+    }
+
+    fn snapshot_state(&mut self, id: CheckpointId) -> Result<SnapshotWriter, TaskError> {
+        let source = match &self.source {
+            Some(s) => Some(s.snapshot_position()?),
+            None => None,
+        };
+        let mut writers = Vec::new();
+        for op in &mut self.operators {
+            if let Some(w) = op.snapshot(id)? {
+                writers.push((op.uid().to_string(), w));
+            }
+        }
+        Ok(Box::new(move || {
+            let mut operators = Vec::with_capacity(writers.len());
+            for (uid, write) in writers {
+                let bytes = write().map_err(|e| {
+                    TaskError::new(TaskErrorKind::State, e.to_string()).in_operator(uid.as_str())
+                })?;
+                operators.push((uid, bytes));
+            }
+            postcard::to_allocvec(&ChainSnapshot { source, operators }).map_err(|e| {
+                TaskError::new(
+                    TaskErrorKind::State,
+                    format!("cannot encode task state: {e}"),
+                )
+            })
+        }))
+    }
+
+    fn notify_checkpoint_complete(&mut self, id: CheckpointId) -> Result<(), TaskError> {
+        for op in &mut self.operators {
+            op.notify_complete(id)?;
+        }
+        Ok(())
+    }
+
+    fn notify_checkpoint_aborted(&mut self, id: CheckpointId) {
+        for op in &mut self.operators {
+            op.notify_aborted(id);
+        }
+    }
+}
+
+impl StreamTask {
+    /// Loads a chain's checkpointed state: the source's position and each operator's state.
+    pub fn restore(&mut self, bytes: &[u8]) -> Result<(), TaskError> {
+        let snapshot = ChainSnapshot::decode(bytes)?;
+        if let (Some(source), Some(position)) = (self.source.as_mut(), snapshot.source.as_ref()) {
+            source.restore_position(position)?;
+        }
+        for (uid, state) in &snapshot.operators {
+            let Some(op) = self.operators.iter_mut().find(|o| o.uid() == uid) else {
+                return Err(TaskError::new(
+                    TaskErrorKind::State,
+                    format!("the checkpoint holds state of operator uid {uid:?}, which this task does not have"),
+                ));
+            };
+            op.restore(state)?;
         }
         Ok(())
     }

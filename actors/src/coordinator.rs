@@ -118,7 +118,7 @@ impl Coordinator {
         shared: Arc<JobShared>,
         supervisor: Addr<Supervisor>,
     ) -> Self {
-        let next_id = cp
+        let next_id = spec
             .restore
             .as_ref()
             .map_or(1, |r| r.metadata.checkpoint_id + 1);

@@ -89,8 +89,6 @@ pub struct CheckpointingSpec {
     pub storage: Arc<dyn CheckpointStorage>,
     /// The job's id (its directory under the checkpoint directory).
     pub job_id: String,
-    /// The checkpoint the job starts from, if any; new checkpoints continue after its id.
-    pub restore: Option<Arc<RestoredCheckpoint>>,
 }
 
 /// Everything the runtime needs to run a job.
@@ -108,6 +106,8 @@ pub struct JobSpec {
     pub runtime: RuntimeConfig,
     /// Checkpointing, when enabled.
     pub checkpointing: Option<CheckpointingSpec>,
+    /// The checkpoint the job starts from, if any; new checkpoints continue after its id.
+    pub restore: Option<Arc<RestoredCheckpoint>>,
 }
 
 impl JobSpec {

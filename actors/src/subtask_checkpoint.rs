@@ -127,8 +127,12 @@ impl SubtaskActor {
             return;
         };
         let sync_duration = started.elapsed();
-        if let Some(out) = self.outputs.as_mut() {
-            out.broadcast_event(|| ChannelEvent::Barrier(barrier));
+        // After end of input nothing more goes downstream, not even a barrier: consumers no longer
+        // wait for this channel.
+        if !self.input_ended {
+            if let Some(out) = self.outputs.as_mut() {
+                out.broadcast_event(|| ChannelEvent::Barrier(barrier));
+            }
         }
         if self.dirty {
             self.covered_by = Some(id);
@@ -206,17 +210,11 @@ fn ctx_spawn_write(
 impl Handler<TriggerCheckpoint> for SubtaskActor {
     type Result = ();
     fn handle(&mut self, msg: TriggerCheckpoint, _: &mut Context<Self>) {
-        if self.failed || self.input_ended {
-            self.decline(
-                msg.barrier.id,
-                CheckpointFailureReason::Declined {
-                    subtask: self.id.to_string(),
-                    reason: "the source has ended".into(),
-                },
-            );
-            return;
+        // A failed subtask stays silent: the job is failing and the checkpoint will expire or be
+        // aborted with it. A source that has ended still acknowledges its final state.
+        if !self.failed {
+            self.snapshot(msg.barrier, Duration::ZERO);
         }
-        self.snapshot(msg.barrier, Duration::ZERO);
     }
 }
 

@@ -145,7 +145,8 @@ impl Supervisor {
     }
 
     fn restored_state(&self, vertex_uid: &str, index: u32) -> Option<Arc<Vec<u8>>> {
-        let restore = self.spec.checkpointing.as_ref()?.restore.as_ref()?;
+        let restore = self.spec.restore.as_ref()?;
+
         restore
             .states
             .get(&(vertex_uid.to_string(), index))
