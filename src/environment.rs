@@ -20,6 +20,7 @@ use std::time::Duration;
 use weir_actors::checkpoint_config::{CheckpointConfig, CheckpointStorageConfig};
 use weir_actors::checkpoint_storage::CheckpointStorage;
 use weir_actors::configuration::Configuration;
+use weir_actors::fault_injection::FaultInjector;
 use weir_actors::job::{CheckpointingSpec, RestoredCheckpoint, RuntimeConfig};
 use weir_actors::{JobClient, JobResult};
 
@@ -66,6 +67,7 @@ pub struct StreamEnvironment {
     job_id: Option<String>,
     restore: Option<Arc<RestoredCheckpoint>>,
     allow_non_restored_state: bool,
+    faults: Option<Arc<FaultInjector>>,
 }
 
 impl Default for StreamEnvironment {
@@ -90,7 +92,14 @@ impl StreamEnvironment {
             job_id: None,
             restore: None,
             allow_non_restored_state: false,
+            faults: None,
         }
+    }
+
+    /// Injects the planned `faults` into the job (for test harnesses).
+    pub fn set_fault_injector(&mut self, faults: FaultInjector) -> &mut Self {
+        self.faults = Some(Arc::new(faults));
+        self
     }
 
     /// An environment configured by Flink-style keys (see [`Configuration`]): checkpointing,
@@ -358,6 +367,7 @@ impl StreamEnvironment {
             });
         }
         spec.restore = self.restore.clone();
+        spec.faults = self.faults.clone();
         Ok(spec)
     }
 

@@ -252,6 +252,7 @@ impl StreamGraph {
             runtime: opts.runtime,
             checkpointing: None,
             restore: None,
+            faults: None,
         })
     }
 

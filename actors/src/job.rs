@@ -108,6 +108,8 @@ pub struct JobSpec {
     pub checkpointing: Option<CheckpointingSpec>,
     /// The checkpoint the job starts from, if any; new checkpoints continue after its id.
     pub restore: Option<Arc<RestoredCheckpoint>>,
+    /// Faults to inject (test harnesses).
+    pub faults: Option<Arc<crate::fault_injection::FaultInjector>>,
 }
 
 impl JobSpec {

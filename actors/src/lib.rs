@@ -19,6 +19,7 @@ pub mod configuration;
 pub mod coordinator;
 pub mod error;
 pub mod event;
+pub mod fault_injection;
 pub mod job;
 pub mod key_group;
 pub mod metrics;

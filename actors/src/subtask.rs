@@ -214,6 +214,15 @@ impl SubtaskActor {
             }
             match self.call(|task, out| task.poll_source(out)) {
                 Some(SourceStatus::More) => self.dirty = true,
+                Some(SourceStatus::Idle) => {
+                    self.dirty = true;
+                    self.source_turn_scheduled = true;
+                    ctx.run_later(std::time::Duration::from_millis(1), |act, ctx| {
+                        act.source_turn_scheduled = false;
+                        act.source_turn(ctx);
+                    });
+                    return;
+                }
                 Some(SourceStatus::Finished) => {
                     self.dirty = true;
                     self.on_source_exhausted();

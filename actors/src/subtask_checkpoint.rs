@@ -27,6 +27,8 @@ pub struct SubtaskCheckpointing {
     pub operator_uids: Vec<String>,
     /// Exactly-once (aligned) or at-least-once.
     pub aligned: bool,
+    /// Faults to inject, if any.
+    pub faults: Option<Arc<crate::fault_injection::FaultInjector>>,
 }
 
 /// The coordinator asks a source subtask to start checkpoint `barrier.id`.
@@ -177,10 +179,17 @@ fn ctx_spawn_write(
 ) {
     let key = actor.key;
     let subtask = actor.id.to_string();
+    let delay = cp
+        .faults
+        .as_ref()
+        .and_then(|f| f.acknowledgement_delay(&cp.vertex_uid, key.index, id));
     actix::spawn(async move {
         let outcome = write
             .await
             .unwrap_or_else(|e| Err(format!("snapshot writer panicked: {e}")));
+        if let Some(delay) = delay {
+            tokio::time::sleep(delay).await;
+        }
         match outcome {
             Ok(written) => {
                 stats.async_duration = written.async_duration;

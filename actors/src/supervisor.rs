@@ -104,6 +104,7 @@ impl Supervisor {
                         operator_uids: v.operator_uids.clone(),
                         aligned: cp.config.mode
                             == crate::checkpoint_config::CheckpointingMode::ExactlyOnce,
+                        faults: self.spec.faults.clone(),
                     }),
                     _ => None,
                 };

@@ -35,6 +35,9 @@ pub struct SubtaskInfo {
 pub enum SourceStatus {
     /// It may have more records; poll again.
     More,
+    /// Nothing to read right now: poll again after a short pause (1 ms of tokio time), so an
+    /// idle source lets time pass instead of spinning.
+    Idle,
     /// It is exhausted: end of input follows.
     Finished,
 }
