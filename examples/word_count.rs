@@ -112,7 +112,7 @@ fn main() -> Result<(), weir::Error> {
         *e = (*e).max(n);
     }
     let mut top: Vec<_> = last.into_iter().collect();
-    top.sort_by(|a, b| b.1.cmp(&a.1));
+    top.sort_by_key(|w| std::cmp::Reverse(w.1));
     println!(
         "done in {:.2} s; most frequent words (to the last 100 000):",
         result.duration.as_secs_f64()

@@ -58,7 +58,8 @@ fn build(env: &StreamEnvironment, out: &CommittedCollector<(u64, u64, u64)>, kil
             for i in 0..400u64 {
                 h = std::hint::black_box(h.rotate_left(7) ^ i);
             }
-            x + (h & 0)
+            std::hint::black_box(h);
+            x
         })
         .uid("maybe-fail")
         // Each key's records come from one source subtask (contiguous blocks), so the per-key

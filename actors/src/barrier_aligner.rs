@@ -153,7 +153,7 @@ mod tests {
         assert_eq!(a.on_barrier(0, 5), Block(0));
         assert_eq!(a.pending(), Some(5));
         assert_eq!(a.on_barrier(2, 5), Snapshot(5));
-        assert_eq!(a.pending(), None);
+        assert_eq!(a.pending(), Option::None);
     }
 
     #[test]

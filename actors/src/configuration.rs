@@ -471,7 +471,7 @@ fn parse_line(line: &str, nested: bool) -> Result<Option<(&str, &str)>, ConfigEr
                 && line_text[i + 1..]
                     .chars()
                     .next()
-                    .map_or(true, char::is_whitespace)
+                    .is_none_or(char::is_whitespace)
         })
         .map(|(i, _)| i)
         .ok_or_else(|| syntax(SyntaxErrorKind::MissingSeparator))?;
