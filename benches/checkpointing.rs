@@ -103,13 +103,31 @@ fn main() {
     let _ = std::fs::remove_dir_all(&dir);
     let mut durations = on.durations_ms.clone();
     durations.sort_by(f64::total_cmp);
-    println!("checkpointing off:          {:>8.2} M records/s", off.records_per_second / 1e6);
-    println!("1 s checkpoints:            {:>8.2} M records/s", on.records_per_second / 1e6);
-    println!("ratio on/off: {:.3}", on.records_per_second / off.records_per_second);
+    println!(
+        "checkpointing off:          {:>8.2} M records/s",
+        off.records_per_second / 1e6
+    );
+    println!(
+        "1 s checkpoints:            {:>8.2} M records/s",
+        on.records_per_second / 1e6
+    );
+    println!(
+        "ratio on/off: {:.3}",
+        on.records_per_second / off.records_per_second
+    );
     println!("checkpoints completed: {}", durations.len());
-    println!("checkpoint duration p50: {:.1} ms", percentile(&durations, 0.5));
-    println!("checkpoint duration p99: {:.1} ms", percentile(&durations, 0.99));
-    println!("checkpoint duration max: {:.1} ms", durations.last().copied().unwrap_or(0.0));
+    println!(
+        "checkpoint duration p50: {:.1} ms",
+        percentile(&durations, 0.5)
+    );
+    println!(
+        "checkpoint duration p99: {:.1} ms",
+        percentile(&durations, 0.99)
+    );
+    println!(
+        "checkpoint duration max: {:.1} ms",
+        durations.last().copied().unwrap_or(0.0)
+    );
     println!(
         "checkpoint size (last): {} bytes",
         on.sizes.last().copied().unwrap_or(0)

@@ -36,7 +36,9 @@ impl KeyedProcessFunction<u64, u64, (u64, u64)> for Count {
 
 fn main() -> Result<(), weir::Error> {
     let mut args = std::env::args().skip(1);
-    let dir = args.next().unwrap_or_else(|| "weir-checkpoints".to_string());
+    let dir = args
+        .next()
+        .unwrap_or_else(|| "weir-checkpoints".to_string());
     let seconds: Option<u64> = args.next().and_then(|s| s.parse().ok());
 
     let mut env = StreamEnvironment::new();
@@ -48,7 +50,10 @@ fn main() -> Result<(), weir::Error> {
         ExternalizedCheckpointRetention::RetainOnCancellation;
     match env.restore_from_latest(&dir) {
         Ok(report) => {
-            println!("resuming from checkpoint {} in {}", report.checkpoint_id, report.location);
+            println!(
+                "resuming from checkpoint {} in {}",
+                report.checkpoint_id, report.location
+            );
             for skipped in &report.skipped {
                 println!("  skipped an incomplete checkpoint: {skipped}");
             }
@@ -91,7 +96,10 @@ fn main() -> Result<(), weir::Error> {
             break;
         }
         if seconds.is_some_and(|s| started.elapsed() >= Duration::from_secs(s)) {
-            println!("stopping after {} s (checkpoints are kept)", started.elapsed().as_secs());
+            println!(
+                "stopping after {} s (checkpoints are kept)",
+                started.elapsed().as_secs()
+            );
             client.cancel();
             break;
         }

@@ -2,7 +2,6 @@
 //! restores from (checked against the job before anything runs).
 
 use crate::checkpoint_storage::{FileSystemCheckpointStorage, MemoryCheckpointStorage};
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use weir_actors::checkpoint_config::{CheckpointConfig, CheckpointStorageConfig};
@@ -111,13 +110,7 @@ pub fn load_checkpoint(
     storage: &dyn CheckpointStorage,
     id: CheckpointId,
 ) -> Result<RestoredCheckpoint, RestoreError> {
-    let metadata = storage.load(id)?;
-    let mut states = HashMap::new();
-    for handle in &metadata.states {
-        let bytes = storage.read_state(id, &handle.location)?;
-        states.insert((handle.vertex_uid.clone(), handle.subtask), Arc::new(bytes));
-    }
-    Ok(RestoredCheckpoint { metadata, states })
+    Ok(RestoredCheckpoint::load(storage, id)?)
 }
 
 /// Loads the newest complete checkpoint of job `job_id` under `dir`.

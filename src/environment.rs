@@ -5,6 +5,7 @@ use crate::checkpointing::{
 };
 use crate::datastream::{DataStream, Record};
 use crate::error::Error;
+use crate::error::GraphError;
 use crate::graph::{Node, NodeKind, StreamGraph, TranslateOptions};
 use crate::operator::OperatorInfo;
 use crate::partitioner::router_factory;
@@ -19,9 +20,10 @@ use std::sync::Arc;
 use std::time::Duration;
 use weir_actors::checkpoint_config::{CheckpointConfig, CheckpointStorageConfig};
 use weir_actors::checkpoint_storage::CheckpointStorage;
-use weir_actors::configuration::Configuration;
+use weir_actors::configuration::{Configuration, FailoverStrategyKind};
 use weir_actors::fault_injection::FaultInjector;
 use weir_actors::job::{CheckpointingSpec, RestoredCheckpoint, RuntimeConfig};
+use weir_actors::restart_strategy::RestartStrategyConfig;
 use weir_actors::{JobClient, JobResult};
 
 /// How a job runs; every setting has a default.
@@ -68,6 +70,8 @@ pub struct StreamEnvironment {
     restore: Option<Arc<RestoredCheckpoint>>,
     allow_non_restored_state: bool,
     faults: Option<Arc<FaultInjector>>,
+    restart_strategy: Option<RestartStrategyConfig>,
+    failover: FailoverStrategyKind,
 }
 
 impl Default for StreamEnvironment {
@@ -93,7 +97,23 @@ impl StreamEnvironment {
             restore: None,
             allow_non_restored_state: false,
             faults: None,
+            restart_strategy: None,
+            failover: FailoverStrategyKind::Region,
         }
+    }
+
+    /// Sets the restart strategy (Flink's `restart-strategy.type` and its parameters). Unset, a
+    /// job restarts with exponential-delay when it checkpoints and never restarts otherwise.
+    pub fn set_restart_strategy(&mut self, strategy: RestartStrategyConfig) -> &mut Self {
+        self.restart_strategy = Some(strategy);
+        self
+    }
+
+    /// Sets what a failure restarts: the failed subtask's pipelined region (the default) or every
+    /// task (Flink's `jobmanager.execution.failover-strategy`: `region` or `full`).
+    pub fn set_failover_strategy(&mut self, failover: FailoverStrategyKind) -> &mut Self {
+        self.failover = failover;
+        self
     }
 
     /// Injects the planned `faults` into the job (for test harnesses).
@@ -123,6 +143,10 @@ impl StreamEnvironment {
             self.config.job_name = name.to_string();
         }
         self.allow_non_restored_state = conf.allow_non_restored_state()?;
+        if let Some(strategy) = conf.restart_strategy()? {
+            self.restart_strategy = Some(strategy);
+        }
+        self.failover = conf.failover_strategy()?;
         if let Some(path) = conf.state_recovery_path() {
             self.restore_from_checkpoint(&path)?;
         }
@@ -368,6 +392,16 @@ impl StreamEnvironment {
         }
         spec.restore = self.restore.clone();
         spec.faults = self.faults.clone();
+        if let Some(strategy) = &self.restart_strategy {
+            strategy
+                .validate()
+                .map_err(|e| GraphError::InvalidSetting {
+                    setting: "restart strategy".into(),
+                    reason: e.to_string(),
+                })?;
+        }
+        spec.restart_strategy = self.restart_strategy.clone();
+        spec.failover = self.failover;
         Ok(spec)
     }
 

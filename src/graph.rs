@@ -253,6 +253,8 @@ impl StreamGraph {
             checkpointing: None,
             restore: None,
             faults: None,
+            restart_strategy: None,
+            failover: weir_actors::configuration::FailoverStrategyKind::Region,
         })
     }
 

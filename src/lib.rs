@@ -52,8 +52,10 @@ pub use weir_actors::checkpoint_config::{
 pub use weir_actors::checkpoint_stats::{
     CheckpointFailureReason, CheckpointStats, CheckpointStatus,
 };
-pub use weir_actors::configuration::{ConfigError, Configuration};
+pub use weir_actors::configuration::{ConfigError, Configuration, FailoverStrategyKind};
 pub use weir_actors::fault_injection::{Fault, FaultInjector};
+pub use weir_actors::restart_history::RestartRecord;
+pub use weir_actors::restart_strategy::RestartStrategyConfig;
 pub use weir_actors::{JobClient, JobResult, JobStatus, OperatorCount};
 
 /// The runtime crate, for what the API does not wrap (metrics types, key-group functions).

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use weir::{
     BoxError, CheckpointingMode, CommittedCollector, ExternalizedCheckpointRetention, KeyedContext,
-    KeyedProcessFunction, RuntimeContext, StreamEnvironment, ValueState,
+    KeyedProcessFunction, RestartStrategyConfig, RuntimeContext, StreamEnvironment, ValueState,
 };
 
 const RECORDS: u64 = 400_000;
@@ -82,6 +82,8 @@ fn env(dir: &std::path::Path, mode: CheckpointingMode) -> StreamEnvironment {
     cp.mode = mode;
     cp.externalized_retention = ExternalizedCheckpointRetention::RetainOnCancellation;
     cp.num_retained = 2;
+    // The failure must end the first run: the second run restores from what it left.
+    env.set_restart_strategy(RestartStrategyConfig::NoRestart);
     env
 }
 

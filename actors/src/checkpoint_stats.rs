@@ -31,6 +31,9 @@ pub enum CheckpointFailureReason {
     /// The job is ending.
     #[error("the job is terminating")]
     JobTerminating,
+    /// A task failed: pending checkpoints are aborted while it restarts.
+    #[error("a task failed and is restarting")]
+    TaskFailure,
     /// Triggering was refused because the maximum number of concurrent checkpoints is pending.
     #[error("too many concurrent checkpoints")]
     TooManyConcurrent,

@@ -9,6 +9,7 @@ use crate::coordinator::{Coordinator, TriggerNow};
 use crate::error::JobError;
 use crate::job::JobSpec;
 use crate::metrics::{MetricsRegistry, OperatorMetrics, SubtaskMetrics};
+use crate::restart_history::RestartRecord;
 use crate::supervisor::{CancelJob, Supervisor};
 use actix::{Actor, Addr, Arbiter, System};
 use parking_lot::{Condvar, Mutex};
@@ -116,6 +117,9 @@ pub struct JobShared {
     coordinator: Mutex<Option<Addr<Coordinator>>>,
     checkpoints: Mutex<std::collections::VecDeque<CheckpointStats>>,
     last_completed: watch::Sender<Option<CheckpointStats>>,
+    pub(crate) latest_checkpoint: Mutex<Option<crate::event::CheckpointId>>,
+    restarts: Mutex<Vec<RestartRecord>>,
+    downtime: Mutex<Duration>,
 }
 
 /// How many checkpoints' statistics a job keeps.
@@ -133,7 +137,19 @@ impl JobShared {
             coordinator: Mutex::new(None),
             checkpoints: Mutex::new(std::collections::VecDeque::new()),
             last_completed: watch::Sender::new(None),
+            latest_checkpoint: Mutex::new(None),
+            restarts: Mutex::new(Vec::new()),
+            downtime: Mutex::new(Duration::ZERO),
         }
+    }
+
+    pub(crate) fn record_restart(&self, record: RestartRecord) {
+        self.restarts.lock().push(record);
+    }
+
+    pub(crate) fn add_downtime(&self, d: Duration) {
+        *self.downtime.lock() += d;
+        metrics::gauge!("weir_downtime_ms").set(self.downtime.lock().as_millis() as f64);
     }
 
     pub(crate) fn set_coordinator(&self, coordinator: Addr<Coordinator>) {
@@ -142,6 +158,9 @@ impl JobShared {
 
     pub(crate) fn record_checkpoint(&self, stats: CheckpointStats) {
         let completed = stats.status == crate::checkpoint_stats::CheckpointStatus::Completed;
+        if completed {
+            *self.latest_checkpoint.lock() = Some(stats.id);
+        }
         {
             let mut history = self.checkpoints.lock();
             history.push_back(stats.clone());
@@ -204,6 +223,22 @@ impl JobClient {
     /// Current channel figures of every subtask.
     pub fn subtask_metrics(&self) -> Vec<SubtaskMetrics> {
         self.shared.metrics.subtasks()
+    }
+
+    /// Every restart so far: when, why, which attempt, the delay chosen and the tasks restarted.
+    pub fn restart_history(&self) -> Vec<RestartRecord> {
+        self.shared.restarts.lock().clone()
+    }
+
+    /// Total time spent restarting (from a failure to the restarted tasks running), on the job's
+    /// clock (virtual time in deterministic mode).
+    pub fn downtime(&self) -> Duration {
+        *self.shared.downtime.lock()
+    }
+
+    /// Time since the job started (wall clock).
+    pub fn uptime(&self) -> Duration {
+        self.shared.started.elapsed()
     }
 
     /// Statistics of the job's recent checkpoints (completed and failed), oldest first.

@@ -13,7 +13,7 @@ use crate::client::{JobShared, JobStatus};
 use crate::event::{CheckpointBarrier, CheckpointId};
 use crate::job::{CheckpointingSpec, JobSpec};
 use crate::pending_checkpoint::{AckOutcome, PendingCheckpoint};
-use crate::subtask::{SubtaskActor, SubtaskKey};
+use crate::subtask::{DeployedSubtask, SubtaskActor, SubtaskKey};
 use crate::subtask_checkpoint::{
     NotifyCheckpointAborted, NotifyCheckpointComplete, TriggerCheckpoint,
 };
@@ -62,10 +62,16 @@ pub struct SourceExhausted {
     pub key: SubtaskKey,
 }
 
-/// The supervisor deployed the job's subtasks.
+/// The supervisor deployed (or redeployed) subtasks; the table holds every current subtask.
 #[derive(Message)]
 #[rtype(result = "()")]
-pub(crate) struct Deployed(pub Vec<Vec<Addr<SubtaskActor>>>);
+pub(crate) struct Deployed(pub Vec<Vec<DeployedSubtask>>);
+
+/// Tasks failed and will restart: pending checkpoints are aborted and no checkpoint is triggered
+/// until they are deployed again.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(crate) struct RegionFailed(pub Vec<usize>);
 
 /// A subtask finished: it will acknowledge nothing more.
 #[derive(Message)]
@@ -94,8 +100,9 @@ pub struct Coordinator {
     cp: CheckpointingSpec,
     shared: Arc<JobShared>,
     supervisor: Addr<Supervisor>,
-    subtasks: Vec<Vec<Addr<SubtaskActor>>>,
+    subtasks: Vec<Vec<DeployedSubtask>>,
     finished: HashSet<SubtaskKey>,
+    suspended: bool,
     next_id: CheckpointId,
     pending: BTreeMap<CheckpointId, Pending>,
     completed: VecDeque<CheckpointId>,
@@ -129,6 +136,7 @@ impl Coordinator {
             supervisor,
             subtasks: Vec::new(),
             finished: HashSet::new(),
+            suspended: false,
             next_id,
             pending: BTreeMap::new(),
             completed: VecDeque::new(),
@@ -145,18 +153,7 @@ impl Coordinator {
     }
 
     fn all_keys(&self) -> impl Iterator<Item = (SubtaskKey, &Addr<SubtaskActor>)> + '_ {
-        self.subtasks
-            .iter()
-            .enumerate()
-            .flat_map(|(vertex, addrs)| {
-                addrs.iter().enumerate().map(move |(i, a)| {
-                    let key = SubtaskKey {
-                        vertex,
-                        index: i as u32,
-                    };
-                    (key, a)
-                })
-            })
+        self.subtasks.iter().flatten().map(|d| (d.key, &d.addr))
     }
 
     fn schedule(&mut self, ctx: &mut Context<Self>, delay: Duration) {
@@ -216,6 +213,9 @@ impl Coordinator {
     ) -> Result<CheckpointId, CheckpointFailureReason> {
         if self.terminated {
             return Err(CheckpointFailureReason::JobTerminating);
+        }
+        if self.suspended {
+            return Err(CheckpointFailureReason::TaskFailure);
         }
         let sources: Vec<(SubtaskKey, Addr<SubtaskActor>)> = self
             .all_keys()
@@ -427,8 +427,27 @@ impl Actor for Coordinator {
 
 impl Handler<Deployed> for Coordinator {
     type Result = ();
-    fn handle(&mut self, msg: Deployed, _: &mut Context<Self>) {
+    fn handle(&mut self, msg: Deployed, ctx: &mut Context<Self>) {
         self.subtasks = msg.0;
+        self.suspended = false;
+        // A trigger that came while tasks were restarting goes now.
+        if self.trigger_waiting && self.pending.is_empty() {
+            self.trigger_waiting = false;
+            let wait = self.min_pause_wait().unwrap_or_default();
+            self.schedule(ctx, wait);
+        }
+    }
+}
+
+impl Handler<RegionFailed> for Coordinator {
+    type Result = ();
+    fn handle(&mut self, msg: RegionFailed, ctx: &mut Context<Self>) {
+        self.suspended = true;
+        self.finished.retain(|k| !msg.0.contains(&k.vertex));
+        let pending: Vec<CheckpointId> = self.pending.keys().copied().collect();
+        for id in pending {
+            self.abort(ctx, id, CheckpointFailureReason::TaskFailure);
+        }
     }
 }
 

@@ -112,6 +112,16 @@ pub enum JobError {
         /// The last one's reason.
         last: crate::checkpoint_stats::CheckpointFailureReason,
     },
+    /// The restart strategy gave up: the last failure, the strategy, and every restart before.
+    #[error("job failed: recovery is suppressed by {strategy} after {} restarts; last failure: {cause}", history.len())]
+    RestartsExhausted {
+        /// The failure the strategy refused to restart.
+        cause: TaskFailure,
+        /// The strategy, as it describes itself.
+        strategy: String,
+        /// Every restart made before giving up.
+        history: Vec<crate::restart_history::RestartRecord>,
+    },
     /// The job was cancelled through its client.
     #[error("job was cancelled")]
     Cancelled,

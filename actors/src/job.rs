@@ -80,6 +80,22 @@ pub struct RestoredCheckpoint {
     pub states: HashMap<(String, u32), Arc<Vec<u8>>>,
 }
 
+impl RestoredCheckpoint {
+    /// Loads checkpoint `id`'s metadata and every subtask's state from `storage`.
+    pub fn load(
+        storage: &dyn CheckpointStorage,
+        id: crate::event::CheckpointId,
+    ) -> Result<Self, crate::checkpoint_storage::StorageError> {
+        let metadata = storage.load(id)?;
+        let mut states = HashMap::new();
+        for handle in &metadata.states {
+            let bytes = storage.read_state(id, &handle.location)?;
+            states.insert((handle.vertex_uid.clone(), handle.subtask), Arc::new(bytes));
+        }
+        Ok(RestoredCheckpoint { metadata, states })
+    }
+}
+
 /// How a job checkpoints.
 #[derive(Clone)]
 pub struct CheckpointingSpec {
@@ -110,6 +126,11 @@ pub struct JobSpec {
     pub restore: Option<Arc<RestoredCheckpoint>>,
     /// Faults to inject (test harnesses).
     pub faults: Option<Arc<crate::fault_injection::FaultInjector>>,
+    /// Restart strategy; `None` means Flink's default (exponential-delay with checkpointing, no
+    /// restart without).
+    pub restart_strategy: Option<crate::restart_strategy::RestartStrategyConfig>,
+    /// What a failure restarts.
+    pub failover: crate::configuration::FailoverStrategyKind,
 }
 
 impl JobSpec {
@@ -146,9 +167,15 @@ impl JobSpec {
     }
 }
 
-/// Sends each subtask its [`Wire`] message: output channels to its consumers, input channels with
-/// the way back to its producers for credits.
-pub fn wire(spec: &JobSpec, actors: &[Vec<Addr<SubtaskActor>>], metrics: &MetricsRegistry) {
+/// Sends each subtask of `vertices` its [`Wire`] message: output channels to its consumers, input
+/// channels with the way back to its producers for credits. Only edges with both ends in
+/// `vertices` are wired (a region is wired on its own when it restarts).
+pub fn wire(
+    spec: &JobSpec,
+    actors: &[Vec<Addr<SubtaskActor>>],
+    metrics: &MetricsRegistry,
+    vertices: &[usize],
+) {
     // inputs[vertex][subtask] collects input channels in edge order, then upstream subtask order.
     let mut inputs: Vec<Vec<Vec<InputChannel>>> = spec
         .vertices
@@ -162,7 +189,13 @@ pub fn wire(spec: &JobSpec, actors: &[Vec<Addr<SubtaskActor>>], metrics: &Metric
         .collect();
     let credits = spec.runtime.credits_per_channel.max(1);
     for (vertex, per_vertex) in outputs.iter_mut().enumerate() {
+        if !vertices.contains(&vertex) {
+            continue;
+        }
         for (edge_index, edge) in spec.output_edges(vertex).into_iter().enumerate() {
+            if !vertices.contains(&edge.target) {
+                continue;
+            }
             let up_p = spec.vertices[edge.source].parallelism as usize;
             let down_p = spec.vertices[edge.target].parallelism as usize;
             for (up, channels_of_subtask) in per_vertex.iter_mut().enumerate().take(up_p) {
@@ -191,6 +224,9 @@ pub fn wire(spec: &JobSpec, actors: &[Vec<Addr<SubtaskActor>>], metrics: &Metric
         }
     }
     for (vertex, (outs, ins)) in outputs.into_iter().zip(inputs).enumerate() {
+        if !vertices.contains(&vertex) {
+            continue;
+        }
         for (index, (out, input)) in outs.into_iter().zip(ins).enumerate() {
             let counters = metrics.subtask(&spec.vertices[vertex].name, index as u32);
             actors[vertex][index].do_send(Wire {

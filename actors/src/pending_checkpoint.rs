@@ -95,7 +95,11 @@ mod tests {
     use crate::checkpoint_storage::StateLocation;
 
     fn key(vertex: usize, index: u32) -> SubtaskKey {
-        SubtaskKey { vertex, index }
+        SubtaskKey {
+            vertex,
+            index,
+            attempt: 0,
+        }
     }
 
     fn handle(index: u32) -> StateHandle {

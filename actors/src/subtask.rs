@@ -23,13 +23,24 @@ use std::time::Instant;
 /// Batches a source may emit in one turn before it yields to its mailbox.
 const SOURCE_BATCHES_PER_TURN: usize = 4;
 
-/// Where a subtask sits in the job graph.
+/// Where a subtask sits in the job graph, and which deployment of it this is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SubtaskKey {
     /// Vertex (task) index in the job spec.
     pub vertex: usize,
     /// Subtask index.
     pub index: u32,
+    /// How many times the subtask's region was restarted before this deployment (0 at first).
+    pub attempt: u32,
+}
+
+/// A deployed subtask: its key and its actor.
+#[derive(Clone)]
+pub struct DeployedSubtask {
+    /// Its key (with its attempt).
+    pub key: SubtaskKey,
+    /// Its actor.
+    pub addr: Addr<SubtaskActor>,
 }
 
 /// Connects a subtask to its neighbours; sent once, before [`Start`].
@@ -75,6 +86,8 @@ pub struct SubtaskActor {
     pub(crate) source_exhausted: bool,
     source_waiting_for_credit: bool,
     source_turn_scheduled: bool,
+    /// Deterministic mode: source turns are paced on tokio time.
+    paced: bool,
     pub(crate) input_ended: bool,
     finished_reported: bool,
     pub(crate) failed: bool,
@@ -98,6 +111,10 @@ pub struct SubtaskParts {
     pub counters: Arc<SubtaskCounters>,
     /// Checkpointing, when the job checkpoints.
     pub checkpointing: Option<SubtaskCheckpointing>,
+    /// Faults planned for the job, with this subtask's vertex uid.
+    pub faults: Option<(Arc<crate::fault_injection::FaultInjector>, String)>,
+    /// Deterministic mode: pace source turns on tokio time.
+    pub paced: bool,
 }
 
 impl SubtaskActor {
@@ -127,6 +144,7 @@ impl SubtaskActor {
             source_exhausted: false,
             source_waiting_for_credit: false,
             source_turn_scheduled: false,
+            paced: parts.paced,
             input_ended: false,
             finished_reported: false,
             failed: false,
@@ -193,6 +211,15 @@ impl SubtaskActor {
             return;
         }
         self.source_turn_scheduled = true;
+        if self.paced {
+            // Deterministic mode: each turn takes 1 ms of (paused, auto-advancing) tokio time, so
+            // virtual time moves with the work done and timers fire at reproducible points.
+            ctx.run_later(std::time::Duration::from_millis(1), |act, ctx| {
+                act.source_turn_scheduled = false;
+                act.source_turn(ctx);
+            });
+            return;
+        }
         // Yield to the runtime first, so other actors on this arbiter and this actor's mailbox
         // (credits, triggers, cancellation) get their turn between batches.
         ctx.spawn(

@@ -1,18 +1,23 @@
-//! The supervisor actor: it deploys a job's subtasks, receives every finish and failure report, and
-//! owns the job's lifecycle. (Restart strategies plug in here; until then a failure fails the job.)
+//! The supervisor actor: it deploys a job's subtasks, receives every finish and failure report,
+//! asks the restart strategy whether and when to restart, restarts the failed subtask's region (or
+//! every task) from the latest complete checkpoint, and owns the job's lifecycle.
 
 use crate::checkpoint_stats::CheckpointFailureReason;
 use crate::client::{JobResult, JobShared, JobStatus};
-use crate::coordinator::{Coordinator, Deployed, SubtaskDone, Terminate};
+use crate::configuration::FailoverStrategyKind;
+use crate::coordinator::{Coordinator, Deployed, RegionFailed, SubtaskDone, Terminate};
+use crate::deployment::Deployer;
 use crate::error::{JobError, TaskFailure};
-use crate::job::{wire, JobSpec};
-use crate::subtask::{Cancel, Start, SubtaskActor, SubtaskKey, SubtaskParts};
-use crate::subtask_checkpoint::SubtaskCheckpointing;
-use crate::task::SubtaskInfo;
+use crate::job::{JobSpec, RestoredCheckpoint};
+use crate::region::{pipelined_regions, region_of};
+use crate::restart_history::RestartRecord;
+use crate::restart_strategy::{RestartBackoffTimeStrategy, RestartStrategyConfig};
+use crate::subtask::{Cancel, DeployedSubtask, SubtaskKey};
 use actix::prelude::*;
 use actix_rt::ArbiterHandle;
 use std::collections::HashSet;
 use std::sync::Arc;
+use tokio::time::Instant;
 
 /// A subtask read all its input and flushed all its output.
 #[derive(Message)]
@@ -52,115 +57,67 @@ pub struct Supervisor {
     spec: Arc<JobSpec>,
     arbiters: Vec<ArbiterHandle>,
     shared: Arc<JobShared>,
-    subtasks: Vec<Vec<Addr<SubtaskActor>>>,
+    deployer: Option<Deployer>,
+    subtasks: Vec<Vec<DeployedSubtask>>,
     finished: HashSet<SubtaskKey>,
     coordinator: Option<Addr<Coordinator>>,
+    strategy: Box<dyn RestartBackoffTimeStrategy + Send>,
+    strategy_is_none: bool,
+    regions: Vec<usize>,
+    attempts: Vec<u32>,
+    restarting: HashSet<usize>,
+    restarts: u32,
+    history: Vec<RestartRecord>,
+    started: Instant,
+    restarting_since: Option<Instant>,
     done: bool,
 }
 
 impl Supervisor {
     /// A supervisor for `spec`, placing subtasks round-robin on `arbiters`.
     pub fn new(spec: Arc<JobSpec>, arbiters: Vec<ArbiterHandle>, shared: Arc<JobShared>) -> Self {
+        let config = spec
+            .restart_strategy
+            .clone()
+            .unwrap_or_else(|| RestartStrategyConfig::default_for(spec.checkpointing.is_some()));
+        let seed = spec.runtime.deterministic_seed.unwrap_or(0);
+        let regions = pipelined_regions(spec.vertices.len(), &spec.edges);
+        let vertices = spec.vertices.len();
         Supervisor {
+            strategy: config.create(seed),
+            strategy_is_none: config == RestartStrategyConfig::NoRestart,
             spec,
             arbiters,
             shared,
-            subtasks: Vec::new(),
+            deployer: None,
+            subtasks: vec![Vec::new(); vertices],
             finished: HashSet::new(),
             coordinator: None,
+            regions,
+            attempts: vec![0; vertices],
+            restarting: HashSet::new(),
+            restarts: 0,
+            history: Vec::new(),
+            started: Instant::now(),
+            restarting_since: None,
             done: false,
         }
-    }
-
-    fn deploy(&mut self, me: Addr<Supervisor>) {
-        if let Some(cp) = self.spec.checkpointing.clone() {
-            let coordinator =
-                Coordinator::new(self.spec.clone(), cp, self.shared.clone(), me.clone()).start();
-            self.shared.set_coordinator(coordinator.clone());
-            self.coordinator = Some(coordinator);
-        }
-        let mut placement = 0usize;
-        let output_counts: Vec<Vec<usize>> = (0..self.spec.vertices.len())
-            .map(|v| self.spec.output_channel_counts(v))
-            .collect();
-        for (vertex, v) in self.spec.vertices.iter().enumerate() {
-            let mut addrs = Vec::with_capacity(v.parallelism as usize);
-            for index in 0..v.parallelism {
-                let info = SubtaskInfo {
-                    task_name: v.name.clone(),
-                    index,
-                    parallelism: v.parallelism,
-                    max_parallelism: self.spec.max_parallelism,
-                    attempt: 0,
-                    output_channels: output_counts[vertex].clone(),
-                    metrics: self.shared.metrics.clone(),
-                    restored_state: self.restored_state(&v.uid, index),
-                };
-                let checkpointing = match (&self.spec.checkpointing, &self.coordinator) {
-                    (Some(cp), Some(coordinator)) => Some(SubtaskCheckpointing {
-                        storage: cp.storage.clone(),
-                        coordinator: coordinator.clone(),
-                        vertex_uid: v.uid.clone(),
-                        operator_uids: v.operator_uids.clone(),
-                        aligned: cp.config.mode
-                            == crate::checkpoint_config::CheckpointingMode::ExactlyOnce,
-                        faults: self.spec.faults.clone(),
-                    }),
-                    _ => None,
-                };
-                let parts = (
-                    SubtaskKey { vertex, index },
-                    self.spec.subtask_id(vertex, index),
-                    v.factory.clone(),
-                    me.clone(),
-                    self.shared.metrics.subtask(&v.name, index),
-                    checkpointing,
-                );
-                let arbiter = &self.arbiters[placement % self.arbiters.len()];
-                placement += 1;
-                let addr = SubtaskActor::start_in_arbiter(arbiter, move |_| {
-                    let (key, id, factory, supervisor, counters, checkpointing) = parts;
-                    let task =
-                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| factory(&info)))
-                            .unwrap_or_else(|p| Err(crate::error::TaskError::from_panic(p)));
-                    SubtaskActor::new(SubtaskParts {
-                        key,
-                        id,
-                        task,
-                        supervisor,
-                        counters,
-                        checkpointing,
-                    })
-                });
-                addrs.push(addr);
-            }
-            self.subtasks.push(addrs);
-        }
-        wire(&self.spec, &self.subtasks, &self.shared.metrics);
-        if let Some(coordinator) = &self.coordinator {
-            coordinator.do_send(Deployed(self.subtasks.clone()));
-        }
-        for addr in self.subtasks.iter().flatten() {
-            addr.do_send(Start);
-        }
-    }
-
-    fn restored_state(&self, vertex_uid: &str, index: u32) -> Option<Arc<Vec<u8>>> {
-        let restore = self.spec.restore.as_ref()?;
-
-        restore
-            .states
-            .get(&(vertex_uid.to_string(), index))
-            .cloned()
     }
 
     fn total_subtasks(&self) -> usize {
         self.subtasks.iter().map(Vec::len).sum()
     }
 
-    fn cancel_all(&mut self) {
-        for addr in self.subtasks.iter().flatten() {
-            addr.do_send(Cancel);
+    fn is_current(&self, key: &SubtaskKey) -> bool {
+        self.attempts.get(key.vertex) == Some(&key.attempt)
+            && !self.restarting.contains(&key.vertex)
+    }
+
+    fn cancel(&self, vertices: &[usize]) {
+        for &v in vertices {
+            for d in &self.subtasks[v] {
+                d.addr.do_send(Cancel);
+            }
         }
     }
 
@@ -169,7 +126,8 @@ impl Supervisor {
             return;
         }
         self.done = true;
-        self.cancel_all();
+        let all: Vec<usize> = (0..self.subtasks.len()).collect();
+        self.cancel(&all);
         self.shared.set_status(status);
         self.shared.complete(result);
         match &self.coordinator {
@@ -178,13 +136,138 @@ impl Supervisor {
             None => System::current().stop(),
         }
     }
+
+    /// The checkpoint a restarted region starts from: the latest complete one of this run, or the
+    /// one the job was started from.
+    fn latest_checkpoint(&self) -> Result<Option<Arc<RestoredCheckpoint>>, String> {
+        let latest = *self.shared.latest_checkpoint.lock();
+        match (latest, &self.spec.checkpointing) {
+            (Some(id), Some(cp)) => RestoredCheckpoint::load(cp.storage.as_ref(), id)
+                .map(|r| Some(Arc::new(r)))
+                .map_err(|e| format!("cannot load checkpoint {id} to restart from: {e}")),
+            _ => Ok(self.spec.restore.clone()),
+        }
+    }
+
+    fn handle_failure(&mut self, ctx: &mut Context<Self>, key: SubtaskKey, failure: TaskFailure) {
+        if self.done || !self.is_current(&key) {
+            return;
+        }
+        tracing::error!("{failure}");
+        let now = self.started.elapsed();
+        let counted = self.strategy.notify_failure(now);
+        if !self.strategy.can_restart() {
+            self.shared.set_status(JobStatus::Failing);
+            let error = if self.strategy_is_none {
+                JobError::TaskFailed(failure)
+            } else {
+                JobError::RestartsExhausted {
+                    cause: failure,
+                    strategy: self.strategy.describe(),
+                    history: self.history.clone(),
+                }
+            };
+            self.complete(JobStatus::Failed, Err(error));
+            return;
+        }
+        let delay = self.strategy.backoff_time(now);
+        let vertices = match self.spec.failover {
+            FailoverStrategyKind::Full => (0..self.spec.vertices.len()).collect(),
+            FailoverStrategyKind::Region => region_of(&self.regions, key.vertex),
+        };
+        self.cancel(&vertices);
+        self.finished.retain(|k| !vertices.contains(&k.vertex));
+        self.restarting.extend(vertices.iter().copied());
+        self.restarts += 1;
+        let record = RestartRecord {
+            at: now,
+            cause: failure,
+            attempt: self.restarts,
+            delay,
+            restarted_tasks: vertices
+                .iter()
+                .map(|&v| self.spec.vertices[v].name.clone())
+                .collect(),
+            counted,
+        };
+        tracing::warn!(
+            "restart {} of {:?} in {:?} after: {}",
+            record.attempt,
+            record.restarted_tasks,
+            delay,
+            record.cause
+        );
+        metrics::counter!("weir_restarts_total").increment(1);
+        self.history.push(record.clone());
+        self.shared.record_restart(record);
+        if let Some(coordinator) = &self.coordinator {
+            coordinator.do_send(RegionFailed(vertices.clone()));
+        }
+        if self.restarting_since.is_none() {
+            self.restarting_since = Some(Instant::now());
+        }
+        self.shared.set_status(JobStatus::Restarting);
+        ctx.run_later(delay, move |act, ctx| act.restart(ctx, vertices));
+    }
+
+    fn restart(&mut self, _ctx: &mut Context<Self>, vertices: Vec<usize>) {
+        if self.done {
+            return;
+        }
+        let restore = match self.latest_checkpoint() {
+            Ok(r) => r,
+            Err(reason) => {
+                let error = JobError::Startup(reason);
+                self.complete(JobStatus::Failed, Err(error));
+                return;
+            }
+        };
+        // Every deployment gets a new attempt number, so reports of the old one are told apart.
+        let attempt = self.restarts;
+        for &v in &vertices {
+            self.attempts[v] = attempt;
+            self.restarting.remove(&v);
+        }
+        if let Some(deployer) = self.deployer.as_mut() {
+            deployer.deploy(&vertices, attempt, restore.as_ref(), &mut self.subtasks);
+        }
+        if let Some(coordinator) = &self.coordinator {
+            coordinator.do_send(Deployed(self.subtasks.clone()));
+        }
+        if self.restarting.is_empty() {
+            if let Some(since) = self.restarting_since.take() {
+                self.shared.add_downtime(since.elapsed());
+            }
+            self.shared.set_status(JobStatus::Running);
+        }
+    }
 }
 
 impl Actor for Supervisor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
-        self.deploy(ctx.address());
+        self.started = Instant::now();
+        if let Some(cp) = self.spec.checkpointing.clone() {
+            let coordinator =
+                Coordinator::new(self.spec.clone(), cp, self.shared.clone(), ctx.address()).start();
+            self.shared.set_coordinator(coordinator.clone());
+            self.coordinator = Some(coordinator);
+        }
+        let mut deployer = Deployer::new(
+            self.spec.clone(),
+            self.shared.clone(),
+            self.arbiters.clone(),
+            ctx.address(),
+            self.coordinator.clone(),
+        );
+        let all: Vec<usize> = (0..self.spec.vertices.len()).collect();
+        let restore = self.spec.restore.clone();
+        deployer.deploy(&all, 0, restore.as_ref(), &mut self.subtasks);
+        self.deployer = Some(deployer);
+        if let Some(coordinator) = &self.coordinator {
+            coordinator.do_send(Deployed(self.subtasks.clone()));
+        }
         self.shared.set_status(JobStatus::Running);
         if self.total_subtasks() == 0 {
             let result = JobResult::from_shared(&self.spec.name, &self.shared);
@@ -196,11 +279,14 @@ impl Actor for Supervisor {
 impl Handler<SubtaskFinished> for Supervisor {
     type Result = ();
     fn handle(&mut self, msg: SubtaskFinished, _: &mut Context<Self>) {
+        if !self.is_current(&msg.key) {
+            return;
+        }
         self.finished.insert(msg.key);
         if let Some(coordinator) = &self.coordinator {
             coordinator.do_send(SubtaskDone(msg.key));
         }
-        if self.finished.len() == self.total_subtasks() {
+        if self.finished.len() == self.total_subtasks() && self.restarting.is_empty() {
             let result = JobResult::from_shared(&self.spec.name, &self.shared);
             self.complete(JobStatus::Finished, Ok(result));
         }
@@ -209,13 +295,8 @@ impl Handler<SubtaskFinished> for Supervisor {
 
 impl Handler<SubtaskFailed> for Supervisor {
     type Result = ();
-    fn handle(&mut self, msg: SubtaskFailed, _: &mut Context<Self>) {
-        if self.done {
-            return;
-        }
-        tracing::error!("{}", msg.failure);
-        self.shared.set_status(JobStatus::Failing);
-        self.complete(JobStatus::Failed, Err(JobError::TaskFailed(msg.failure)));
+    fn handle(&mut self, msg: SubtaskFailed, ctx: &mut Context<Self>) {
+        self.handle_failure(ctx, msg.key, msg.failure);
     }
 }
 

@@ -1,0 +1,133 @@
+//! Deploying subtasks: building each subtask's task (with its restored state), starting its actor
+//! on an arbiter, wiring its channels and starting it. Used for the first deployment and for every
+//! restart of a region.
+
+use crate::client::JobShared;
+use crate::coordinator::Coordinator;
+use crate::error::TaskError;
+use crate::job::{wire, JobSpec, RestoredCheckpoint};
+use crate::subtask::{DeployedSubtask, Start, SubtaskActor, SubtaskKey, SubtaskParts};
+use crate::subtask_checkpoint::SubtaskCheckpointing;
+use crate::supervisor::Supervisor;
+use crate::task::SubtaskInfo;
+use actix::prelude::*;
+use actix_rt::ArbiterHandle;
+use std::sync::Arc;
+
+/// Everything a deployment needs.
+pub(crate) struct Deployer {
+    pub spec: Arc<JobSpec>,
+    pub shared: Arc<JobShared>,
+    pub arbiters: Vec<ArbiterHandle>,
+    pub supervisor: Addr<Supervisor>,
+    pub coordinator: Option<Addr<Coordinator>>,
+    placement: usize,
+}
+
+impl Deployer {
+    pub fn new(
+        spec: Arc<JobSpec>,
+        shared: Arc<JobShared>,
+        arbiters: Vec<ArbiterHandle>,
+        supervisor: Addr<Supervisor>,
+        coordinator: Option<Addr<Coordinator>>,
+    ) -> Self {
+        Deployer {
+            spec,
+            shared,
+            arbiters,
+            supervisor,
+            coordinator,
+            placement: 0,
+        }
+    }
+
+    /// Starts the subtasks of `vertices` as deployment `attempt`, restoring `restore`'s state;
+    /// replaces their entries in `table`, wires them and starts them.
+    pub fn deploy(
+        &mut self,
+        vertices: &[usize],
+        attempt: u32,
+        restore: Option<&Arc<RestoredCheckpoint>>,
+        table: &mut [Vec<DeployedSubtask>],
+    ) {
+        for &vertex in vertices {
+            let v = &self.spec.vertices[vertex];
+            let mut deployed = Vec::with_capacity(v.parallelism as usize);
+            for index in 0..v.parallelism {
+                let key = SubtaskKey {
+                    vertex,
+                    index,
+                    attempt,
+                };
+                let addr = self.start_subtask(key, restore);
+                deployed.push(DeployedSubtask { key, addr });
+            }
+            table[vertex] = deployed;
+        }
+        let addrs: Vec<Vec<Addr<SubtaskActor>>> = table
+            .iter()
+            .map(|v| v.iter().map(|d| d.addr.clone()).collect())
+            .collect();
+        wire(&self.spec, &addrs, &self.shared.metrics, vertices);
+        for &vertex in vertices {
+            for d in &table[vertex] {
+                d.addr.do_send(Start);
+            }
+        }
+    }
+
+    fn start_subtask(
+        &mut self,
+        key: SubtaskKey,
+        restore: Option<&Arc<RestoredCheckpoint>>,
+    ) -> Addr<SubtaskActor> {
+        let v = &self.spec.vertices[key.vertex];
+        let info = SubtaskInfo {
+            task_name: v.name.clone(),
+            index: key.index,
+            parallelism: v.parallelism,
+            max_parallelism: self.spec.max_parallelism,
+            attempt: key.attempt,
+            output_channels: self.spec.output_channel_counts(key.vertex),
+            metrics: self.shared.metrics.clone(),
+            restored_state: restore
+                .and_then(|r| r.states.get(&(v.uid.clone(), key.index)))
+                .cloned(),
+        };
+        let checkpointing = match (&self.spec.checkpointing, &self.coordinator) {
+            (Some(cp), Some(coordinator)) => Some(SubtaskCheckpointing {
+                storage: cp.storage.clone(),
+                coordinator: coordinator.clone(),
+                vertex_uid: v.uid.clone(),
+                operator_uids: v.operator_uids.clone(),
+                aligned: cp.config.mode == crate::checkpoint_config::CheckpointingMode::ExactlyOnce,
+                faults: self.spec.faults.clone(),
+            }),
+            _ => None,
+        };
+        let id = self.spec.subtask_id(key.vertex, key.index);
+        let factory = v.factory.clone();
+        let supervisor = self.supervisor.clone();
+        let counters = self.shared.metrics.subtask(&v.name, key.index);
+        let faults = self.spec.faults.clone();
+        let uid = v.uid.clone();
+        let paced = self.spec.runtime.deterministic_seed.is_some();
+        let arbiter = &self.arbiters[self.placement % self.arbiters.len()];
+        self.placement += 1;
+        SubtaskActor::start_in_arbiter(arbiter, move |_| {
+            let task = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| factory(&info)))
+                .unwrap_or_else(|p| Err(TaskError::from_panic(p)));
+            SubtaskActor::new(SubtaskParts {
+                key,
+                id,
+                task,
+                supervisor,
+                counters,
+                checkpointing,
+                faults: faults.map(|f| (f, uid)),
+                paced,
+            })
+        })
+    }
+}
