@@ -53,7 +53,8 @@ pub use weir_actors::checkpoint_stats::{
     CheckpointFailureReason, CheckpointStats, CheckpointStatus,
 };
 pub use weir_actors::configuration::{ConfigError, Configuration, FailoverStrategyKind};
-pub use weir_actors::fault_injection::{Fault, FaultInjector};
+pub use weir_actors::fault_injection::{Fault, FaultInjector, Target};
+
 pub use weir_actors::restart_history::RestartRecord;
 pub use weir_actors::restart_strategy::RestartStrategyConfig;
 pub use weir_actors::{JobClient, JobResult, JobStatus, OperatorCount};

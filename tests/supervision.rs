@@ -1,62 +1,84 @@
 //! Supervision: restarts as the strategy decides, from the latest complete checkpoint, restarting
-//! only the failed region; giving up with the last cause and the restart history.
+//! only the failed region; giving up with the last cause and the restart history. Every test runs
+//! in deterministic mode (paused tokio clock), so minutes of restart delays take milliseconds.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 use weir::{
-    CommittedCollector, ExternalizedCheckpointRetention, JobError, RestartStrategyConfig,
-    StreamEnvironment,
+    CommittedCollector, ExternalizedCheckpointRetention, Fault, FaultInjector, JobError,
+    RestartStrategyConfig, StreamEnvironment, Target,
 };
 
-fn env() -> StreamEnvironment {
+fn env(seed: u64) -> StreamEnvironment {
     let mut env = StreamEnvironment::new();
     env.set_parallelism(2)
-        .set_batch_size(64)
-        .set_deterministic(7)
-        .enable_checkpointing(Duration::from_millis(10));
+        .set_batch_size(16)
+        .set_deterministic(seed)
+        .enable_checkpointing(Duration::from_millis(100));
     env.checkpoint_config_mut().externalized_retention =
         ExternalizedCheckpointRetention::RetainOnCancellation;
     env
 }
 
+/// sequence → key_by → rolling max per key → committed sink; the stateful operator has uid "max".
+fn keyed_job(env: &StreamEnvironment, records: u64, out: &CommittedCollector<u64>) {
+    env.generate_sequence(0, records - 1)
+        .uid("numbers")
+        .key_by(|x| x / 1000)
+        .reduce(|a, b| a.max(b))
+        .uid("max")
+        .map(|x| x * 2)
+        .uid("double")
+        .collect_committed(out)
+        .uid("out");
+}
+
+fn failure_free(records: u64) -> Vec<u64> {
+    let out = CommittedCollector::new();
+    let env = env(0);
+    keyed_job(&env, records, &out);
+    env.execute().expect("failure-free run");
+    let mut v = out.records();
+    v.sort_unstable();
+    v
+}
+
 #[test]
-fn a_failure_restarts_the_job_from_its_latest_checkpoint_and_it_finishes_exactly_once() {
-    let mut env = env();
+fn a_failure_restarts_the_job_from_its_latest_checkpoint_and_the_output_is_exact() {
+    let mut env = env(1);
     env.set_restart_strategy(RestartStrategyConfig::FixedDelay {
         attempts: 3,
         delay: Duration::from_secs(1),
     });
+    env.set_fault_injector(FaultInjector::new().with(Fault::FailAtRecord {
+        target: Target::first_attempt("max", 1),
+        record: 20_000,
+    }));
     let out = CommittedCollector::new();
-    let seen = Arc::new(AtomicU64::new(0));
-    env.generate_sequence(0, 99_999)
-        .uid("numbers")
-        .map(move |x| {
-            if seen.fetch_add(1, Ordering::Relaxed) == 60_000 {
-                panic!("injected");
-            }
-            x
-        })
-        .uid("fails-once")
-        .key_by(|x| x / 1000)
-        .reduce(|a, b| a.max(b))
-        .uid("max")
-        .collect_committed(&out)
-        .uid("out");
-    let client = env.spawn().expect("starts");
-    let result = client.wait_blocking();
-    assert!(result.is_ok(), "{result:?}");
-    assert_eq!(out.len(), 100_000);
+    keyed_job(&env, 100_000, &out);
+    let result = env.execute().expect("the job finishes after one restart");
+    assert_eq!(result.restarts.len(), 1);
+    assert!(result.restarts[0]
+        .cause
+        .error
+        .message
+        .contains("record 20000"));
+    let mut got = out.records();
+    got.sort_unstable();
+    assert!(
+        got == failure_free(100_000),
+        "output differs from the failure-free run"
+    );
 }
 
 #[test]
 fn a_strategy_that_gives_up_fails_the_job_with_the_cause_and_the_history() {
-    let mut env = env();
+    let mut env = env(2);
     env.set_restart_strategy(RestartStrategyConfig::FixedDelay {
         attempts: 2,
         delay: Duration::from_secs(5),
     });
     env.generate_sequence(0, 9_999)
+        .key_by(|x| x % 10)
         .map(|x| {
             if x == 5_000 {
                 panic!("poison record")
@@ -66,13 +88,260 @@ fn a_strategy_that_gives_up_fails_the_job_with_the_cause_and_the_history() {
         })
         .uid("poison")
         .discard();
-    let client = env.spawn().expect("starts");
-    match client.wait_blocking() {
-        Err(JobError::RestartsExhausted { cause, history, .. }) => {
+    match env.execute() {
+        Err(weir::Error::Job(JobError::RestartsExhausted { cause, history, .. })) => {
             assert_eq!(cause.error.message, "poison record");
             assert_eq!(history.len(), 2, "exactly 2 restarts before giving up");
             assert!(history.iter().all(|r| r.delay == Duration::from_secs(5)));
+            assert!(history[1].at - history[0].at >= Duration::from_secs(5));
         }
         other => panic!("expected the strategy to give up, got {other:?}"),
     }
+}
+
+#[test]
+fn ten_exponential_restarts_capped_at_a_minute_take_milliseconds_and_follow_the_formula() {
+    let mut env = env(3);
+    env.set_restart_strategy(RestartStrategyConfig::ExponentialDelay {
+        initial_backoff: Duration::from_secs(1),
+        max_backoff: Duration::from_secs(60),
+        backoff_multiplier: 2.0,
+        reset_backoff_threshold: Duration::from_secs(3600),
+        jitter_factor: 0.0,
+        attempts_before_reset_backoff: 10,
+    });
+    // Fails at its first record in every attempt.
+    env.set_fault_injector(FaultInjector::new().with(Fault::FailAtRecord {
+        target: Target {
+            uid: "fragile".into(),
+            subtask: 0,
+            attempt: None,
+        },
+        record: 1,
+    }));
+    env.generate_sequence(0, 999)
+        .key_by(|x| x % 10)
+        .map(|x| x)
+        .uid("fragile")
+        .discard();
+    let started = std::time::Instant::now();
+    let err = env
+        .execute()
+        .expect_err("the strategy gives up after 10 attempts");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "virtual time, not real time"
+    );
+    let weir::Error::Job(JobError::RestartsExhausted { history, .. }) = err else {
+        panic!("expected exhaustion, got {err:?}");
+    };
+    let delays: Vec<u64> = history.iter().map(|r| r.delay.as_secs()).collect();
+    assert_eq!(delays, vec![1, 2, 4, 8, 16, 32, 60, 60, 60, 60]);
+}
+
+#[test]
+fn region_failover_restarts_only_the_failed_pipeline() {
+    let mut env = env(4);
+    env.set_restart_strategy(RestartStrategyConfig::FixedDelay {
+        attempts: 1,
+        delay: Duration::from_secs(1),
+    });
+    env.set_fault_injector(FaultInjector::new().with(Fault::FailAtRecord {
+        target: Target::first_attempt("a-op", 0),
+        record: 5_000,
+    }));
+    let a = CommittedCollector::new();
+    let b = CommittedCollector::new();
+    env.generate_sequence(0, 49_999)
+        .uid("a-src")
+        .name("a-src")
+        .key_by(|x| x / 1000)
+        .map(|x| x)
+        .uid("a-op")
+        .name("a-op")
+        .collect_committed(&a)
+        .uid("a-out");
+    env.generate_sequence(0, 49_999)
+        .uid("b-src")
+        .name("b-src")
+        .key_by(|x| x / 1000)
+        .map(|x| x)
+        .uid("b-op")
+        .name("b-op")
+        .collect_committed(&b)
+        .uid("b-out");
+    let client = env.spawn().expect("starts");
+    let mut b_counts = Vec::new();
+    let mut status = client.subscribe_status();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    while !status.borrow().is_terminal() {
+        b_counts.push(
+            client
+                .operator_counts()
+                .iter()
+                .find(|o| o.uid == "b-op")
+                .map_or(0, |o| o.records_in),
+        );
+        if rt.block_on(status.changed()).is_err() {
+            break;
+        }
+    }
+    let history = client.restart_history();
+    client
+        .wait_blocking()
+        .expect("the job finishes after one restart");
+    assert_eq!(history.len(), 1);
+    assert!(
+        history[0]
+            .restarted_tasks
+            .iter()
+            .all(|t| t.contains("a-") || t.contains("Sequence") && !t.contains("b-")),
+        "only pipeline a restarted: {:?}",
+        history[0].restarted_tasks
+    );
+    assert!(
+        b_counts.windows(2).all(|w| w[0] <= w[1]),
+        "b's processed count never goes back"
+    );
+    let mut got_a = a.records();
+    got_a.sort_unstable();
+    assert_eq!(got_a, (0..50_000).collect::<Vec<u64>>());
+    assert_eq!(b.len(), 50_000);
+}
+
+#[test]
+fn a_failure_in_a_snapshot_and_one_in_a_commit_are_restarted_and_lose_nothing() {
+    for fault in [
+        Fault::FailInSnapshot {
+            target: Target::first_attempt("max", 0),
+            checkpoint: 3,
+        },
+        Fault::FailInCommit {
+            target: Target::first_attempt("max", 1),
+            checkpoint: 2,
+        },
+    ] {
+        let mut env = env(5);
+        env.set_restart_strategy(RestartStrategyConfig::FixedDelay {
+            attempts: 2,
+            delay: Duration::from_secs(1),
+        });
+        env.set_fault_injector(FaultInjector::new().with(fault.clone()));
+        let out = CommittedCollector::new();
+        keyed_job(&env, 60_000, &out);
+        let result = env.execute();
+        assert!(
+            result.as_ref().is_ok_and(|r| r.restarts.len() == 1),
+            "{fault:?}: {result:?}"
+        );
+        let mut got = out.records();
+        got.sort_unstable();
+        assert!(got == failure_free(60_000), "{fault:?}: output differs");
+    }
+}
+
+#[test]
+fn a_stopped_actor_is_noticed_and_restarted() {
+    let mut env = env(6);
+    env.set_restart_strategy(RestartStrategyConfig::FixedDelay {
+        attempts: 1,
+        delay: Duration::from_secs(1),
+    });
+    env.set_fault_injector(FaultInjector::new().with(Fault::StopActor {
+        target: Target::first_attempt("max", 0),
+        record: 3_000,
+    }));
+    let out = CommittedCollector::new();
+    keyed_job(&env, 40_000, &out);
+    let result = env.execute().expect("restarted and finished");
+    assert_eq!(result.restarts.len(), 1);
+    assert!(result.restarts[0]
+        .cause
+        .error
+        .message
+        .contains("stopped unexpectedly"));
+    let mut got = out.records();
+    got.sort_unstable();
+    assert!(got == failure_free(40_000));
+}
+
+fn seeds() -> u64 {
+    std::env::var("WEIR_SUPERVISION_SEEDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50)
+}
+
+/// The seed's job shape: sequence → key_by → a stateful operator failing at random (seeded) →
+/// map → committed sink; fixed-delay(10, 1 s) restarts, 2 s checkpoints. Over many seeds the job
+/// finishes and its output equals the failure-free run.
+#[test]
+fn random_failures_with_fixed_delay_restarts_give_the_failure_free_output_over_many_seeds() {
+    let records = 100_000;
+    let expected = failure_free(records);
+    let mut restarted_runs = 0;
+    for seed in 0..seeds() {
+        let mut env = env(seed);
+        env.set_batch_size(4)
+            .enable_checkpointing(Duration::from_secs(2));
+        env.set_restart_strategy(RestartStrategyConfig::FixedDelay {
+            attempts: 10,
+            delay: Duration::from_secs(1),
+        });
+        env.set_fault_injector(FaultInjector::new().with(Fault::Random {
+            seed,
+            probability: 1.0 / 60_000.0,
+            uid: Some("max".into()),
+        }));
+        let out = CommittedCollector::new();
+        keyed_job(&env, records, &out);
+        let result = env.execute().unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+        let mut got = out.records();
+        got.sort_unstable();
+        assert!(
+            got == expected,
+            "seed {seed}: output differs from the failure-free run"
+        );
+        restarted_runs += u64::from(!result.restarts.is_empty());
+    }
+    assert!(
+        restarted_runs * 2 >= seeds(),
+        "most seeds failed and restarted ({restarted_runs})"
+    );
+}
+
+fn random_failure_run(seed: u64) -> (Vec<(Duration, Duration, String)>, Vec<u64>) {
+    let mut env = env(seed);
+    env.set_batch_size(2)
+        .enable_checkpointing(Duration::from_secs(2));
+    env.set_restart_strategy(RestartStrategyConfig::FixedDelay {
+        attempts: 10,
+        delay: Duration::from_secs(1),
+    });
+    env.set_fault_injector(FaultInjector::new().with(Fault::Random {
+        seed,
+        probability: 1.0 / 30_000.0,
+        uid: Some("max".into()),
+    }));
+    let out = CommittedCollector::new();
+    keyed_job(&env, 60_000, &out);
+    let result = env.execute().expect("finishes");
+    let restarts = result
+        .restarts
+        .iter()
+        .map(|r| (r.at, r.delay, r.cause.error.message.clone()))
+        .collect();
+    (restarts, out.records())
+}
+
+#[test]
+fn the_same_seed_replays_the_same_restarts_and_output() {
+    let first = random_failure_run(11);
+    assert!(
+        !first.0.is_empty(),
+        "the seed makes the job fail at least once"
+    );
+    assert_eq!(random_failure_run(11), first);
 }

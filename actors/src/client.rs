@@ -70,6 +70,8 @@ pub struct JobResult {
     pub operators: Vec<OperatorCount>,
     /// Wall time from start to finish.
     pub duration: Duration,
+    /// Every restart the job went through.
+    pub restarts: Vec<RestartRecord>,
 }
 
 impl JobResult {
@@ -78,6 +80,7 @@ impl JobResult {
             job_name: job_name.to_string(),
             operators: sum_by_operator(&shared.metrics.operators()),
             duration: shared.started.elapsed(),
+            restarts: shared.restarts.lock().clone(),
         }
     }
 

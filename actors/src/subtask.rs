@@ -11,6 +11,9 @@ use crate::channel::{Credit, Deliver, InputChannel, Outputs};
 use crate::coordinator::{Coordinator, SourceExhausted};
 use crate::error::{SubtaskId, TaskError, TaskErrorKind, TaskFailure};
 use crate::event::{ChannelEvent, CheckpointId};
+use crate::fault_injection::{FaultInjector, RecordFault};
+use crate::restart_strategy::SplitMix64;
+
 use crate::metrics::SubtaskCounters;
 use crate::subtask_checkpoint::SubtaskCheckpointing;
 use crate::supervisor::{SubtaskFailed, SubtaskFinished, Supervisor};
@@ -88,6 +91,10 @@ pub struct SubtaskActor {
     source_turn_scheduled: bool,
     /// Deterministic mode: source turns are paced on tokio time.
     paced: bool,
+    faults: Option<(Arc<FaultInjector>, String)>,
+    fault_rng: Option<(SplitMix64, f64)>,
+    records_seen: u64,
+    cancelled: bool,
     pub(crate) input_ended: bool,
     finished_reported: bool,
     pub(crate) failed: bool,
@@ -95,6 +102,18 @@ pub struct SubtaskActor {
 
 impl Actor for SubtaskActor {
     type Context = Context<Self>;
+
+    /// An actor that stops without being cancelled and without finishing was lost (a fault, or
+    /// a bug): report it, so the supervisor never waits for it forever.
+    fn stopped(&mut self, _: &mut Context<Self>) {
+        if !self.cancelled && !self.finished_reported {
+            self.failed = false;
+            self.fail(TaskError::new(
+                TaskErrorKind::Internal,
+                "the subtask's actor stopped unexpectedly",
+            ));
+        }
+    }
 }
 
 /// What a subtask actor is built from.
@@ -145,6 +164,13 @@ impl SubtaskActor {
             source_waiting_for_credit: false,
             source_turn_scheduled: false,
             paced: parts.paced,
+            fault_rng: parts
+                .faults
+                .as_ref()
+                .and_then(|(f, uid)| f.record_rng(uid, parts.key.index, parts.key.attempt)),
+            faults: parts.faults,
+            records_seen: 0,
+            cancelled: false,
             input_ended: false,
             finished_reported: false,
             failed: false,
@@ -271,8 +297,41 @@ impl SubtaskActor {
         }
     }
 
+    /// Asks the fault plan `check` about this subtask; false when no faults are planned.
+    pub(crate) fn injected(
+        &self,
+        check: impl Fn(&FaultInjector, (&str, u32, u32)) -> bool,
+    ) -> bool {
+        self.faults
+            .as_ref()
+            .is_some_and(|(f, uid)| check(f, (uid, self.key.index, self.key.attempt)))
+    }
+
+    /// Applies planned record faults to a batch of `len` input records; false when the batch
+    /// must not be processed.
+    fn record_faults(&mut self, len: usize, ctx: &mut Context<Self>) -> bool {
+        let Some((faults, uid)) = self.faults.clone() else {
+            return true;
+        };
+        let before = self.records_seen;
+        self.records_seen += len as u64;
+        let at = (uid.as_str(), self.key.index, self.key.attempt);
+        match faults.on_records(at, before, len as u64, self.fault_rng.as_mut()) {
+            None => true,
+            Some(RecordFault::Fail(message)) => {
+                self.fail(TaskError::new(TaskErrorKind::Injected, message));
+                false
+            }
+            Some(RecordFault::Stop) => {
+                self.failed = true;
+                ctx.stop();
+                false
+            }
+        }
+    }
+
     /// Reads queued input while outputs have credit.
-    pub(crate) fn drain(&mut self) {
+    pub(crate) fn drain(&mut self, ctx: &mut Context<Self>) {
         while !self.failed && !self.backpressured() {
             let count = self.inputs.len();
             let Some(ch) = (0..count)
@@ -287,7 +346,9 @@ impl SubtaskActor {
                 Some(ChannelEvent::Records(batch)) => {
                     self.counters.batch_in();
                     self.dirty = true;
-                    self.call(|task, out| task.process(gate, batch, out));
+                    if self.record_faults(batch.len(), ctx) {
+                        self.call(|task, out| task.process(gate, batch, out));
+                    }
                 }
                 Some(ChannelEvent::Barrier(barrier)) => self.on_barrier(ch, barrier),
                 Some(ChannelEvent::EndOfInput) => self.on_channel_ended(ch),
@@ -361,11 +422,11 @@ impl Handler<Start> for SubtaskActor {
 
 impl Handler<Deliver> for SubtaskActor {
     type Result = ();
-    fn handle(&mut self, msg: Deliver, _: &mut Context<Self>) {
+    fn handle(&mut self, msg: Deliver, ctx: &mut Context<Self>) {
         if let Some(ch) = self.inputs.get_mut(msg.channel) {
             let queued = ch.enqueue(msg.event);
             self.counters.observe_queued(queued);
-            self.drain();
+            self.drain(ctx);
         }
     }
 }
@@ -383,7 +444,7 @@ impl Handler<Credit> for SubtaskActor {
             self.source_waiting_for_credit = false;
             self.schedule_source_turn(ctx);
         }
-        self.drain();
+        self.drain(ctx);
     }
 }
 
@@ -391,6 +452,7 @@ impl Handler<Cancel> for SubtaskActor {
     type Result = ();
     fn handle(&mut self, _: Cancel, ctx: &mut Context<Self>) {
         self.failed = true;
+        self.cancelled = true;
         ctx.stop();
     }
 }

@@ -8,7 +8,9 @@ use crate::barrier_aligner::AlignmentAction;
 use crate::checkpoint_stats::{CheckpointFailureReason, SubtaskCheckpointStats};
 use crate::checkpoint_storage::{CheckpointStorage, StateHandle, StateLocation};
 use crate::coordinator::{AcknowledgeCheckpoint, DeclineCheckpoint};
+use crate::error::{TaskError, TaskErrorKind};
 use crate::event::{ChannelEvent, CheckpointBarrier, CheckpointId};
+
 use crate::subtask::{CoordinatorAddr, SubtaskActor};
 use actix::prelude::*;
 use std::sync::Arc;
@@ -124,6 +126,13 @@ impl SubtaskActor {
             return;
         };
         let id = barrier.id;
+        if self.injected(|f, at| f.fails_snapshot(at, id)) {
+            self.fail(TaskError::new(
+                TaskErrorKind::Injected,
+                format!("injected failure in the snapshot of checkpoint {id}"),
+            ));
+            return;
+        }
         let started = Instant::now();
         let Some(writer) = self.call(|task, _| task.snapshot_state(id)) else {
             return;
@@ -182,7 +191,7 @@ fn ctx_spawn_write(
     let delay = cp
         .faults
         .as_ref()
-        .and_then(|f| f.acknowledgement_delay(&cp.vertex_uid, key.index, id));
+        .and_then(|f| f.acknowledgement_delay((&cp.vertex_uid, key.index, key.attempt), id));
     actix::spawn(async move {
         let outcome = write
             .await
@@ -233,6 +242,13 @@ impl Handler<NotifyCheckpointComplete> for SubtaskActor {
         if self.failed {
             return;
         }
+        if self.injected(|f, at| f.fails_commit(at, msg.id)) {
+            self.fail(TaskError::new(
+                TaskErrorKind::Injected,
+                format!("injected failure committing checkpoint {}", msg.id),
+            ));
+            return;
+        }
         self.last_completed = Some(self.last_completed.map_or(msg.id, |l| l.max(msg.id)));
         self.call(|task, _| task.notify_checkpoint_complete(msg.id));
         if self.source_exhausted && self.exhausted_barrier.is_some_and(|b| msg.id >= b) {
@@ -244,7 +260,7 @@ impl Handler<NotifyCheckpointComplete> for SubtaskActor {
 
 impl Handler<NotifyCheckpointAborted> for SubtaskActor {
     type Result = ();
-    fn handle(&mut self, msg: NotifyCheckpointAborted, _: &mut Context<Self>) {
+    fn handle(&mut self, msg: NotifyCheckpointAborted, ctx: &mut Context<Self>) {
         if self.failed {
             return;
         }
@@ -259,6 +275,6 @@ impl Handler<NotifyCheckpointAborted> for SubtaskActor {
             task.notify_checkpoint_aborted(msg.id);
             Ok(())
         });
-        self.drain();
+        self.drain(ctx);
     }
 }
