@@ -345,3 +345,37 @@ fn the_same_seed_replays_the_same_restarts_and_output() {
     );
     assert_eq!(random_failure_run(11), first);
 }
+
+#[test]
+fn restart_strategy_keys_configure_the_same_strategy_as_the_builder() {
+    let mut conf = weir::Configuration::new();
+    conf.set("restart-strategy.type", "fixed-delay")
+        .and_then(|c| c.set("restart-strategy.fixed-delay.attempts", "3"))
+        .and_then(|c| c.set("restart-strategy.fixed-delay.delay", "7 s"))
+        .and_then(|c| c.set("jobmanager.execution.failover-strategy", "full"))
+        .expect("valid keys");
+    let mut env = env(8);
+    env.configure(&conf).expect("applies");
+    env.generate_sequence(0, 999)
+        .key_by(|x| x % 10)
+        .map(|x| if x == 500 { panic!("always") } else { x })
+        .discard();
+    let err = env.execute().expect_err("gives up");
+    let weir::Error::Job(JobError::RestartsExhausted { history, .. }) = err else {
+        panic!("expected exhaustion, got {err:?}");
+    };
+    assert_eq!(history.len(), 3);
+    assert!(history.iter().all(|r| r.delay == Duration::from_secs(7)));
+    // Full failover restarts every task, not only the failed region.
+    assert_eq!(history[0].restarted_tasks.len(), 2);
+
+    let mut bad = weir::Configuration::new();
+    let e = bad
+        .set("restart-strategy.fixed-delay.attempts", "many")
+        .expect_err("a bad value is an error");
+    assert!(
+        e.to_string()
+            .contains("restart-strategy.fixed-delay.attempts"),
+        "{e}"
+    );
+}
