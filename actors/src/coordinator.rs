@@ -443,7 +443,9 @@ impl Handler<RegionFailed> for Coordinator {
     type Result = ();
     fn handle(&mut self, msg: RegionFailed, ctx: &mut Context<Self>) {
         self.suspended = true;
+        self.consecutive_failures = 0;
         self.finished.retain(|k| !msg.0.contains(&k.vertex));
+
         let pending: Vec<CheckpointId> = self.pending.keys().copied().collect();
         for id in pending {
             self.abort(ctx, id, CheckpointFailureReason::TaskFailure);

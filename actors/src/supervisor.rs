@@ -149,8 +149,15 @@ impl Supervisor {
         }
     }
 
-    fn handle_failure(&mut self, ctx: &mut Context<Self>, key: SubtaskKey, failure: TaskFailure) {
-        if self.done || !self.is_current(&key) {
+    /// A failure of subtask `key`, or of the whole job (`None`: too many failed checkpoints).
+    fn handle_failure(
+        &mut self,
+        ctx: &mut Context<Self>,
+        key: Option<SubtaskKey>,
+        failure: TaskFailure,
+        unrestarted: JobError,
+    ) {
+        if self.done || key.is_some_and(|k| !self.is_current(&k)) {
             return;
         }
         tracing::error!("{failure}");
@@ -159,7 +166,7 @@ impl Supervisor {
         if !self.strategy.can_restart() {
             self.shared.set_status(JobStatus::Failing);
             let error = if self.strategy_is_none {
-                JobError::TaskFailed(failure)
+                unrestarted
             } else {
                 JobError::RestartsExhausted {
                     cause: failure,
@@ -171,10 +178,18 @@ impl Supervisor {
             return;
         }
         let delay = self.strategy.backoff_time(now);
-        let vertices = match self.spec.failover {
-            FailoverStrategyKind::Full => (0..self.spec.vertices.len()).collect(),
-            FailoverStrategyKind::Region => region_of(&self.regions, key.vertex),
+        let vertices = match (self.spec.failover, key) {
+            (FailoverStrategyKind::Region, Some(key)) => region_of(&self.regions, key.vertex),
+            _ => (0..self.spec.vertices.len()).collect(),
         };
+        // Regions already restarting keep their scheduled restart.
+        let vertices: Vec<usize> = vertices
+            .into_iter()
+            .filter(|v| !self.restarting.contains(v))
+            .collect();
+        if vertices.is_empty() {
+            return;
+        }
         self.cancel(&vertices);
         self.finished.retain(|k| !vertices.contains(&k.vertex));
         self.restarting.extend(vertices.iter().copied());
@@ -296,22 +311,36 @@ impl Handler<SubtaskFinished> for Supervisor {
 impl Handler<SubtaskFailed> for Supervisor {
     type Result = ();
     fn handle(&mut self, msg: SubtaskFailed, ctx: &mut Context<Self>) {
-        self.handle_failure(ctx, msg.key, msg.failure);
+        let unrestarted = JobError::TaskFailed(msg.failure.clone());
+        self.handle_failure(ctx, Some(msg.key), msg.failure, unrestarted);
     }
 }
 
 impl Handler<CheckpointingFailed> for Supervisor {
     type Result = ();
-    fn handle(&mut self, msg: CheckpointingFailed, _: &mut Context<Self>) {
-        if self.done {
-            return;
-        }
-        self.shared.set_status(JobStatus::Failing);
-        let error = JobError::CheckpointingFailed {
+    /// As in Flink, exceeding the tolerable checkpoint failures is a job failure that goes
+    /// through the restart strategy (restarting every task).
+    fn handle(&mut self, msg: CheckpointingFailed, ctx: &mut Context<Self>) {
+        let failure = TaskFailure {
+            subtask: crate::error::SubtaskId {
+                task: "checkpoint coordinator".into(),
+                uid: String::new(),
+                index: 0,
+                parallelism: 1,
+            },
+            error: crate::error::TaskError::new(
+                crate::error::TaskErrorKind::State,
+                format!(
+                    "{} consecutive checkpoint failures exceed the tolerable number; last: {}",
+                    msg.failures, msg.reason
+                ),
+            ),
+        };
+        let unrestarted = JobError::CheckpointingFailed {
             failures: msg.failures,
             last: msg.reason,
         };
-        self.complete(JobStatus::Failed, Err(error));
+        self.handle_failure(ctx, None, failure, unrestarted);
     }
 }
 
