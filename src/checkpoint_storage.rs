@@ -44,9 +44,23 @@ pub const METADATA_FILE_NAME: &str = "_metadata";
 pub const SHARED_DIR_NAME: &str = "shared";
 
 /// Checkpoints kept under `<base dir>/<job id>/`, one directory `chk-<n>` per checkpoint.
+///
+/// A checkpoint, once discarded, accepts no more state: a write still in flight when its
+/// checkpoint is aborted (a slow snapshot, a job cancelled mid-write) finishes before the
+/// directory is removed, and a later one is refused, so no orphan `chk-<n>` is left behind.
 #[derive(Debug, Clone)]
 pub struct FileSystemCheckpointStorage {
     job_dir: PathBuf,
+    discarded: Arc<parking_lot::RwLock<std::collections::HashSet<CheckpointId>>>,
+}
+
+/// The error for a state write into a checkpoint that was already discarded.
+fn discarded_error(path: PathBuf) -> StorageError {
+    StorageError::Io {
+        operation: "write",
+        path,
+        reason: "the checkpoint was aborted and discarded".into(),
+    }
 }
 
 impl FileSystemCheckpointStorage {
@@ -55,6 +69,7 @@ impl FileSystemCheckpointStorage {
     pub fn new(base_dir: impl Into<PathBuf>, job_id: &str) -> Self {
         FileSystemCheckpointStorage {
             job_dir: base_dir.into().join(file_name_for(job_id)),
+            discarded: Arc::default(),
         }
     }
 
@@ -114,6 +129,11 @@ impl CheckpointStorage for FileSystemCheckpointStorage {
         bytes: &[u8],
     ) -> Result<StateLocation, StorageError> {
         let dir = self.checkpoint_dir(checkpoint);
+        // Held while writing: a discard of this checkpoint waits for the write to finish.
+        let discarded = self.discarded.read();
+        if discarded.contains(&checkpoint) {
+            return Err(discarded_error(dir));
+        }
         create_dir_durably(&dir)?;
         let name = Self::state_file_name(vertex_uid, subtask);
         let path = dir.join(&name);
@@ -147,6 +167,8 @@ impl CheckpointStorage for FileSystemCheckpointStorage {
 
     fn discard(&self, checkpoint: CheckpointId) -> Result<(), StorageError> {
         let dir = self.checkpoint_dir(checkpoint);
+        let mut discarded = self.discarded.write();
+        discarded.insert(checkpoint);
         match fs::remove_dir_all(&dir) {
             Ok(()) => checkpoint_file::sync_dir(&self.job_dir),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
@@ -204,6 +226,7 @@ impl CheckpointStorage for FileSystemCheckpointStorage {
 pub struct MemoryCheckpointStorage {
     job_id: String,
     checkpoints: Arc<Mutex<BTreeMap<CheckpointId, MemoryCheckpoint>>>,
+    discarded: Arc<Mutex<std::collections::HashSet<CheckpointId>>>,
 }
 
 #[derive(Debug, Default)]
@@ -220,6 +243,7 @@ impl MemoryCheckpointStorage {
         MemoryCheckpointStorage {
             job_id: job_id.to_owned(),
             checkpoints: Arc::default(),
+            discarded: Arc::default(),
         }
     }
 
@@ -246,6 +270,9 @@ impl CheckpointStorage for MemoryCheckpointStorage {
         bytes: &[u8],
     ) -> Result<StateLocation, StorageError> {
         let mut checkpoints = self.checkpoints.lock();
+        if self.discarded.lock().contains(&checkpoint) {
+            return Err(discarded_error(self.path_of(checkpoint, Path::new(""))));
+        }
         let entry = checkpoints.entry(checkpoint).or_default();
         entry.state_bytes = entry.state_bytes.saturating_add(bytes.len() as u64);
         Ok(StateLocation::Inline(bytes.to_vec()))
@@ -276,7 +303,9 @@ impl CheckpointStorage for MemoryCheckpointStorage {
     }
 
     fn discard(&self, checkpoint: CheckpointId) -> Result<(), StorageError> {
-        self.checkpoints.lock().remove(&checkpoint);
+        let mut checkpoints = self.checkpoints.lock();
+        self.discarded.lock().insert(checkpoint);
+        checkpoints.remove(&checkpoint);
         Ok(())
     }
 

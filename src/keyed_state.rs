@@ -1,95 +1,131 @@
-//! Keyed state kept in memory: one map per declared state, from key to value, snapshotted by key
-//! group.
+//! Keyed state kept in memory: one table per declared state, from key to the key's state,
+//! snapshotted by key group.
 //!
-//! A keyed operator registers its states by name when it opens and reads or writes them for the
-//! key of the record being processed, through the [`KeyedContext`] it is given. A snapshot copies
-//! the maps in its synchronous part and serializes them, grouped by key group, in its
-//! asynchronous part. A restored state whose type differs from the registered one is an error
-//! naming the state.
+//! A keyed operator declares its states by name when it opens, through the [`RuntimeContext`]
+//! it is given, and reads or writes them for the key of the record being processed through the
+//! [`KeyedContext`]. The kinds are Flink's: [`ValueState`], [`ListState`](crate::ListState),
+//! [`MapState`](crate::MapState), [`ReducingState`](crate::ReducingState) and
+//! [`AggregatingState`](crate::AggregatingState); the handles live in [`crate::state`].
+//!
+//! # Snapshots
+//! A snapshot copies every table in its synchronous part and serializes the copies, grouped by
+//! key group, in its asynchronous part. Each state is recorded with its name and a type string
+//! made of its kind and the types it stores (`ValueState<u64>`, `MapState<alloc::string::String,
+//! u64>`…), so a restore can check both.
+//!
+//! # Restore rules
+//! - A restored state is filled with the entries of the key groups this subtask owns, either at
+//!   once (if already declared) or when it is declared.
+//! - A restored state declared under another kind or with other types is an error naming the
+//!   operator and the state; a state's kind and type cannot change across a restore.
+//! - A restored state nobody declares is kept and carried into later snapshots.
 
 use crate::error::BoxError;
 use crate::operator::StateWriter;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use std::any::Any;
+use std::any::{Any, TypeId};
 use std::collections::{BTreeMap, HashMap};
 use std::hash::Hash;
-use std::marker::PhantomData;
 use std::ops::RangeInclusive;
 use weir_actors::key_group::{assign_to_key_group, StableBuildHasher};
+
+pub use crate::state::ValueState;
 
 /// Bounds of a value kept in keyed state.
 pub trait StateValue: Clone + Serialize + DeserializeOwned + Send + 'static {}
 impl<V: Clone + Serialize + DeserializeOwned + Send + 'static> StateValue for V {}
 
-/// Bounds of a key of keyed state.
+/// Bounds of a key of keyed state (and of a [`MapState`](crate::MapState)'s user key).
 pub trait StateKey: Hash + Eq + Clone + Serialize + DeserializeOwned + Send + 'static {}
 impl<K: Hash + Eq + Clone + Serialize + DeserializeOwned + Send + 'static> StateKey for K {}
 
-type Map<K, V> = HashMap<K, V, StableBuildHasher>;
+/// The hash map every table uses, with the stable hasher.
+pub(crate) type Map<K, V> = HashMap<K, V, StableBuildHasher>;
 
 /// One state's entries as a snapshot stores them.
 #[derive(Serialize, Deserialize)]
 struct StateSnapshot {
     name: String,
-    value_type: String,
-    /// Postcard of `Vec<(key group, Vec<(K, V)>)>`.
+    /// The state's kind and stored types, e.g. `ListState<u64>`.
+    state_type: String,
+    /// Postcard of `Vec<(key group, Vec<(K, per-key state)>)>`.
     entries: Vec<u8>,
 }
 
-trait StateTable<K>: Send {
+/// The entries of one declared state, behind the kind-specific handle.
+pub(crate) trait StateTable<K>: Send {
+    /// The table itself, for the handle to downcast.
     fn as_any_mut(&mut self) -> &mut dyn Any;
-    fn snapshot(
-        &self,
-        max_parallelism: u32,
-    ) -> Box<dyn FnOnce() -> Result<Vec<u8>, BoxError> + Send>;
+    /// Copies the entries now; the writer serializes them later, grouped by key group.
+    fn snapshot(&self, max_parallelism: u32) -> StateWriter;
+    /// Adds the entries of `entries` whose key group is in `key_groups`.
     fn restore(&mut self, entries: &[u8], key_groups: &RangeInclusive<u32>)
         -> Result<(), BoxError>;
 }
 
-struct ValueTable<K, V>(Map<K, V>);
+/// How a state is described: `declared` is checked when a name is declared again in the same
+/// subtask, `recorded` is written to snapshots and checked on restore. They differ only where a
+/// type is not stored (an aggregating state's input and output types).
+pub(crate) struct StateType {
+    pub(crate) declared: String,
+    pub(crate) recorded: String,
+}
 
-impl<K: StateKey, V: StateValue> StateTable<K> for ValueTable<K, V> {
-    fn as_any_mut(&mut self) -> &mut dyn Any {
-        &mut self.0
-    }
-
-    fn snapshot(
-        &self,
-        max_parallelism: u32,
-    ) -> Box<dyn FnOnce() -> Result<Vec<u8>, BoxError> + Send> {
-        let copy: Vec<(K, V)> = self.0.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-        Box::new(move || {
-            let mut groups: BTreeMap<u32, Vec<(K, V)>> = BTreeMap::new();
-            for (k, v) in copy {
-                groups
-                    .entry(assign_to_key_group(&k, max_parallelism))
-                    .or_default()
-                    .push((k, v));
-            }
-            let groups: Vec<(u32, Vec<(K, V)>)> = groups.into_iter().collect();
-            Ok(postcard::to_allocvec(&groups)?)
-        })
-    }
-
-    fn restore(
-        &mut self,
-        entries: &[u8],
-        key_groups: &RangeInclusive<u32>,
-    ) -> Result<(), BoxError> {
-        let groups: Vec<(u32, Vec<(K, V)>)> = postcard::from_bytes(entries)?;
-        for (group, pairs) in groups {
-            if key_groups.contains(&group) {
-                self.0.extend(pairs);
-            }
+impl StateType {
+    /// A state whose declared types are all stored.
+    pub(crate) fn stored(description: String) -> Self {
+        StateType {
+            declared: description.clone(),
+            recorded: description,
         }
-        Ok(())
     }
+}
+
+/// Copies `map` (the synchronous part) and returns the writer that serializes the copy as
+/// `Vec<(key group, Vec<(K, S)>)>`.
+pub(crate) fn snapshot_entries<K, S>(map: &Map<K, S>, max_parallelism: u32) -> StateWriter
+where
+    K: StateKey,
+    S: Clone + Serialize + Send + 'static,
+{
+    let copy: Vec<(K, S)> = map.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    Box::new(move || {
+        let mut groups: BTreeMap<u32, Vec<(K, S)>> = BTreeMap::new();
+        for (k, v) in copy {
+            groups
+                .entry(assign_to_key_group(&k, max_parallelism))
+                .or_default()
+                .push((k, v));
+        }
+        let groups: Vec<(u32, Vec<(K, S)>)> = groups.into_iter().collect();
+        Ok(postcard::to_allocvec(&groups)?)
+    })
+}
+
+/// Adds to `map` the entries [`snapshot_entries`] wrote whose key group is in `key_groups`.
+pub(crate) fn restore_entries<K, S>(
+    map: &mut Map<K, S>,
+    entries: &[u8],
+    key_groups: &RangeInclusive<u32>,
+) -> Result<(), BoxError>
+where
+    K: StateKey,
+    S: DeserializeOwned,
+{
+    let groups: Vec<(u32, Vec<(K, S)>)> = postcard::from_bytes(entries)?;
+    for (group, pairs) in groups {
+        if key_groups.contains(&group) {
+            map.extend(pairs);
+        }
+    }
+    Ok(())
 }
 
 struct RegisteredState<K> {
     name: String,
-    value_type: &'static str,
+    state_type: StateType,
+    table_type: TypeId,
     table: Box<dyn StateTable<K>>,
 }
 
@@ -116,54 +152,73 @@ impl<K: StateKey> KeyedStateBackend<K> {
         }
     }
 
-    fn register<V: StateValue>(&mut self, name: &str) -> Result<usize, BoxError> {
-        let value_type = std::any::type_name::<V>();
+    /// Declares the state `name` with table type `T` (built by `make` if new), filling it from
+    /// the restored snapshot if there is one; returns the index its handle uses.
+    pub(crate) fn register<T: StateTable<K> + 'static>(
+        &mut self,
+        name: &str,
+        state_type: StateType,
+        make: impl FnOnce() -> T,
+    ) -> Result<usize, BoxError> {
         if let Some(i) = self.states.iter().position(|s| s.name == name) {
             let s = &self.states[i];
-            if s.value_type != value_type {
+            if s.state_type.declared != state_type.declared || s.table_type != TypeId::of::<T>() {
                 return Err(format!(
-                    "operator {}: state {name:?} is registered as {} and cannot be used as {value_type}",
-                    self.operator, s.value_type
+                    "operator {}: state {name:?} is registered as {} and cannot be used as {}",
+                    self.operator, s.state_type.declared, state_type.declared
                 )
                 .into());
             }
             return Ok(i);
         }
-        let mut table: Box<dyn StateTable<K>> = Box::new(ValueTable::<K, V>(Map::default()));
-        if let Some(pos) = self.unclaimed.iter().position(|s| s.name == name) {
-            let restored = self.unclaimed.remove(pos);
-            if restored.value_type != value_type {
-                return Err(format!(
-                    "operator {}: state {name:?} was checkpointed as {} but is now declared as {value_type}; \
-                     a state's type cannot change across a restore",
-                    self.operator, restored.value_type
-                )
-                .into());
-            }
-            table
-                .restore(&restored.entries, &self.key_groups)
-                .map_err(|e| {
-                    format!(
-                        "operator {}: state {name:?} cannot be restored: {e}",
-                        self.operator
-                    )
-                })?;
-        }
-        self.states.push(RegisteredState {
+        let state = RegisteredState {
             name: name.to_string(),
-            value_type,
-            table,
-        });
+            state_type,
+            table_type: TypeId::of::<T>(),
+            table: Box::new(make()),
+        };
+        self.claim(state)?;
         Ok(self.states.len() - 1)
     }
 
-    fn map<V: 'static>(&mut self, index: usize) -> &mut Map<K, V> {
+    /// Fills `state` from its unclaimed snapshot, if any, and adds it to the declared states.
+    fn claim(&mut self, mut state: RegisteredState<K>) -> Result<(), BoxError> {
+        if let Some(pos) = self.unclaimed.iter().position(|s| s.name == state.name) {
+            let restored = self.unclaimed.remove(pos);
+            if restored.state_type != state.state_type.recorded {
+                return Err(format!(
+                    "operator {}: state {:?} was checkpointed as {} but is now declared as {}; \
+                     a state's kind and type cannot change across a restore",
+                    self.operator, state.name, restored.state_type, state.state_type.recorded
+                )
+                .into());
+            }
+            state
+                .table
+                .restore(&restored.entries, &self.key_groups)
+                .map_err(|e| {
+                    format!(
+                        "operator {}: state {:?} ({}) cannot be restored: {e}",
+                        self.operator, state.name, restored.state_type
+                    )
+                })?;
+        }
+        self.states.push(state);
+        Ok(())
+    }
+
+    /// The table of the state registered at `index`.
+    ///
+    /// # Panics
+    /// If no state of table type `T` is registered at `index`: the handle was never registered
+    /// (or belongs to another operator). The subtask fails, naming the operator.
+    pub(crate) fn table<T: 'static>(&mut self, index: usize) -> &mut T {
         match self
             .states
             .get_mut(index)
-            .and_then(|s| s.table.as_any_mut().downcast_mut::<Map<K, V>>())
+            .and_then(|s| s.table.as_any_mut().downcast_mut::<T>())
         {
-            Some(map) => map,
+            Some(table) => table,
             None => panic!("keyed state used before the operator's open() registered it"),
         }
     }
@@ -176,7 +231,7 @@ impl<K: StateKey> KeyedStateBackend<K> {
             .map(|s| {
                 (
                     s.name.clone(),
-                    s.value_type.to_string(),
+                    s.state_type.recorded.clone(),
                     s.table.snapshot(self.max_parallelism),
                 )
             })
@@ -186,16 +241,16 @@ impl<K: StateKey> KeyedStateBackend<K> {
             .iter()
             .map(|s| StateSnapshot {
                 name: s.name.clone(),
-                value_type: s.value_type.clone(),
+                state_type: s.state_type.clone(),
                 entries: s.entries.clone(),
             })
             .collect();
         Box::new(move || {
             let mut all = unclaimed;
-            for (name, value_type, write) in writers {
+            for (name, state_type, write) in writers {
                 all.push(StateSnapshot {
                     name,
-                    value_type,
+                    state_type,
                     entries: write()?,
                 });
             }
@@ -212,45 +267,21 @@ impl<K: StateKey> KeyedStateBackend<K> {
             )
         })?;
         for state in std::mem::take(&mut self.states) {
-            self.reregister(state)?;
+            self.claim(state)?;
         }
-        Ok(())
-    }
-
-    fn reregister(&mut self, state: RegisteredState<K>) -> Result<(), BoxError> {
-        let Some(pos) = self.unclaimed.iter().position(|s| s.name == state.name) else {
-            self.states.push(state);
-            return Ok(());
-        };
-        let restored = self.unclaimed.remove(pos);
-        if restored.value_type != state.value_type {
-            return Err(format!(
-                "operator {}: state {:?} was checkpointed as {} but is now declared as {}",
-                self.operator, state.name, restored.value_type, state.value_type
-            )
-            .into());
-        }
-        let mut state = state;
-        state.table.restore(&restored.entries, &self.key_groups)?;
-        self.states.push(state);
         Ok(())
     }
 }
 
 /// Where a keyed operator declares its states, once, when it opens.
+///
+/// Each kind has its method: [`value_state`](Self::value_state),
+/// [`list_state`](Self::list_state), [`map_state`](Self::map_state),
+/// [`reducing_state`](Self::reducing_state), [`aggregating_state`](Self::aggregating_state).
+/// Asking again for the same name returns the same state; asking for it under another kind or
+/// with other types is an error naming the state.
 pub struct RuntimeContext<'a, K> {
     pub(crate) backend: &'a mut KeyedStateBackend<K>,
-}
-
-impl<K: StateKey> RuntimeContext<'_, K> {
-    /// The value state called `name`: one `V` per key. Asking again for the same name returns the
-    /// same state; asking for it with another type is an error naming the state.
-    pub fn value_state<V: StateValue>(&mut self, name: &str) -> Result<ValueState<V>, BoxError> {
-        Ok(ValueState {
-            index: self.backend.register::<V>(name)?,
-            _v: PhantomData,
-        })
-    }
 }
 
 /// Access to the state of the key being processed.
@@ -266,66 +297,10 @@ impl<K> KeyedContext<'_, K> {
     }
 }
 
-/// A handle to a value state: one `V` per key. Registered in `open` through [`RuntimeContext`];
-/// using a handle that was never registered panics (which fails the subtask, naming the operator).
-pub struct ValueState<V> {
-    index: usize,
-    _v: PhantomData<fn(V) -> V>,
-}
-
-impl<V> Default for ValueState<V> {
-    fn default() -> Self {
-        ValueState {
-            index: usize::MAX,
-            _v: PhantomData,
-        }
-    }
-}
-
-impl<V> Clone for ValueState<V> {
-    fn clone(&self) -> Self {
-        ValueState {
-            index: self.index,
-            _v: PhantomData,
-        }
-    }
-}
-
-impl<V: StateValue> ValueState<V> {
-    /// The current key's value, if it has one.
-    pub fn value<K: StateKey>(&self, ctx: &mut KeyedContext<'_, K>) -> Option<V> {
-        ctx.backend.map::<V>(self.index).get(ctx.key).cloned()
-    }
-
-    /// Sets the current key's value.
-    pub fn update<K: StateKey>(&self, ctx: &mut KeyedContext<'_, K>, value: V) {
-        let key = ctx.key.clone();
-        ctx.backend.map::<V>(self.index).insert(key, value);
-    }
-
-    /// Changes the current key's value in place, starting from `init` when it has none; returns a
-    /// reference to the new value.
-    pub fn modify<'c, K: StateKey>(
-        &self,
-        ctx: &'c mut KeyedContext<'_, K>,
-        init: impl FnOnce() -> V,
-        f: impl FnOnce(&mut V),
-    ) -> &'c V {
-        let map = ctx.backend.map::<V>(self.index);
-        if !map.contains_key(ctx.key) {
-            map.insert(ctx.key.clone(), init());
-        }
-        match map.get_mut(ctx.key) {
-            Some(v) => {
-                f(v);
-                v
-            }
-            None => unreachable!("the key was inserted just above"),
-        }
-    }
-
-    /// Removes the current key's value.
-    pub fn clear<K: StateKey>(&self, ctx: &mut KeyedContext<'_, K>) {
-        ctx.backend.map::<V>(self.index).remove(ctx.key);
+impl<K: StateKey> KeyedContext<'_, K> {
+    /// The current key and the table of the state registered at `index` (see
+    /// [`KeyedStateBackend::table`] for when it panics).
+    pub(crate) fn table<T: 'static>(&mut self, index: usize) -> (&K, &mut T) {
+        (self.key, self.backend.table::<T>(index))
     }
 }

@@ -36,6 +36,7 @@ pub mod operator;
 pub mod partitioner;
 pub mod sink;
 pub mod source;
+pub mod state;
 pub mod stream_task;
 
 pub use checkpointing::{RestoreError, RestoreReport};
@@ -46,6 +47,7 @@ pub use error::{BoxError, Error, GraphError, JobError, TaskError, TaskErrorKind,
 pub use keyed::KeyedProcessFunction;
 pub use keyed_state::{KeyedContext, RuntimeContext, ValueState};
 pub use sink::CollectHandle;
+pub use state::{AggregateFunction, AggregatingState, ListState, MapState, ReducingState};
 pub use weir_actors::checkpoint_config::{
     CheckpointConfig, CheckpointStorageConfig, CheckpointingMode, ExternalizedCheckpointRetention,
 };

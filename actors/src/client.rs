@@ -257,7 +257,11 @@ impl JobClient {
     /// Triggers a checkpoint now and waits for it to complete or fail. Fails at once with
     /// [`CheckpointFailureReason::JobTerminating`] when the job does not checkpoint or has ended.
     pub async fn trigger_checkpoint(&self) -> Result<CheckpointStats, CheckpointFailureReason> {
+        // Just after spawn the supervisor may not have deployed the job (and its coordinator) yet.
+        let mut status = self.shared.status.subscribe();
+        let _ = status.wait_for(|s| *s != JobStatus::Created).await;
         let coordinator = self.shared.coordinator.lock().clone();
+
         let Some(coordinator) = coordinator else {
             return Err(CheckpointFailureReason::JobTerminating);
         };

@@ -90,6 +90,7 @@ pub struct TriggerNow;
 
 struct Pending {
     tracker: PendingCheckpoint,
+    barrier: CheckpointBarrier,
     triggered_at: Instant,
     timeout: SpawnHandle,
 }
@@ -125,10 +126,20 @@ impl Coordinator {
         shared: Arc<JobShared>,
         supervisor: Addr<Supervisor>,
     ) -> Self {
-        let next_id = spec
+        // New checkpoints continue after the restored one and after any checkpoint already in
+        // the storage, so a run restored from an older checkpoint never overwrites later ones.
+        let restored = spec
             .restore
             .as_ref()
-            .map_or(1, |r| r.metadata.checkpoint_id + 1);
+            .map_or(0, |r| r.metadata.checkpoint_id);
+        let existing = cp
+            .storage
+            .list()
+            .ok()
+            .and_then(|ids| ids.into_iter().max())
+            .unwrap_or(0);
+        let next_id = restored.max(existing) + 1;
+
         Coordinator {
             spec,
             cp,
@@ -217,21 +228,22 @@ impl Coordinator {
         if self.suspended {
             return Err(CheckpointFailureReason::TaskFailure);
         }
-        let sources: Vec<(SubtaskKey, Addr<SubtaskActor>)> = self
+        let live_source = self
             .all_keys()
-            .filter(|(k, _)| self.spec.is_source(k.vertex) && !self.finished.contains(k))
-            .map(|(k, a)| (k, a.clone()))
-            .collect();
-        if sources.is_empty() {
+            .any(|(k, _)| self.spec.is_source(k.vertex) && !self.finished.contains(&k));
+        if !live_source {
             return Err(CheckpointFailureReason::NoRunningSources);
         }
+        // Sources inject the barrier. Finished subtasks are asked directly: their state is final,
+        // and the checkpoint must hold it, or a restore would run them again from the start.
+        let triggered: Vec<Addr<SubtaskActor>> = self
+            .all_keys()
+            .filter(|(k, _)| self.spec.is_source(k.vertex) || self.finished.contains(k))
+            .map(|(_, a)| a.clone())
+            .collect();
         let id = self.next_id;
         self.next_id += 1;
-        let expected: Vec<SubtaskKey> = self
-            .all_keys()
-            .map(|(k, _)| k)
-            .filter(|k| !self.finished.contains(k))
-            .collect();
+        let expected: Vec<SubtaskKey> = self.all_keys().map(|(k, _)| k).collect();
         let barrier = CheckpointBarrier {
             id,
             timestamp_ms: self.started.elapsed().as_millis() as u64,
@@ -244,11 +256,12 @@ impl Coordinator {
             id,
             Pending {
                 tracker: PendingCheckpoint::new(id, expected),
+                barrier,
                 triggered_at: Instant::now(),
                 timeout: handle,
             },
         );
-        for (_, addr) in sources {
+        for addr in triggered {
             addr.do_send(TriggerCheckpoint { barrier });
         }
         Ok(id)
@@ -350,10 +363,10 @@ impl Coordinator {
         metrics::gauge!("weir_last_checkpoint_size_bytes").set(stats.state_size as f64);
         metrics::gauge!("weir_last_checkpoint_alignment_ms")
             .set(stats.max_alignment().as_millis() as f64);
+        self.shared.record_checkpoint(stats.clone());
         for waiter in self.waiters.remove(&id).unwrap_or_default() {
             let _ = waiter.send(Ok(stats.clone()));
         }
-        self.shared.record_checkpoint(stats);
         self.after_checkpoint_ended(ctx);
     }
 
@@ -384,10 +397,10 @@ impl Coordinator {
         tracing::warn!("checkpoint {id} aborted: {reason}");
         metrics::counter!("weir_checkpoints_failed_total").increment(1);
         let stats = self.stats_of(&pending, CheckpointStatus::Failed(reason.clone()), 0);
+        self.shared.record_checkpoint(stats);
         for waiter in self.waiters.remove(&id).unwrap_or_default() {
             let _ = waiter.send(Err(reason.clone()));
         }
-        self.shared.record_checkpoint(stats);
         if reason.counts_as_failure() && !self.terminated {
             self.consecutive_failures += 1;
             if self.consecutive_failures > self.cp.config.tolerable_failed_checkpoints {
@@ -491,15 +504,21 @@ impl Handler<SourceExhausted> for Coordinator {
 
 impl Handler<SubtaskDone> for Coordinator {
     type Result = ();
-    fn handle(&mut self, msg: SubtaskDone, ctx: &mut Context<Self>) {
+    fn handle(&mut self, msg: SubtaskDone, _: &mut Context<Self>) {
         self.finished.insert(msg.0);
-        let complete: Vec<CheckpointId> = self
-            .pending
-            .iter_mut()
-            .filter_map(|(id, p)| p.tracker.subtask_finished(msg.0).then_some(*id))
-            .collect();
-        for id in complete {
-            self.complete(ctx, id);
+        // A subtask that finished before a pending checkpoint's barrier reached it is asked for
+        // its final state directly.
+        let Some(addr) = self
+            .all_keys()
+            .find(|(k, _)| *k == msg.0)
+            .map(|(_, a)| a.clone())
+        else {
+            return;
+        };
+        for p in self.pending.values() {
+            if p.tracker.is_expected(&msg.0) {
+                addr.do_send(TriggerCheckpoint { barrier: p.barrier });
+            }
         }
     }
 }

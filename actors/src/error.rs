@@ -103,7 +103,7 @@ pub struct TaskFailure {
 pub enum JobError {
     /// A subtask failed and the job was not restarted.
     #[error("job failed: {0}")]
-    TaskFailed(TaskFailure),
+    TaskFailed(Box<TaskFailure>),
     /// More checkpoints failed in a row than `tolerable_failed_checkpoints` allows.
     #[error("job failed: {failures} consecutive checkpoint failures exceed the tolerable number; last: {last}")]
     CheckpointingFailed {
@@ -116,7 +116,8 @@ pub enum JobError {
     #[error("job failed: recovery is suppressed by {strategy} after {} restarts; last failure: {cause}", history.len())]
     RestartsExhausted {
         /// The failure the strategy refused to restart.
-        cause: TaskFailure,
+        cause: Box<TaskFailure>,
+
         /// The strategy, as it describes itself.
         strategy: String,
         /// Every restart made before giving up.

@@ -70,7 +70,13 @@ impl PendingCheckpoint {
         self.expected.remove(&key) && self.is_complete()
     }
 
+    /// Whether `key` has yet to acknowledge.
+    pub fn is_expected(&self, key: &SubtaskKey) -> bool {
+        self.expected.contains(key)
+    }
+
     /// Whether every expected subtask has acknowledged.
+
     pub fn is_complete(&self) -> bool {
         self.expected.is_empty()
     }

@@ -169,7 +169,7 @@ impl Supervisor {
                 unrestarted
             } else {
                 JobError::RestartsExhausted {
-                    cause: failure,
+                    cause: Box::new(failure),
                     strategy: self.strategy.describe(),
                     history: self.history.clone(),
                 }
@@ -311,7 +311,8 @@ impl Handler<SubtaskFinished> for Supervisor {
 impl Handler<SubtaskFailed> for Supervisor {
     type Result = ();
     fn handle(&mut self, msg: SubtaskFailed, ctx: &mut Context<Self>) {
-        let unrestarted = JobError::TaskFailed(msg.failure.clone());
+        let unrestarted = JobError::TaskFailed(Box::new(msg.failure.clone()));
+
         self.handle_failure(ctx, Some(msg.key), msg.failure, unrestarted);
     }
 }

@@ -1,0 +1,105 @@
+//! [`ValueState`]: one value per key (Flink's `ValueState`).
+
+use crate::error::BoxError;
+use crate::keyed_state::{
+    restore_entries, snapshot_entries, KeyedContext, Map, RuntimeContext, StateKey, StateTable,
+    StateType, StateValue,
+};
+use crate::operator::StateWriter;
+use std::any::Any;
+use std::marker::PhantomData;
+use std::ops::RangeInclusive;
+
+/// The table of a value state: the key's value.
+struct ValueTable<K, V>(Map<K, V>);
+
+impl<K: StateKey, V: StateValue> StateTable<K> for ValueTable<K, V> {
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
+
+    fn snapshot(&self, max_parallelism: u32) -> StateWriter {
+        snapshot_entries(&self.0, max_parallelism)
+    }
+
+    fn restore(
+        &mut self,
+        entries: &[u8],
+        key_groups: &RangeInclusive<u32>,
+    ) -> Result<(), BoxError> {
+        restore_entries(&mut self.0, entries, key_groups)
+    }
+}
+
+impl<K: StateKey> RuntimeContext<'_, K> {
+    /// The value state called `name`: one `V` per key, recorded as `ValueState<V>`. Asking again
+    /// for the same name returns the same state; asking for it under another kind or with another
+    /// type is an error naming the state.
+    pub fn value_state<V: StateValue>(&mut self, name: &str) -> Result<ValueState<V>, BoxError> {
+        let state_type = StateType::stored(format!("ValueState<{}>", std::any::type_name::<V>()));
+        let index = self
+            .backend
+            .register(name, state_type, || ValueTable::<K, V>(Map::default()))?;
+        Ok(ValueState {
+            index,
+            _types: PhantomData,
+        })
+    }
+}
+
+/// A handle to a value state: one `V` per key. Registered in `open` through
+/// [`RuntimeContext::value_state`]; using a handle that was never registered panics (which fails
+/// the subtask, naming the operator).
+pub struct ValueState<V> {
+    index: usize,
+    _types: PhantomData<fn(V) -> V>,
+}
+
+handle_impls!(ValueState<V>);
+
+impl<V: StateValue> ValueState<V> {
+    fn map<'c, K: StateKey>(&self, ctx: &'c mut KeyedContext<'_, K>) -> (&'c K, &'c mut Map<K, V>) {
+        let (key, table) = ctx.table::<ValueTable<K, V>>(self.index);
+        (key, &mut table.0)
+    }
+
+    /// The current key's value, if it has one.
+    pub fn value<K: StateKey>(&self, ctx: &mut KeyedContext<'_, K>) -> Option<V> {
+        let (key, map) = self.map(ctx);
+        map.get(key).cloned()
+    }
+
+    /// Sets the current key's value.
+    pub fn update<K: StateKey>(&self, ctx: &mut KeyedContext<'_, K>, value: V) {
+        let (key, map) = self.map(ctx);
+        map.insert(key.clone(), value);
+    }
+
+    /// Changes the current key's value in place, starting from `init` when it has none; returns a
+    /// reference to the new value.
+    pub fn modify<'c, K: StateKey>(
+        &self,
+        ctx: &'c mut KeyedContext<'_, K>,
+        init: impl FnOnce() -> V,
+        f: impl FnOnce(&mut V),
+    ) -> &'c V {
+        let (key, map) = self.map(ctx);
+        // Looked up twice rather than cloning the key for `entry` on every call.
+        if !map.contains_key(key) {
+            map.insert(key.clone(), init());
+        }
+        match map.get_mut(key) {
+            Some(value) => {
+                f(value);
+                value
+            }
+            None => unreachable!("the key was inserted just above"),
+        }
+    }
+
+    /// Removes the current key's value.
+    pub fn clear<K: StateKey>(&self, ctx: &mut KeyedContext<'_, K>) {
+        let (key, map) = self.map(ctx);
+        map.remove(key);
+    }
+}
