@@ -76,7 +76,6 @@ impl PendingCheckpoint {
     }
 
     /// Whether every expected subtask has acknowledged.
-
     pub fn is_complete(&self) -> bool {
         self.expected.is_empty()
     }
