@@ -20,25 +20,29 @@
 //!   operator and the state; a state's kind and type cannot change across a restore.
 //! - A restored state nobody declares is kept and carried into later snapshots.
 
+pub(crate) use crate::cow_map::{CowMap, KeyGroups};
 use crate::error::BoxError;
 use crate::operator::StateWriter;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::any::{Any, TypeId};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::hash::Hash;
 use std::ops::RangeInclusive;
-use weir_actors::key_group::{assign_to_key_group, StableBuildHasher};
+use weir_actors::key_group::StableBuildHasher;
 
 pub use crate::state::ValueState;
 
 /// Bounds of a value kept in keyed state.
-pub trait StateValue: Clone + Serialize + DeserializeOwned + Send + 'static {}
-impl<V: Clone + Serialize + DeserializeOwned + Send + 'static> StateValue for V {}
+pub trait StateValue: Clone + Serialize + DeserializeOwned + Send + Sync + 'static {}
+impl<V: Clone + Serialize + DeserializeOwned + Send + Sync + 'static> StateValue for V {}
 
 /// Bounds of a key of keyed state (and of a [`MapState`](crate::MapState)'s user key).
-pub trait StateKey: Hash + Eq + Clone + Serialize + DeserializeOwned + Send + 'static {}
-impl<K: Hash + Eq + Clone + Serialize + DeserializeOwned + Send + 'static> StateKey for K {}
+pub trait StateKey:
+    Hash + Eq + Clone + Serialize + DeserializeOwned + Send + Sync + 'static
+{
+}
+impl<K: Hash + Eq + Clone + Serialize + DeserializeOwned + Send + Sync + 'static> StateKey for K {}
 
 /// The hash map every table uses, with the stable hasher.
 pub(crate) type Map<K, V> = HashMap<K, V, StableBuildHasher>;
@@ -82,36 +86,30 @@ impl StateType {
     }
 }
 
-/// Copies `map` (the synchronous part) and returns the writer that serializes the copy as
-/// `Vec<(key group, Vec<(K, S)>)>`.
-pub(crate) fn snapshot_entries<K, S>(map: &Map<K, S>, max_parallelism: u32) -> StateWriter
+/// Takes `map`'s snapshot view (the synchronous part: one `Arc` per key group) and returns the
+/// writer that serializes it as `Vec<(key group, Vec<(K, S)>)>`.
+pub(crate) fn snapshot_entries<K, S>(map: &CowMap<K, S>, _max_parallelism: u32) -> StateWriter
 where
     K: StateKey,
-    S: Clone + Serialize + Send + 'static,
+    S: Clone + Serialize + Send + Sync + 'static,
 {
-    let copy: Vec<(K, S)> = map.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let view = map.view();
     Box::new(move || {
-        let mut groups: BTreeMap<u32, Vec<(K, S)>> = BTreeMap::new();
-        for (k, v) in copy {
-            groups
-                .entry(assign_to_key_group(&k, max_parallelism))
-                .or_default()
-                .push((k, v));
-        }
-        let groups: Vec<(u32, Vec<(K, S)>)> = groups.into_iter().collect();
+        let groups: Vec<(u32, Vec<(&K, &S)>)> =
+            view.iter().map(|(g, m)| (*g, m.iter().collect())).collect();
         Ok(postcard::to_allocvec(&groups)?)
     })
 }
 
 /// Adds to `map` the entries [`snapshot_entries`] wrote whose key group is in `key_groups`.
 pub(crate) fn restore_entries<K, S>(
-    map: &mut Map<K, S>,
+    map: &mut CowMap<K, S>,
     entries: &[u8],
     key_groups: &RangeInclusive<u32>,
 ) -> Result<(), BoxError>
 where
     K: StateKey,
-    S: DeserializeOwned,
+    S: DeserializeOwned + Clone,
 {
     let groups: Vec<(u32, Vec<(K, S)>)> = postcard::from_bytes(entries)?;
     for (group, pairs) in groups {
@@ -158,7 +156,7 @@ impl<K: StateKey> KeyedStateBackend<K> {
         &mut self,
         name: &str,
         state_type: StateType,
-        make: impl FnOnce() -> T,
+        make: impl FnOnce(&KeyGroups) -> T,
     ) -> Result<usize, BoxError> {
         if let Some(i) = self.states.iter().position(|s| s.name == name) {
             let s = &self.states[i];
@@ -175,7 +173,10 @@ impl<K: StateKey> KeyedStateBackend<K> {
             name: name.to_string(),
             state_type,
             table_type: TypeId::of::<T>(),
-            table: Box::new(make()),
+            table: Box::new(make(&KeyGroups {
+                max_parallelism: self.max_parallelism,
+                range: self.key_groups.clone(),
+            })),
         };
         self.claim(state)?;
         Ok(self.states.len() - 1)

@@ -26,6 +26,7 @@ pub mod checkpoint_file;
 pub mod checkpoint_storage;
 pub mod checkpointing;
 pub mod committed_sink;
+mod cow_map;
 pub mod datastream;
 pub mod environment;
 pub mod error;

@@ -3,7 +3,7 @@
 
 use crate::error::BoxError;
 use crate::keyed_state::{
-    restore_entries, snapshot_entries, KeyedContext, Map, RuntimeContext, StateKey, StateTable,
+    restore_entries, snapshot_entries, CowMap, KeyedContext, RuntimeContext, StateKey, StateTable,
     StateType, StateValue,
 };
 use crate::operator::StateWriter;
@@ -82,7 +82,7 @@ trait Accumulators<K, IN, OUT>: StateTable<K> {
 
 /// The accumulators of an aggregating state with function `F`.
 struct AccumulatorTable<K, F: AggregateFunction> {
-    map: Map<K, F::Accumulator>,
+    map: CowMap<K, F::Accumulator>,
     function: F,
 }
 
@@ -175,9 +175,9 @@ impl<K: StateKey> RuntimeContext<'_, K> {
                 type_name::<F::Accumulator>()
             ),
         };
-        let index = self.backend.register(name, state_type, || {
+        let index = self.backend.register(name, state_type, |g| {
             AggregatingTable::<K, F::Input, F::Output>(Box::new(AccumulatorTable::<K, F> {
-                map: Map::default(),
+                map: CowMap::new(g),
                 function,
             }))
         })?;

@@ -2,7 +2,7 @@
 
 use crate::error::BoxError;
 use crate::keyed_state::{
-    restore_entries, snapshot_entries, KeyedContext, Map, RuntimeContext, StateKey, StateTable,
+    restore_entries, snapshot_entries, CowMap, KeyedContext, RuntimeContext, StateKey, StateTable,
     StateType, StateValue,
 };
 use crate::operator::StateWriter;
@@ -11,7 +11,7 @@ use std::marker::PhantomData;
 use std::ops::RangeInclusive;
 
 /// The table of a list state: the key's list, never empty (an empty list is no entry).
-struct ListTable<K, V>(Map<K, Vec<V>>);
+struct ListTable<K, V>(CowMap<K, Vec<V>>);
 
 impl<K: StateKey, V: StateValue> StateTable<K> for ListTable<K, V> {
     fn as_any_mut(&mut self) -> &mut dyn Any {
@@ -37,9 +37,9 @@ impl<K: StateKey> RuntimeContext<'_, K> {
     /// another type is an error naming the state.
     pub fn list_state<V: StateValue>(&mut self, name: &str) -> Result<ListState<V>, BoxError> {
         let state_type = StateType::stored(format!("ListState<{}>", std::any::type_name::<V>()));
-        let index =
-            self.backend
-                .register(name, state_type, || ListTable::<K, V>(Map::default()))?;
+        let index = self
+            .backend
+            .register(name, state_type, |g| ListTable::<K, V>(CowMap::new(g)))?;
         Ok(ListState {
             index,
             _types: PhantomData,
@@ -64,7 +64,7 @@ impl<V: StateValue> ListState<V> {
     fn map<'c, K: StateKey>(
         &self,
         ctx: &'c mut KeyedContext<'_, K>,
-    ) -> (&'c K, &'c mut Map<K, Vec<V>>) {
+    ) -> (&'c K, &'c mut CowMap<K, Vec<V>>) {
         let (key, table) = ctx.table::<ListTable<K, V>>(self.index);
         (key, &mut table.0)
     }

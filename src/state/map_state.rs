@@ -2,7 +2,7 @@
 
 use crate::error::BoxError;
 use crate::keyed_state::{
-    restore_entries, snapshot_entries, KeyedContext, Map, RuntimeContext, StateKey, StateTable,
+    restore_entries, snapshot_entries, CowMap, KeyedContext, Map, RuntimeContext, StateKey, StateTable,
     StateType, StateValue,
 };
 use crate::operator::StateWriter;
@@ -13,7 +13,7 @@ use std::marker::PhantomData;
 use std::ops::RangeInclusive;
 
 /// The table of a map state: the key's map, never empty (an empty map is no entry).
-struct MapTable<K, UK, UV>(Map<K, Map<UK, UV>>);
+struct MapTable<K, UK, UV>(CowMap<K, Map<UK, UV>>);
 
 impl<K: StateKey, UK: StateKey, UV: StateValue> StateTable<K> for MapTable<K, UK, UV> {
     fn as_any_mut(&mut self) -> &mut dyn Any {
@@ -48,7 +48,7 @@ impl<K: StateKey> RuntimeContext<'_, K> {
         ));
         let index = self
             .backend
-            .register(name, state_type, || MapTable::<K, UK, UV>(Map::default()))?;
+            .register(name, state_type, |g| MapTable::<K, UK, UV>(CowMap::new(g)))?;
         Ok(MapState {
             index,
             _types: PhantomData,
@@ -78,7 +78,7 @@ impl<UK: StateKey, UV: StateValue> MapState<UK, UV> {
     fn map<'c, K: StateKey>(
         &self,
         ctx: &'c mut KeyedContext<'_, K>,
-    ) -> (&'c K, &'c mut Map<K, Map<UK, UV>>) {
+    ) -> (&'c K, &'c mut CowMap<K, Map<UK, UV>>) {
         let (key, table) = ctx.table::<MapTable<K, UK, UV>>(self.index);
         (key, &mut table.0)
     }

@@ -3,7 +3,7 @@
 
 use crate::error::BoxError;
 use crate::keyed_state::{
-    restore_entries, snapshot_entries, KeyedContext, Map, RuntimeContext, StateKey, StateTable,
+    restore_entries, snapshot_entries, CowMap, KeyedContext, RuntimeContext, StateKey, StateTable,
     StateType, StateValue,
 };
 use crate::operator::StateWriter;
@@ -16,7 +16,7 @@ type Reduce<V> = Box<dyn FnMut(V, V) -> V + Send>;
 
 /// The table of a reducing state: the key's value so far, and the reduce function.
 struct ReducingTable<K, V> {
-    map: Map<K, V>,
+    map: CowMap<K, V>,
     reduce: Reduce<V>,
 }
 
@@ -59,8 +59,8 @@ impl<K: StateKey> RuntimeContext<'_, K> {
             StateType::stored(format!("ReducingState<{}>", std::any::type_name::<V>()));
         let index = self
             .backend
-            .register(name, state_type, || ReducingTable::<K, V> {
-                map: Map::default(),
+            .register(name, state_type, |g| ReducingTable::<K, V> {
+                map: CowMap::new(g),
                 reduce: Box::new(reduce),
             })?;
         Ok(ReducingState {

@@ -2,7 +2,7 @@
 
 use crate::error::BoxError;
 use crate::keyed_state::{
-    restore_entries, snapshot_entries, KeyedContext, Map, RuntimeContext, StateKey, StateTable,
+    restore_entries, snapshot_entries, CowMap, KeyedContext, RuntimeContext, StateKey, StateTable,
     StateType, StateValue,
 };
 use crate::operator::StateWriter;
@@ -11,7 +11,7 @@ use std::marker::PhantomData;
 use std::ops::RangeInclusive;
 
 /// The table of a value state: the key's value.
-struct ValueTable<K, V>(Map<K, V>);
+struct ValueTable<K, V>(CowMap<K, V>);
 
 impl<K: StateKey, V: StateValue> StateTable<K> for ValueTable<K, V> {
     fn as_any_mut(&mut self) -> &mut dyn Any {
@@ -39,7 +39,7 @@ impl<K: StateKey> RuntimeContext<'_, K> {
         let state_type = StateType::stored(format!("ValueState<{}>", std::any::type_name::<V>()));
         let index = self
             .backend
-            .register(name, state_type, || ValueTable::<K, V>(Map::default()))?;
+            .register(name, state_type, |g| ValueTable::<K, V>(CowMap::new(g)))?;
         Ok(ValueState {
             index,
             _types: PhantomData,
@@ -58,7 +58,10 @@ pub struct ValueState<V> {
 handle_impls!(ValueState<V>);
 
 impl<V: StateValue> ValueState<V> {
-    fn map<'c, K: StateKey>(&self, ctx: &'c mut KeyedContext<'_, K>) -> (&'c K, &'c mut Map<K, V>) {
+    fn map<'c, K: StateKey>(
+        &self,
+        ctx: &'c mut KeyedContext<'_, K>,
+    ) -> (&'c K, &'c mut CowMap<K, V>) {
         let (key, table) = ctx.table::<ValueTable<K, V>>(self.index);
         (key, &mut table.0)
     }
@@ -84,17 +87,9 @@ impl<V: StateValue> ValueState<V> {
         f: impl FnOnce(&mut V),
     ) -> &'c V {
         let (key, map) = self.map(ctx);
-        // Looked up twice rather than cloning the key for `entry` on every call.
-        if !map.contains_key(key) {
-            map.insert(key.clone(), init());
-        }
-        match map.get_mut(key) {
-            Some(value) => {
-                f(value);
-                value
-            }
-            None => unreachable!("the key was inserted just above"),
-        }
+        let value = map.get_or_insert_with(key, init);
+        f(value);
+        value
     }
 
     /// Removes the current key's value.
