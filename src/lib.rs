@@ -35,6 +35,8 @@ pub mod keyed;
 pub mod keyed_state;
 pub mod operator;
 pub mod partitioner;
+pub mod rocksdb_incremental;
+pub mod rocksdb_store;
 pub mod sink;
 pub mod source;
 pub mod state;

@@ -2,8 +2,8 @@
 
 use crate::error::BoxError;
 use crate::keyed_state::{
-    restore_entries, snapshot_entries, CowMap, KeyedContext, Map, RuntimeContext, StateKey, StateTable,
-    StateType, StateValue,
+    restore_entries, snapshot_entries, CowMap, KeyedContext, Map, RuntimeContext, StateKey,
+    StateTable, StateType, StateValue,
 };
 use crate::operator::StateWriter;
 use std::any::Any;

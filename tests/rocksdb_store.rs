@@ -1,0 +1,556 @@
+//! The RocksDB state store: reads and writes per state, key-group scans, map-state prefix scans,
+//! full and native snapshots, incremental checkpoints with reference-counted shared files, and
+//! typed errors for bad working directories and bad input.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+use weir::checkpoint_storage::FileSystemCheckpointStorage;
+use weir::rocksdb_incremental::{IncrementalCheckpointer, IncrementalHandle, SharedFileRegistry};
+use weir::rocksdb_store::{RocksDbError, RocksDbOptions, RocksDbStateStore, MAX_KEY_GROUP};
+use weir::runtime::checkpoint_storage::CheckpointStorage;
+use weir::runtime::key_group::assign_to_key_group;
+use weir::runtime::CheckpointId;
+
+const MAX_PARALLELISM: u32 = 128;
+
+/// Every entry of every state: `(state, key group, key) -> value`.
+type Contents = BTreeMap<(String, u32, Vec<u8>), Vec<u8>>;
+
+fn key_bytes(key: u64) -> Vec<u8> {
+    postcard::to_allocvec(&key).expect("u64 encodes")
+}
+
+fn group_of(key: u64) -> u32 {
+    assign_to_key_group(&key, MAX_PARALLELISM)
+}
+
+/// A 100-byte value that depends on `key` and `version`.
+fn value(key: u64, version: u64) -> Vec<u8> {
+    let mut v = format!("{key}:{version}:").into_bytes();
+    v.resize(100, b'x');
+    v
+}
+
+fn put(store: &mut RocksDbStateStore, state: &str, key: u64, version: u64) {
+    store
+        .put(state, group_of(key), &key_bytes(key), &value(key, version))
+        .expect("put");
+}
+
+fn contents(store: &RocksDbStateStore) -> Contents {
+    let mut all = Contents::new();
+    let states: Vec<String> = store.states().map(str::to_owned).collect();
+    for state in states {
+        for entry in store
+            .scan_key_group_range(&state, 0..=MAX_KEY_GROUP)
+            .expect("scan")
+        {
+            let entry = entry.expect("entry");
+            all.insert((state.clone(), entry.key_group, entry.key), entry.value);
+        }
+    }
+    all
+}
+
+/// A store in `dir` with states "counts" and "totals" holding keys `0..keys`.
+fn filled_store(dir: &Path, keys: u64) -> RocksDbStateStore {
+    let mut store = RocksDbStateStore::open(dir, RocksDbOptions::default()).expect("open");
+    store.register_state("counts").expect("register");
+    store.register_state("totals").expect("register");
+    for key in 0..keys {
+        put(&mut store, "counts", key, 0);
+        if key % 3 == 0 {
+            put(&mut store, "totals", key, 1);
+        }
+    }
+    store
+}
+
+fn file_size(path: &Path) -> u64 {
+    fs::metadata(path).map(|m| m.len()).unwrap_or(0)
+}
+
+fn dir_bytes(dir: &Path) -> u64 {
+    fs::read_dir(dir)
+        .map(|entries| entries.map(|e| file_size(&e.expect("entry").path())).sum())
+        .unwrap_or(0)
+}
+
+/// The files in `shared/`, relative to the job directory.
+fn shared_files(storage: &FileSystemCheckpointStorage) -> BTreeSet<PathBuf> {
+    match fs::read_dir(storage.shared_dir()) {
+        Ok(entries) => entries
+            .map(|e| PathBuf::from("shared").join(e.expect("entry").file_name()))
+            .collect(),
+        Err(_) => BTreeSet::new(),
+    }
+}
+
+#[test]
+fn values_are_put_read_and_deleted_per_state() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut store =
+        RocksDbStateStore::open(dir.path().join("db"), RocksDbOptions::default()).expect("open");
+    store.register_state("a").expect("register");
+    store.register_state("b").expect("register");
+    let (group, key) = (group_of(7), key_bytes(7));
+    store.put("a", group, &key, b"in a").expect("put");
+    store.put("b", group, &key, b"in b").expect("put");
+    assert_eq!(
+        store.get("a", group, &key).expect("get"),
+        Some(b"in a".to_vec())
+    );
+    assert_eq!(
+        store.get("b", group, &key).expect("get"),
+        Some(b"in b".to_vec())
+    );
+    assert_eq!(store.get("a", group + 1, &key).expect("get"), None);
+
+    store.delete("a", group, &key).expect("delete");
+    assert_eq!(store.get("a", group, &key).expect("get"), None);
+    assert_eq!(
+        store.get("b", group, &key).expect("get"),
+        Some(b"in b".to_vec())
+    );
+    assert_eq!(store.states().collect::<Vec<_>>(), ["a", "b"]);
+}
+
+#[test]
+fn an_unregistered_state_is_a_typed_error_naming_the_state_and_path() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("db");
+    let store = RocksDbStateStore::open(&path, RocksDbOptions::default()).expect("open");
+    match store.get("missing", 0, b"k") {
+        Err(RocksDbError::UnknownState { state, path: p }) => {
+            assert_eq!(state, "missing");
+            assert_eq!(p, path);
+        }
+        other => panic!("expected UnknownState, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_key_group_above_the_largest_is_a_typed_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut store =
+        RocksDbStateStore::open(dir.path().join("db"), RocksDbOptions::default()).expect("open");
+    store.register_state("s").expect("register");
+    let err = store.put("s", MAX_KEY_GROUP + 1, b"k", b"v").unwrap_err();
+    assert!(
+        matches!(err, RocksDbError::KeyGroupOutOfRange { key_group, .. } if key_group == MAX_KEY_GROUP + 1)
+    );
+    store
+        .put("s", MAX_KEY_GROUP, b"k", b"v")
+        .expect("the largest key group is fine");
+    let all: Vec<_> = store
+        .scan_key_group_range("s", MAX_KEY_GROUP..=MAX_KEY_GROUP)
+        .expect("scan")
+        .collect::<Result<_, _>>()
+        .expect("entries");
+    assert_eq!(all.len(), 1);
+}
+
+#[test]
+fn a_key_group_range_scan_returns_exactly_the_keys_of_those_groups_in_order() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = filled_store(&dir.path().join("db"), 5_000);
+    let scanned: Vec<(u32, Vec<u8>)> = store
+        .scan_key_group_range("counts", 10..=20)
+        .expect("scan")
+        .map(|e| e.map(|e| (e.key_group, e.key)))
+        .collect::<Result<_, _>>()
+        .expect("entries");
+    let mut expected: Vec<(u32, Vec<u8>)> = (0..5_000u64)
+        .filter(|k| (10..=20).contains(&group_of(*k)))
+        .map(|k| (group_of(k), key_bytes(k)))
+        .collect();
+    expected.sort();
+    assert!(!expected.is_empty());
+    assert_eq!(scanned, expected);
+}
+
+#[test]
+fn a_map_state_prefix_scan_returns_the_user_keys_of_one_key_only() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut store =
+        RocksDbStateStore::open(dir.path().join("db"), RocksDbOptions::default()).expect("open");
+    store.register_state("map").expect("register");
+    // Keys of one key group whose encodings are close: 1 is [1], 128 is [128, 1], 129 [129, 1].
+    let group = 5;
+    let keys: Vec<u64> = vec![1, 128, 129, 16_384];
+    for &key in &keys {
+        for user_key in 0..10u32 {
+            let mut db_key = key_bytes(key);
+            db_key.extend(postcard::to_allocvec(&user_key).expect("encodes"));
+            store
+                .put("map", group, &db_key, &value(key, u64::from(user_key)))
+                .expect("put");
+        }
+    }
+    for &key in &keys {
+        let entries = store
+            .prefix_scan("map", group, &key_bytes(key))
+            .expect("scan");
+        let user_keys: Vec<u32> = entries
+            .iter()
+            .map(|(k, _)| postcard::from_bytes(k).expect("user key decodes"))
+            .collect();
+        assert_eq!(user_keys, (0..10).collect::<Vec<_>>(), "key {key}");
+        assert_eq!(entries[3].1, value(key, 3));
+    }
+    assert!(store
+        .prefix_scan("map", group + 1, &key_bytes(1))
+        .expect("scan")
+        .is_empty());
+}
+
+#[test]
+fn deleting_a_key_group_range_removes_only_those_groups_from_every_state() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut store = filled_store(&dir.path().join("db"), 3_000);
+    let before = contents(&store);
+    store.delete_key_group_range(0..=63).expect("delete range");
+    store.compact_all().expect("compact");
+    let expected: Contents = before
+        .into_iter()
+        .filter(|((_, g, _), _)| *g > 63)
+        .collect();
+    assert!(!expected.is_empty());
+    assert_eq!(contents(&store), expected);
+}
+
+#[test]
+fn a_full_snapshot_restored_into_a_new_store_has_equal_contents() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = filled_store(&dir.path().join("db"), 5_000);
+    let snapshot = store.full_snapshot().expect("snapshot");
+
+    let mut restored =
+        RocksDbStateStore::open(dir.path().join("restored"), RocksDbOptions::default())
+            .expect("open");
+    restored
+        .restore_full_snapshot(&snapshot, 0..=MAX_KEY_GROUP)
+        .expect("restore");
+    assert_eq!(contents(&restored), contents(&store));
+
+    // At another parallelism, a subtask takes only its key groups.
+    let mut half =
+        RocksDbStateStore::open(dir.path().join("half"), RocksDbOptions::default()).expect("open");
+    half.restore_full_snapshot(&snapshot, 64..=127)
+        .expect("restore");
+    let expected: Contents = contents(&store)
+        .into_iter()
+        .filter(|((_, g, _), _)| (64..=127).contains(g))
+        .collect();
+    assert_eq!(contents(&half), expected);
+}
+
+#[test]
+fn a_corrupt_full_snapshot_is_a_typed_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut store =
+        RocksDbStateStore::open(dir.path().join("db"), RocksDbOptions::default()).expect("open");
+    let err = store
+        .restore_full_snapshot(&[0xFF; 7], 0..=127)
+        .unwrap_err();
+    assert!(
+        matches!(err, RocksDbError::CorruptSnapshot { .. }),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn a_native_checkpoint_restored_into_a_new_store_has_equal_contents() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = filled_store(&dir.path().join("db"), 5_000);
+    let checkpoint = dir.path().join("checkpoint");
+    let files = store.native_checkpoint(&checkpoint).expect("checkpoint");
+    assert!(files.iter().any(|f| f.is_sst()));
+    assert!(files.iter().any(|f| f.name == "CURRENT"));
+    for file in &files {
+        assert_eq!(file_size(&checkpoint.join(&file.name)), file.size);
+    }
+
+    let restored = RocksDbStateStore::restore_native_checkpoint(
+        &checkpoint,
+        dir.path().join("restored"),
+        RocksDbOptions::default(),
+    )
+    .expect("restore");
+    assert_eq!(restored.states().collect::<Vec<_>>(), ["counts", "totals"]);
+    assert_eq!(contents(&restored), contents(&store));
+}
+
+#[test]
+fn a_second_incremental_checkpoint_after_one_percent_updates_adds_under_ten_percent_of_a_full_one()
+{
+    const KEYS: u64 = 100_000;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let storage = FileSystemCheckpointStorage::new(dir.path().join("checkpoints"), "job");
+    let checkpointer =
+        IncrementalCheckpointer::new(storage.clone(), "counter", 0, dir.path().join("staging"));
+    let mut store =
+        RocksDbStateStore::open(dir.path().join("db"), RocksDbOptions::default()).expect("open");
+    store.register_state("counts").expect("register");
+    for key in 0..KEYS {
+        put(&mut store, "counts", key, 0);
+    }
+    // After the bulk load, compact once so that no background compaction of the loaded files
+    // lands between the two checkpoints being compared.
+    store.compact_all().expect("compact");
+    let first = checkpointer
+        .checkpoint(&store, 1, None)
+        .expect("checkpoint 1");
+    let shared_after_first = shared_files(&storage);
+
+    for key in (0..KEYS).step_by(100) {
+        put(&mut store, "counts", key, 1);
+    }
+    let second = checkpointer
+        .checkpoint(&store, 2, Some(&first))
+        .expect("checkpoint 2");
+
+    // Measured on disk: new shared files plus checkpoint 2's own directory, against the size of
+    // every file checkpoint 2 needs (what a full copy would write).
+    let new_shared: u64 = shared_files(&storage)
+        .difference(&shared_after_first)
+        .map(|f| file_size(&storage.job_dir().join(f)))
+        .sum();
+    let private_dir = storage.checkpoint_dir(2).join("counter-0.rocksdb");
+    let added = new_shared + dir_bytes(&private_dir);
+    let full: u64 = second
+        .shared
+        .iter()
+        .map(|f| file_size(&storage.job_dir().join(&f.path)))
+        .sum::<u64>()
+        + dir_bytes(&private_dir);
+    let ratio = added as f64 / full as f64;
+    eprintln!(
+        "incremental checkpoint 2: {added} of {full} bytes ({:.2} %)",
+        ratio * 100.0
+    );
+    assert_eq!(added, second.uploaded_bytes);
+    assert_eq!(full, second.full_bytes());
+    assert!(ratio < 0.10, "checkpoint 2 added {added} of {full} bytes");
+
+    let restored = second
+        .restore(
+            &storage,
+            dir.path().join("restored"),
+            RocksDbOptions::default(),
+        )
+        .expect("restore");
+    assert_eq!(contents(&restored), contents(&store));
+}
+
+/// What a run of checkpoints with retention left and did.
+struct RetentionRun {
+    /// The retained handles, oldest first, with the contents each one captured.
+    retained: Vec<(IncrementalHandle, Contents)>,
+    /// Shared files the registry released (and that were deleted).
+    deleted: usize,
+    /// Bytes uploaded, and bytes a full checkpoint would have copied, over all checkpoints.
+    uploaded: u64,
+    full: u64,
+}
+
+/// Loads 20 000 keys, then takes `count` checkpoints with 1 % of the keys updated before each,
+/// keeping the newest `retain` and deleting what the registry releases.
+fn checkpoints_with_retention(
+    dir: &Path,
+    storage: &FileSystemCheckpointStorage,
+    count: CheckpointId,
+    retain: usize,
+) -> RetentionRun {
+    let checkpointer = IncrementalCheckpointer::new(storage.clone(), "op", 3, dir.join("staging"));
+    // Small memtables, so that flushes and compactions replace files between checkpoints.
+    let options = RocksDbOptions {
+        write_buffer_bytes: 64 << 10,
+        ..RocksDbOptions::default()
+    };
+    let mut store = RocksDbStateStore::open(dir.join("db"), options).expect("open");
+    store.register_state("counts").expect("register");
+    for key in 0..20_000 {
+        put(&mut store, "counts", key, 0);
+    }
+    let mut registry = SharedFileRegistry::new();
+    let mut run = RetentionRun {
+        retained: Vec::new(),
+        deleted: 0,
+        uploaded: 0,
+        full: 0,
+    };
+    for id in 1..=count {
+        for key in (id..20_000).step_by(100) {
+            put(&mut store, "counts", key, id);
+        }
+        let base = run.retained.last().map(|(h, _)| h);
+        let handle = checkpointer
+            .checkpoint(&store, id, base)
+            .expect("checkpoint");
+        registry.register(id, handle.shared_paths());
+        run.uploaded += handle.uploaded_bytes;
+        run.full += handle.full_bytes();
+        run.retained.push((handle, contents(&store)));
+        while run.retained.len() > retain {
+            let (old, _) = run.retained.remove(0);
+            storage.discard(old.checkpoint_id).expect("discard");
+            let unreferenced = registry.release(old.checkpoint_id);
+            run.deleted += unreferenced.len();
+            checkpointer
+                .delete_shared_files(&unreferenced)
+                .expect("delete");
+        }
+    }
+    run
+}
+
+#[test]
+fn after_ten_checkpoints_with_two_retained_shared_holds_exactly_their_files() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let storage = FileSystemCheckpointStorage::new(dir.path().join("checkpoints"), "job");
+    let run = checkpoints_with_retention(dir.path(), &storage, 10, 2);
+    assert!(
+        run.deleted > 0,
+        "compactions made some shared files unneeded"
+    );
+    assert!(
+        run.uploaded < run.full / 2,
+        "checkpoints reused shared files"
+    );
+    eprintln!(
+        "10 checkpoints: uploaded {} of {} bytes ({:.1} %), deleted {} shared files",
+        run.uploaded,
+        run.full,
+        run.uploaded as f64 * 100.0 / run.full as f64,
+        run.deleted
+    );
+
+    let referenced: BTreeSet<PathBuf> = run
+        .retained
+        .iter()
+        .flat_map(|(h, _)| h.shared_paths().map(Path::to_path_buf))
+        .collect();
+    assert_eq!(
+        shared_files(&storage),
+        referenced,
+        "no orphans, nothing missing"
+    );
+    for (i, (handle, captured)) in run.retained.iter().enumerate() {
+        let restored = handle
+            .restore(
+                &storage,
+                dir.path().join(format!("restored-{i}")),
+                RocksDbOptions::default(),
+            )
+            .expect("every retained checkpoint restores");
+        assert_eq!(&contents(&restored), captured);
+    }
+}
+
+#[test]
+fn the_registry_releases_a_shared_file_only_when_no_retained_checkpoint_refers_to_it() {
+    let mut registry = SharedFileRegistry::new();
+    registry.register(1, ["shared/a", "shared/b"]);
+    registry.register(2, ["shared/b", "shared/c"]);
+    registry.register(2, ["shared/c", "shared/d"]);
+    assert_eq!(registry.reference_count(Path::new("shared/b")), 2);
+    assert_eq!(registry.reference_count(Path::new("shared/c")), 1);
+
+    assert_eq!(registry.release(1), [PathBuf::from("shared/a")]);
+    assert_eq!(registry.release(1), Vec::<PathBuf>::new());
+    assert_eq!(registry.release(7), Vec::<PathBuf>::new());
+    assert_eq!(
+        registry.release(2),
+        ["shared/b", "shared/c", "shared/d"].map(PathBuf::from)
+    );
+    assert_eq!(registry.referenced_files().count(), 0);
+    assert_eq!(registry.checkpoints().count(), 0);
+}
+
+#[test]
+fn a_restore_missing_a_shared_file_is_a_typed_error_naming_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let storage = FileSystemCheckpointStorage::new(dir.path().join("checkpoints"), "job");
+    let checkpointer =
+        IncrementalCheckpointer::new(storage.clone(), "op", 0, dir.path().join("staging"));
+    let store = filled_store(&dir.path().join("db"), 1_000);
+    let handle = checkpointer
+        .checkpoint(&store, 1, None)
+        .expect("checkpoint");
+    let lost = storage.job_dir().join(&handle.shared[0].path);
+    fs::remove_file(&lost).expect("remove");
+    match handle.restore(
+        &storage,
+        dir.path().join("restored"),
+        RocksDbOptions::default(),
+    ) {
+        Err(RocksDbError::Io { path, .. }) => assert_eq!(path, lost),
+        other => panic!(
+            "expected an Io error naming {}, got {other:?}",
+            lost.display()
+        ),
+    }
+}
+
+#[test]
+fn a_failed_upload_leaves_no_shared_files_behind() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let storage = FileSystemCheckpointStorage::new(dir.path().join("checkpoints"), "job");
+    let checkpointer =
+        IncrementalCheckpointer::new(storage.clone(), "op", 0, dir.path().join("staging"));
+    let store = filled_store(&dir.path().join("db"), 1_000);
+    // SST files are copied first; then CURRENT cannot be written where a directory stands.
+    let blocked = storage
+        .checkpoint_dir(1)
+        .join("op-0.rocksdb")
+        .join("CURRENT");
+    fs::create_dir_all(&blocked).expect("create");
+    match checkpointer.checkpoint(&store, 1, None) {
+        Err(RocksDbError::Io { path, .. }) => assert_eq!(path, blocked),
+        other => panic!(
+            "expected an Io error naming {}, got {other:?}",
+            blocked.display()
+        ),
+    }
+    assert_eq!(shared_files(&storage), BTreeSet::new());
+}
+
+#[test]
+fn a_store_moves_to_another_thread() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut store = filled_store(&dir.path().join("db"), 10);
+    let store = std::thread::spawn(move || {
+        put(&mut store, "counts", 3, 9);
+        store
+    })
+    .join()
+    .expect("thread");
+    let got = store
+        .get("counts", group_of(3), &key_bytes(3))
+        .expect("get");
+    assert_eq!(got, Some(value(3, 9)));
+}
+
+#[test]
+fn a_working_directory_under_a_regular_file_is_a_typed_error_naming_the_path() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("plain-file");
+    fs::write(&file, b"not a directory").expect("write");
+    let path = file.join("db");
+    let err = RocksDbStateStore::open(&path, RocksDbOptions::default()).unwrap_err();
+    assert!(
+        matches!(&err, RocksDbError::Io { path: p, .. } if *p == path),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains(&*path.to_string_lossy()), "{err}");
+}
+
+#[test]
+fn a_working_directory_that_is_not_empty_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    fs::write(dir.path().join("leftover"), b"x").expect("write");
+    let err = RocksDbStateStore::open(dir.path(), RocksDbOptions::default()).unwrap_err();
+    assert!(matches!(err, RocksDbError::NotEmpty { .. }), "{err:?}");
+}
