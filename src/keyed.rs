@@ -1,4 +1,9 @@
-//! Keyed processing: a function called per record with access to the state of the record's key.
+//! Keyed processing: a function called per record with access to the state of the record's key,
+//! and per processing-time timer of a key (see [`timer_service`]).
+
+pub mod timer_service;
+
+pub use timer_service::{JobClock, TimerService};
 
 use crate::error::BoxError;
 use crate::keyed_state::{
@@ -6,6 +11,8 @@ use crate::keyed_state::{
 };
 use crate::operator::{Operator, OperatorInfo, StateWriter};
 use std::sync::Arc;
+use timer_service::OperatorTimers;
+use tokio::time::Instant;
 use weir_actors::key_group::key_group_range;
 use weir_actors::CheckpointId;
 
@@ -28,6 +35,19 @@ pub trait KeyedProcessFunction<K, I, O>: Send + 'static {
         ctx: &mut KeyedContext<'_, K>,
         out: &mut Vec<O>,
     ) -> Result<(), BoxError>;
+
+    /// A processing-time timer of key `ctx.current_key()` registered for `timestamp` (job-clock
+    /// milliseconds, see [`timer_service`]) fired; the context reads and writes that key's state
+    /// and may register or delete timers. Does nothing unless overridden.
+    fn on_timer(
+        &mut self,
+        timestamp: u64,
+        ctx: &mut KeyedContext<'_, K>,
+        out: &mut Vec<O>,
+    ) -> Result<(), BoxError> {
+        let _ = (timestamp, ctx, out);
+        Ok(())
+    }
 }
 
 /// Runs a [`KeyedProcessFunction`] with its keyed state.
@@ -35,6 +55,7 @@ pub struct KeyedProcessOperator<K, I, F> {
     function: F,
     key_of: KeySelector<I, K>,
     backend: KeyedStateBackend<K>,
+    timers: OperatorTimers,
 }
 
 impl<K: StateKey, I, F> KeyedProcessOperator<K, I, F> {
@@ -53,6 +74,7 @@ impl<K: StateKey, I, F> KeyedProcessOperator<K, I, F> {
             key_group_range(s.max_parallelism, s.parallelism, s.index),
             &info.label(),
         );
+        let timers = OperatorTimers::register(&mut backend, JobClock::of(s))?;
         function.open(&mut RuntimeContext {
             backend: &mut backend,
         })?;
@@ -60,6 +82,7 @@ impl<K: StateKey, I, F> KeyedProcessOperator<K, I, F> {
             function,
             key_of,
             backend,
+            timers,
         })
     }
 }
@@ -91,6 +114,34 @@ where
 
     fn restore_state(&mut self, bytes: &[u8]) -> Result<(), BoxError> {
         self.backend.restore(bytes)
+    }
+
+    /// End of input: pending timers are dropped, as Flink fires no processing-time timer after
+    /// end of input.
+    fn end_of_input(&mut self, _out: &mut Vec<O>) -> Result<(), BoxError> {
+        self.timers.clear(&mut self.backend);
+        Ok(())
+    }
+
+    fn next_timer(&mut self) -> Option<Instant> {
+        self.timers.next(&mut self.backend)
+    }
+
+    /// Fires the timers due at `now` in timestamp order, each with its key as the current key.
+    /// Timers registered by a firing for a time already passed fire in the next round.
+    fn on_timers(&mut self, now: Instant, out: &mut Vec<O>) -> Result<(), BoxError> {
+        let (now_ms, due) = self.timers.due(&mut self.backend, now);
+        for _ in 0..due {
+            let Some((timestamp, key)) = self.timers.pop_due(&mut self.backend, now_ms) else {
+                break;
+            };
+            let mut ctx = KeyedContext {
+                key: &key,
+                backend: &mut self.backend,
+            };
+            self.function.on_timer(timestamp, &mut ctx, out)?;
+        }
+        Ok(())
     }
 }
 

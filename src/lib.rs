@@ -47,7 +47,7 @@ pub use committed_sink::CommittedCollector;
 pub use datastream::{CollectSink, DataStream, DataStreamSink, Key, KeyedStream, Record};
 pub use environment::{EnvironmentConfig, StreamEnvironment};
 pub use error::{BoxError, Error, GraphError, JobError, TaskError, TaskErrorKind, TaskFailure};
-pub use keyed::KeyedProcessFunction;
+pub use keyed::{JobClock, KeyedProcessFunction, TimerService};
 pub use keyed_state::{KeyedContext, RuntimeContext, ValueState};
 pub use sink::CollectHandle;
 pub use state::{AggregateFunction, AggregatingState, ListState, MapState, ReducingState};

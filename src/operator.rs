@@ -6,6 +6,7 @@
 use crate::error::{BoxError, TaskError, TaskErrorKind};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
+use tokio::time::Instant;
 use weir_actors::metrics::OperatorCounters;
 use weir_actors::task::SubtaskInfo;
 use weir_actors::{Batch, CheckpointId};
@@ -69,6 +70,18 @@ pub trait Operator<I, O>: Send + 'static {
     fn notify_checkpoint_aborted(&mut self, checkpoint: CheckpointId) {
         let _ = checkpoint;
     }
+
+    /// The operator's earliest pending processing-time timer (tokio time), if any.
+    fn next_timer(&mut self) -> Option<Instant> {
+        None
+    }
+
+    /// Fires every timer due at `now` (tokio time), in timestamp order, appending what the
+    /// firings emit to `out`.
+    fn on_timers(&mut self, now: Instant, out: &mut Vec<O>) -> Result<(), BoxError> {
+        let _ = (now, out);
+        Ok(())
+    }
 }
 
 /// An operator with its record types erased.
@@ -87,6 +100,15 @@ pub trait ErasedOperator: Send {
     fn notify_complete(&mut self, checkpoint: CheckpointId) -> Result<(), TaskError>;
     /// See [`Operator::notify_checkpoint_aborted`].
     fn notify_aborted(&mut self, checkpoint: CheckpointId);
+    /// See [`Operator::next_timer`].
+    fn next_timer(&mut self) -> Option<Instant> {
+        None
+    }
+    /// See [`Operator::on_timers`]: returns what the firings emit, if anything.
+    fn on_timers(&mut self, now: Instant) -> Result<Option<Batch>, TaskError> {
+        let _ = now;
+        Ok(None)
+    }
 }
 
 /// Runs `f` with panics caught, turning a panic or an error into a [`TaskError`] naming `label`.
@@ -211,6 +233,14 @@ where
             op.notify_checkpoint_aborted(checkpoint);
             Ok(())
         });
+    }
+
+    fn next_timer(&mut self) -> Option<Instant> {
+        self.op.next_timer()
+    }
+
+    fn on_timers(&mut self, now: Instant) -> Result<Option<Batch>, TaskError> {
+        self.run(|op, out| op.on_timers(now, out), 0).map(Some)
     }
 }
 

@@ -5,6 +5,7 @@ use crate::operator::ErasedOperator;
 use crate::partitioner::ErasedRouter;
 use crate::source::ErasedSource;
 use serde::{Deserialize, Serialize};
+use tokio::time::Instant;
 use weir_actors::channel::Outputs;
 use weir_actors::task::{SnapshotWriter, SourceStatus, Task};
 use weir_actors::{Batch, CheckpointId, TaskError, TaskErrorKind};
@@ -123,6 +124,24 @@ impl Task for StreamTask {
         for op in &mut self.operators {
             op.notify_aborted(id);
         }
+    }
+
+    /// The earliest timer of any operator in the chain.
+    fn next_timer(&mut self) -> Option<Instant> {
+        self.operators
+            .iter_mut()
+            .filter_map(|op| op.next_timer())
+            .min()
+    }
+
+    /// Fires each operator's due timers in chain order; what a firing emits goes down the chain.
+    fn on_timers(&mut self, now: Instant, out: &mut Outputs) -> Result<(), TaskError> {
+        for i in 0..self.operators.len() {
+            if let Some(batch) = self.operators[i].on_timers(now)? {
+                self.push(batch, i + 1, out)?;
+            }
+        }
+        Ok(())
     }
 }
 

@@ -21,6 +21,8 @@ pub(crate) struct Deployer {
     pub arbiters: Vec<ArbiterHandle>,
     pub supervisor: Addr<Supervisor>,
     pub coordinator: Option<Addr<Coordinator>>,
+    /// When the job started (tokio time).
+    pub job_start: tokio::time::Instant,
     placement: usize,
 }
 
@@ -31,6 +33,7 @@ impl Deployer {
         arbiters: Vec<ArbiterHandle>,
         supervisor: Addr<Supervisor>,
         coordinator: Option<Addr<Coordinator>>,
+        job_start: tokio::time::Instant,
     ) -> Self {
         Deployer {
             spec,
@@ -38,6 +41,7 @@ impl Deployer {
             arbiters,
             supervisor,
             coordinator,
+            job_start,
             placement: 0,
         }
     }
@@ -91,6 +95,7 @@ impl Deployer {
             attempt: key.attempt,
             output_channels: self.spec.output_channel_counts(key.vertex),
             metrics: self.shared.metrics.clone(),
+            job_start: self.job_start,
             restored_state: restore
                 .and_then(|r| r.states.get(&(v.uid.clone(), key.index)))
                 .cloned(),

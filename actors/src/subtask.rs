@@ -5,6 +5,11 @@
 //! stops its producers; a source produces a few batches per turn and then yields, so control
 //! messages (checkpoint triggers, credits, cancellation) are never stuck behind an endless stream
 //! of records. Checkpoint handling lives in `subtask_checkpoint.rs`.
+//!
+//! Processing-time timers: the actor keeps one tokio timer for the task's earliest pending timer
+//! ([`Task::next_timer`]), rescheduled after every call that may change it. Firing counts as
+//! processing: a backpressured subtask fires once credit arrives; after end of input nothing
+//! fires.
 
 use crate::barrier_aligner::BarrierAligner;
 use crate::channel::{Credit, Deliver, InputChannel, Outputs};
@@ -98,6 +103,10 @@ pub struct SubtaskActor {
     pub(crate) input_ended: bool,
     finished_reported: bool,
     pub(crate) failed: bool,
+    /// The tokio timer kept for the task's earliest processing-time timer.
+    timer: Option<(tokio::time::Instant, SpawnHandle)>,
+    /// A timer came due while the outputs were backpressured: fire once credit arrives.
+    timers_due: bool,
 }
 
 impl Actor for SubtaskActor {
@@ -174,6 +183,8 @@ impl SubtaskActor {
             input_ended: false,
             finished_reported: false,
             failed: false,
+            timer: None,
+            timers_due: false,
         };
         if let Some(e) = failed_build {
             actor.fail(e);
@@ -287,6 +298,44 @@ impl SubtaskActor {
         self.schedule_source_turn(ctx);
     }
 
+    /// Keeps the actor's one tokio timer at the task's earliest processing-time timer.
+    fn schedule_timer(&mut self, ctx: &mut Context<Self>) {
+        let next = match self.failed || self.input_ended {
+            true => None,
+            false => self.call(|task, _| Ok(task.next_timer())).flatten(),
+        };
+        if self.timer.as_ref().map(|(at, _)| *at) == next {
+            return;
+        }
+        if let Some((_, handle)) = self.timer.take() {
+            ctx.cancel_future(handle);
+        }
+        if let Some(at) = next {
+            let delay = at.saturating_duration_since(tokio::time::Instant::now());
+            let handle = ctx.run_later(delay, |act, ctx| {
+                act.timer = None;
+                act.fire_timers(ctx);
+            });
+            self.timer = Some((at, handle));
+        }
+    }
+
+    /// Fires the task's due timers, or, while backpressured, once credit arrives.
+    fn fire_timers(&mut self, ctx: &mut Context<Self>) {
+        if self.failed || self.input_ended {
+            return;
+        }
+        if self.backpressured() {
+            self.timers_due = true;
+            return;
+        }
+        self.timers_due = false;
+        self.dirty = true;
+        let now = tokio::time::Instant::now();
+        self.call(|task, out| task.on_timers(now, out));
+        self.schedule_timer(ctx);
+    }
+
     /// A source read everything. Without checkpointing it ends now; with checkpointing it waits
     /// for a checkpoint that covers its last records, so exactly-once sinks can commit them.
     fn on_source_exhausted(&mut self) {
@@ -355,6 +404,7 @@ impl SubtaskActor {
                 None => {}
             }
         }
+        self.schedule_timer(ctx);
         self.report_finished_when_done();
     }
 
@@ -417,6 +467,8 @@ impl Handler<Start> for SubtaskActor {
         } else if self.inputs.is_empty() && !self.failed {
             self.end_input();
         }
+        // A restored task may hold timers already.
+        self.schedule_timer(ctx);
     }
 }
 
@@ -443,6 +495,9 @@ impl Handler<Credit> for SubtaskActor {
         if self.source_waiting_for_credit {
             self.source_waiting_for_credit = false;
             self.schedule_source_turn(ctx);
+        }
+        if self.timers_due {
+            self.fire_timers(ctx);
         }
         self.drain(ctx);
     }

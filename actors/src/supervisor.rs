@@ -275,6 +275,7 @@ impl Actor for Supervisor {
             self.arbiters.clone(),
             ctx.address(),
             self.coordinator.clone(),
+            self.started,
         );
         let all: Vec<usize> = (0..self.spec.vertices.len()).collect();
         let restore = self.spec.restore.clone();

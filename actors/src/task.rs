@@ -2,12 +2,21 @@
 //!
 //! The `weir` crate implements [`Task`] for a chain of operators; the runtime calls it from the
 //! subtask actor, one call at a time, and catches panics around every call.
+//!
+//! # Processing-time timers
+//! A task with timers reports its earliest one through [`Task::next_timer`], as a tokio
+//! [`Instant`]; the runtime asks again after every call that may change it and keeps one tokio
+//! timer for it. When it is due (and the outputs have credit) the runtime calls
+//! [`Task::on_timers`], which fires every timer due by then. Timers are tokio time, so in
+//! deterministic mode they follow the paused, auto-advancing clock. After end of input the
+//! runtime fires no more timers (as Flink fires no processing-time timers after end of input).
 
 use crate::channel::Outputs;
 use crate::error::TaskError;
 use crate::event::{Batch, CheckpointId};
 use crate::metrics::MetricsRegistry;
 use std::sync::Arc;
+use tokio::time::Instant;
 
 /// What a subtask knows about itself when its task is built.
 #[derive(Debug, Clone)]
@@ -26,6 +35,9 @@ pub struct SubtaskInfo {
     pub output_channels: Vec<usize>,
     /// Where the task registers its operators' counters.
     pub metrics: Arc<MetricsRegistry>,
+    /// When the job started, on tokio's clock (virtual time in deterministic mode): the origin of
+    /// the job clock that processing-time timers use.
+    pub job_start: tokio::time::Instant,
     /// The state this subtask had in the checkpoint the job restores from, if any.
     pub restored_state: Option<Arc<Vec<u8>>>,
 }
@@ -76,6 +88,18 @@ pub trait Task: Send + 'static {
     /// Checkpoint `id` was aborted.
     fn notify_checkpoint_aborted(&mut self, id: CheckpointId) {
         let _ = id;
+    }
+
+    /// The earliest pending processing-time timer, if any. The runtime asks after every call
+    /// that may change it (a batch, timers firing, the start of a restored task).
+    fn next_timer(&mut self) -> Option<Instant> {
+        None
+    }
+
+    /// Fires every timer due at `now` (tokio time), in timestamp order, into `out`.
+    fn on_timers(&mut self, now: Instant, out: &mut Outputs) -> Result<(), TaskError> {
+        let _ = (now, out);
+        Ok(())
     }
 }
 
