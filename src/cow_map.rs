@@ -10,7 +10,9 @@
 use crate::keyed_state::{Map, StateKey};
 use std::ops::RangeInclusive;
 use std::sync::Arc;
+#[cfg(test)]
 use weir_actors::key_group::assign_to_key_group;
+use weir_actors::key_group::stable_hash;
 
 /// The key groups a subtask owns.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,7 +49,14 @@ impl<K: StateKey, V: Clone> CowMap<K, V> {
     /// partitioner never sends, is kept in the nearest group rather than lost).
     #[inline]
     fn slot(&self, key: &K) -> usize {
-        let group = assign_to_key_group(key, self.max_parallelism);
+        let hash = stable_hash(key);
+        // Same result as `assign_to_key_group`; a mask instead of a division for the usual
+        // power-of-two max parallelism (this runs on every state access).
+        let group = if self.max_parallelism.is_power_of_two() {
+            (hash & u64::from(self.max_parallelism - 1)) as u32
+        } else {
+            (hash % u64::from(self.max_parallelism)) as u32
+        };
         (group.saturating_sub(self.first) as usize).min(self.groups.len() - 1)
     }
 

@@ -114,9 +114,22 @@ impl<T: Clone + Send + 'static> TypedRouter<T> {
             EdgeRoute::Keyed(key_hash) => {
                 let mut parts = split_vecs(channels, records.len());
                 let p = channels as u32;
+                // Power-of-two max parallelism (the default): masks and shifts, no division.
+                let pow2 = max_parallelism
+                    .is_power_of_two()
+                    .then(|| max_parallelism.trailing_zeros());
                 for r in records {
-                    let group = (key_hash(&r) % u64::from(max_parallelism)) as u32;
-                    let channel = operator_index_for_key_group(max_parallelism, p, group);
+                    let hash = key_hash(&r);
+                    let channel = match pow2 {
+                        Some(bits) => {
+                            let group = hash & u64::from(max_parallelism - 1);
+                            ((group * u64::from(p)) >> bits) as u32
+                        }
+                        None => {
+                            let group = (hash % u64::from(max_parallelism)) as u32;
+                            operator_index_for_key_group(max_parallelism, p, group)
+                        }
+                    };
                     parts[channel as usize].push(r);
                 }
                 send_parts(edge, parts, out);
