@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# weir side by side with Apache Flink's local MiniCluster, in one run on this machine.
+#
+#   benches/vs_flink.sh                     # every workload, 20 M records, best of 3 runs
+#   benches/vs_flink.sh --records 5000000 --runs 1 --workloads stateless,keyed_hashmap
+#   benches/vs_flink.sh --help
+#
+# It installs Flink's jars on first use (benches/flink/install.sh, from the PyPI package
+# apache-flink-libraries, into ${WEIR_FLINK_HOME:-$HOME/.cache/weir/flink}), compiles the Java job
+# programs of benches/flink/src with javac, builds weir's side (benches/flink/weir_side.rs) with
+# cargo (set CARGO_TARGET_DIR to share a build cache), runs every workload on both engines, checks
+# that both computed the same checksums, and prints the table. It writes benches/results/vs_flink.md
+# and benches/results/vs_flink.svg. The logic is in benches/flink/vs_flink.py (Python 3 stdlib).
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+python="${PYTHON:-python3}"
+
+for a in "$@"; do
+    if [[ "$a" == "-h" || "$a" == "--help" ]]; then
+        exec "$python" "$root/benches/flink/vs_flink.py" --help
+    fi
+done
+
+# install.sh says what it did, then prints the lib directory on its last line.
+install_out="$("$root/benches/flink/install.sh")"
+lib="$(tail -n1 <<<"$install_out")"
+head -n -1 <<<"$install_out"
+
+command_line="benches/vs_flink.sh"
+for a in "$@"; do
+    command_line+=" $(printf '%q' "$a")"
+done
+
+exec "$python" "$root/benches/flink/vs_flink.py" --root "$root" --flink-lib "$lib" \
+    --command-line "$command_line" "$@"
