@@ -226,7 +226,9 @@ fn run_once(args: &Args, run: u32) -> Result<(), String> {
         other => return Err(format!("unknown job {other}")),
     }
     let started = Instant::now();
-    let client = env.spawn().map_err(|e| format!("job does not start: {e}"))?;
+    let client = env
+        .spawn()
+        .map_err(|e| format!("job does not start: {e}"))?;
     let checkpoints = client.subscribe_checkpoints();
     client
         .wait_blocking()
