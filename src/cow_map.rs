@@ -1,11 +1,12 @@
 //! [`CowMap`]: the per-key map behind every in-memory keyed state, split by key group so that a
 //! snapshot's synchronous part is cheap and does not grow with the state's size.
 //!
-//! Each of the subtask's key groups has its own hash map behind an `Arc`. A snapshot takes a
-//! clone of every `Arc` (one per key group, whatever the number of keys); writing to a key group
-//! afterwards copies that group's map first if a snapshot still holds it (copy on write, group by
-//! group, like Flink's `CopyOnWriteStateMap` copies lazily). The asynchronous part of the
-//! snapshot then serializes the groups it holds while processing goes on.
+//! Each of the subtask's key groups has its own hash map, owned by the state and written without
+//! any synchronization. A snapshot moves every group into an `Arc` it shares (one move per key
+//! group, whatever the number of keys). The first write to a shared group afterwards takes the
+//! map back if the snapshot has finished with it, or copies it if the snapshot still holds it
+//! (copy on write, group by group, like Flink's `CopyOnWriteStateMap` copies lazily). The
+//! asynchronous part of the snapshot serializes the groups it holds while processing goes on.
 
 use crate::keyed_state::{Map, StateKey};
 use std::ops::RangeInclusive;
@@ -23,10 +24,55 @@ pub(crate) struct KeyGroups {
     pub range: RangeInclusive<u32>,
 }
 
+/// One key group's map: owned by the state (written without any synchronization), or shared
+/// with a snapshot that has not finished writing it.
+#[derive(Debug)]
+enum Group<K, V> {
+    Owned(Map<K, V>),
+    Shared(Arc<Map<K, V>>),
+}
+
+impl<K: StateKey, V: Clone> Group<K, V> {
+    #[inline]
+    fn map(&self) -> &Map<K, V> {
+        match self {
+            Group::Owned(m) => m,
+            Group::Shared(m) => m,
+        }
+    }
+
+    /// The map to write: a shared group becomes owned again, taken back from the snapshot if it
+    /// is done with it, or copied if it still holds it (the copy-on-write).
+    #[inline]
+    fn map_mut(&mut self) -> &mut Map<K, V> {
+        if let Group::Shared(shared) = self {
+            let shared = std::mem::replace(shared, Arc::new(Map::default()));
+            let owned = Arc::try_unwrap(shared).unwrap_or_else(|still| (*still).clone());
+            *self = Group::Owned(owned);
+        }
+        match self {
+            Group::Owned(m) => m,
+            Group::Shared(_) => unreachable!("the group was made owned just above"),
+        }
+    }
+
+    /// Shares the group with a snapshot (moving, not copying, an owned map).
+    fn share(&mut self) -> Arc<Map<K, V>> {
+        if let Group::Owned(owned) = self {
+            let owned = std::mem::take(owned);
+            *self = Group::Shared(Arc::new(owned));
+        }
+        match self {
+            Group::Shared(m) => m.clone(),
+            Group::Owned(_) => unreachable!("the group was shared just above"),
+        }
+    }
+}
+
 /// A map from key to `V`, stored by key group with copy-on-write groups.
 #[derive(Debug)]
 pub(crate) struct CowMap<K, V> {
-    groups: Vec<Arc<Map<K, V>>>,
+    groups: Vec<Group<K, V>>,
     first: u32,
     max_parallelism: u32,
 }
@@ -39,7 +85,9 @@ impl<K: StateKey, V: Clone> CowMap<K, V> {
     pub fn new(groups: &KeyGroups) -> Self {
         let count = (groups.range.end().saturating_sub(*groups.range.start()) + 1) as usize;
         CowMap {
-            groups: (0..count.max(1)).map(|_| Arc::default()).collect(),
+            groups: (0..count.max(1))
+                .map(|_| Group::Owned(Map::default()))
+                .collect(),
             first: *groups.range.start(),
             max_parallelism: groups.max_parallelism.max(1),
         }
@@ -63,20 +111,20 @@ impl<K: StateKey, V: Clone> CowMap<K, V> {
     /// The value of `key`.
     #[inline]
     pub fn get(&self, key: &K) -> Option<&V> {
-        self.groups[self.slot(key)].get(key)
+        self.groups[self.slot(key)].map().get(key)
     }
 
     /// Whether `key` has a value.
     #[inline]
     pub fn contains_key(&self, key: &K) -> bool {
-        self.groups[self.slot(key)].contains_key(key)
+        self.groups[self.slot(key)].map().contains_key(key)
     }
 
-    /// The group map of `key`, copied first if a snapshot still shares it.
+    /// The group map of `key`, made owned first if a snapshot shares it.
     #[inline]
     fn group_mut(&mut self, key: &K) -> &mut Map<K, V> {
         let slot = self.slot(key);
-        Arc::make_mut(&mut self.groups[slot])
+        self.groups[slot].map_mut()
     }
 
     /// The value of `key`, to change in place.
@@ -123,13 +171,24 @@ impl<K: StateKey, V: Clone> CowMap<K, V> {
         }
     }
 
-    /// The snapshot view: one `Arc` clone per key group, whatever the number of keys.
-    pub fn view(&self) -> CowView<K, V> {
+    /// Every non-empty group's map, by key group (a read-only walk, e.g. to rebuild an index).
+    pub fn groups(&self) -> impl Iterator<Item = (u32, &Map<K, V>)> {
         self.groups
             .iter()
             .enumerate()
-            .filter(|(_, g)| !g.is_empty())
-            .map(|(i, g)| (self.first + i as u32, g.clone()))
+            .filter(|(_, g)| !g.map().is_empty())
+            .map(|(i, g)| (self.first + i as u32, g.map()))
+    }
+
+    /// The snapshot view: one `Arc` per non-empty key group, whatever the number of keys. The
+    /// groups stay shared until next written, so the view keeps the values of this moment.
+    pub fn view(&mut self) -> CowView<K, V> {
+        let first = self.first;
+        self.groups
+            .iter_mut()
+            .enumerate()
+            .filter(|(_, g)| !g.map().is_empty())
+            .map(|(i, g)| (first + i as u32, g.share()))
             .collect()
     }
 }

@@ -62,7 +62,7 @@ pub(crate) trait StateTable<K>: Send {
     /// The table itself, for the handle to downcast.
     fn as_any_mut(&mut self) -> &mut dyn Any;
     /// Copies the entries now; the writer serializes them later, grouped by key group.
-    fn snapshot(&self, max_parallelism: u32) -> StateWriter;
+    fn snapshot(&mut self, max_parallelism: u32) -> StateWriter;
     /// Adds the entries of `entries` whose key group is in `key_groups`.
     fn restore(&mut self, entries: &[u8], key_groups: &RangeInclusive<u32>)
         -> Result<(), BoxError>;
@@ -88,7 +88,7 @@ impl StateType {
 
 /// Takes `map`'s snapshot view (the synchronous part: one `Arc` per key group) and returns the
 /// writer that serializes it as `Vec<(key group, Vec<(K, S)>)>`.
-pub(crate) fn snapshot_entries<K, S>(map: &CowMap<K, S>, _max_parallelism: u32) -> StateWriter
+pub(crate) fn snapshot_entries<K, S>(map: &mut CowMap<K, S>, _max_parallelism: u32) -> StateWriter
 where
     K: StateKey,
     S: Clone + Serialize + Send + Sync + 'static,
@@ -224,16 +224,18 @@ impl<K: StateKey> KeyedStateBackend<K> {
         }
     }
 
-    /// Copies every state (synchronous part) and returns the writer that serializes them.
-    pub fn snapshot(&self) -> StateWriter {
+    /// Shares every state's key groups with the snapshot (synchronous part, one step per key
+    /// group) and returns the writer that serializes them.
+    pub fn snapshot(&mut self) -> StateWriter {
+        let max_parallelism = self.max_parallelism;
         let writers: Vec<_> = self
             .states
-            .iter()
+            .iter_mut()
             .map(|s| {
                 (
                     s.name.clone(),
                     s.state_type.recorded.clone(),
-                    s.table.snapshot(self.max_parallelism),
+                    s.table.snapshot(max_parallelism),
                 )
             })
             .collect();

@@ -172,8 +172,8 @@ impl<K: StateKey> StateTable<K> for TimerTable<K> {
         self
     }
 
-    fn snapshot(&self, max_parallelism: u32) -> StateWriter {
-        snapshot_entries(&self.by_key, max_parallelism)
+    fn snapshot(&mut self, max_parallelism: u32) -> StateWriter {
+        snapshot_entries(&mut self.by_key, max_parallelism)
     }
 
     fn restore(
@@ -183,7 +183,7 @@ impl<K: StateKey> StateTable<K> for TimerTable<K> {
     ) -> Result<(), BoxError> {
         restore_entries(&mut self.by_key, entries, key_groups)?;
         self.queue.clear();
-        for (_, group) in self.by_key.view() {
+        for (_, group) in self.by_key.groups() {
             for (key, times) in group.iter() {
                 for at in times {
                     self.queue.entry(*at).or_default().push_back(key.clone());

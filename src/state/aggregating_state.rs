@@ -91,8 +91,8 @@ impl<K: StateKey, F: AggregateFunction> StateTable<K> for AccumulatorTable<K, F>
         self
     }
 
-    fn snapshot(&self, max_parallelism: u32) -> StateWriter {
-        snapshot_entries(&self.map, max_parallelism)
+    fn snapshot(&mut self, max_parallelism: u32) -> StateWriter {
+        snapshot_entries(&mut self.map, max_parallelism)
     }
 
     fn restore(
@@ -136,7 +136,7 @@ impl<K: StateKey, IN: 'static, OUT: 'static> StateTable<K> for AggregatingTable<
         self
     }
 
-    fn snapshot(&self, max_parallelism: u32) -> StateWriter {
+    fn snapshot(&mut self, max_parallelism: u32) -> StateWriter {
         self.0.snapshot(max_parallelism)
     }
 

@@ -20,8 +20,8 @@ impl<K: StateKey, UK: StateKey, UV: StateValue> StateTable<K> for MapTable<K, UK
         self
     }
 
-    fn snapshot(&self, max_parallelism: u32) -> StateWriter {
-        snapshot_entries(&self.0, max_parallelism)
+    fn snapshot(&mut self, max_parallelism: u32) -> StateWriter {
+        snapshot_entries(&mut self.0, max_parallelism)
     }
 
     fn restore(

@@ -25,8 +25,8 @@ impl<K: StateKey, V: StateValue> StateTable<K> for ReducingTable<K, V> {
         self
     }
 
-    fn snapshot(&self, max_parallelism: u32) -> StateWriter {
-        snapshot_entries(&self.map, max_parallelism)
+    fn snapshot(&mut self, max_parallelism: u32) -> StateWriter {
+        snapshot_entries(&mut self.map, max_parallelism)
     }
 
     fn restore(

@@ -29,7 +29,7 @@ fn with_key<R>(
     f(&mut KeyedContext { key: &key, backend })
 }
 
-fn snapshot(backend: &KeyedStateBackend<u64>) -> Vec<u8> {
+fn snapshot(backend: &mut KeyedStateBackend<u64>) -> Vec<u8> {
     (backend.snapshot())().expect("snapshot writes")
 }
 
@@ -140,7 +140,7 @@ fn every_kind_round_trips_through_a_snapshot() {
     let mut before = backend(0..=127);
     let s = declare_all(&mut before).expect("declared");
     fill(&mut before, &s, 300);
-    let bytes = snapshot(&before);
+    let bytes = snapshot(&mut before);
 
     let mut after = backend(0..=127);
     after.restore(&bytes).expect("restores");
@@ -161,7 +161,7 @@ fn states_declared_before_the_restore_are_filled_by_it() {
     let mut before = backend(0..=127);
     let s = declare_all(&mut before).expect("declared");
     fill(&mut before, &s, 100);
-    let bytes = snapshot(&before);
+    let bytes = snapshot(&mut before);
 
     // As a keyed operator does: open (declare), then restore.
     let mut after = backend(0..=127);
@@ -181,7 +181,7 @@ fn a_restore_keeps_only_the_key_groups_the_subtask_owns() {
     let mut before = backend(0..=127);
     let s = declare_all(&mut before).expect("declared");
     fill(&mut before, &s, 400);
-    let bytes = snapshot(&before);
+    let bytes = snapshot(&mut before);
 
     let mut low = backend(0..=63);
     let mut high = backend(64..=127);
@@ -236,7 +236,7 @@ fn snapshot_of_all() -> Vec<u8> {
     let mut before = backend(0..=127);
     let s = declare_all(&mut before).expect("declared");
     fill(&mut before, &s, 50);
-    snapshot(&before)
+    snapshot(&mut before)
 }
 
 fn assert_names(error: &str, state: &str, was: &str, now: &str) {
@@ -382,7 +382,7 @@ fn a_restored_state_nobody_declares_is_carried_into_later_snapshots() {
     middle.restore(&bytes).expect("restores");
     // Only the list is declared; the other four stay unclaimed.
     declare(&mut middle, |ctx| ctx.list_state::<u64>("list")).expect("declared");
-    let carried = snapshot(&middle);
+    let carried = snapshot(&mut middle);
 
     let mut last = backend(0..=127);
     last.restore(&carried).expect("restores");
@@ -424,9 +424,9 @@ fn emptied_lists_and_maps_leave_no_entry() {
     let untouched = {
         let mut u = backend(0..=127);
         declare_all(&mut u).expect("declared");
-        snapshot(&u)
+        snapshot(&mut u)
     };
-    assert_eq!(snapshot(&b), untouched);
+    assert_eq!(snapshot(&mut b), untouched);
 }
 
 #[test]

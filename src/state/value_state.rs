@@ -18,8 +18,8 @@ impl<K: StateKey, V: StateValue> StateTable<K> for ValueTable<K, V> {
         self
     }
 
-    fn snapshot(&self, max_parallelism: u32) -> StateWriter {
-        snapshot_entries(&self.0, max_parallelism)
+    fn snapshot(&mut self, max_parallelism: u32) -> StateWriter {
+        snapshot_entries(&mut self.0, max_parallelism)
     }
 
     fn restore(
