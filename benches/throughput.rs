@@ -11,32 +11,11 @@
 
 use std::collections::HashMap;
 use std::time::Instant;
-use weir::{
-    BoxError, KeyedContext, KeyedProcessFunction, RuntimeContext, StreamEnvironment, ValueState,
-};
+use weir::StreamEnvironment;
 
-#[derive(Clone, Default)]
-struct Count {
-    count: ValueState<u64>,
-}
-
-impl KeyedProcessFunction<u64, u64, (u64, u64)> for Count {
-    fn open(&mut self, ctx: &mut RuntimeContext<'_, u64>) -> Result<(), BoxError> {
-        self.count = ctx.value_state("count")?;
-        Ok(())
-    }
-
-    fn process_element(
-        &mut self,
-        _value: u64,
-        ctx: &mut KeyedContext<'_, u64>,
-        out: &mut Vec<(u64, u64)>,
-    ) -> Result<(), BoxError> {
-        let n = *self.count.modify(ctx, || 0, |c| *c += 1);
-        out.push((*ctx.current_key(), n));
-        Ok(())
-    }
-}
+#[path = "common/count.rs"]
+mod count;
+use count::Count;
 
 fn env() -> StreamEnvironment {
     let mut env = StreamEnvironment::new();

@@ -42,30 +42,50 @@ fn failure_free(records: u64) -> Vec<u64> {
     v
 }
 
-#[test]
-fn a_failure_restarts_the_job_from_its_latest_checkpoint_and_the_output_is_exact() {
-    let mut env = env(1);
+/// Runs [`keyed_job`] over `records` with fixed-delay(`attempts`, 1 s) restarts and `fault`
+/// injected, after `configure` adjusts the environment; returns how the job ended and its
+/// committed output in commit order.
+fn run_with_fault(
+    seed: u64,
+    records: u64,
+    attempts: u32,
+    fault: Fault,
+    configure: impl FnOnce(&mut StreamEnvironment),
+) -> (Result<weir::JobResult, weir::Error>, Vec<u64>) {
+    let mut env = env(seed);
+    configure(&mut env);
     env.set_restart_strategy(RestartStrategyConfig::FixedDelay {
-        attempts: 3,
+        attempts,
         delay: Duration::from_secs(1),
     });
-    env.set_fault_injector(FaultInjector::new().with(Fault::FailAtRecord {
+    env.set_fault_injector(FaultInjector::new().with(fault));
+    let out = CommittedCollector::new();
+    keyed_job(&env, records, &out);
+    let result = env.execute();
+    (result, out.records())
+}
+
+fn sorted(mut v: Vec<u64>) -> Vec<u64> {
+    v.sort_unstable();
+    v
+}
+
+#[test]
+fn a_failure_restarts_the_job_from_its_latest_checkpoint_and_the_output_is_exact() {
+    let fault = Fault::FailAtRecord {
         target: Target::first_attempt("max", 1),
         record: 20_000,
-    }));
-    let out = CommittedCollector::new();
-    keyed_job(&env, 100_000, &out);
-    let result = env.execute().expect("the job finishes after one restart");
+    };
+    let (result, out) = run_with_fault(1, 100_000, 3, fault, |_| {});
+    let result = result.expect("the job finishes after one restart");
     assert_eq!(result.restarts.len(), 1);
     assert!(result.restarts[0]
         .cause
         .error
         .message
         .contains("record 20000"));
-    let mut got = out.records();
-    got.sort_unstable();
     assert!(
-        got == failure_free(100_000),
+        sorted(out) == failure_free(100_000),
         "output differs from the failure-free run"
     );
 }
@@ -223,48 +243,33 @@ fn a_failure_in_a_snapshot_and_one_in_a_commit_are_restarted_and_lose_nothing() 
             checkpoint: 2,
         },
     ] {
-        let mut env = env(5);
-        env.set_restart_strategy(RestartStrategyConfig::FixedDelay {
-            attempts: 2,
-            delay: Duration::from_secs(1),
-        });
-        env.set_fault_injector(FaultInjector::new().with(fault.clone()));
-        let out = CommittedCollector::new();
-        keyed_job(&env, 60_000, &out);
-        let result = env.execute();
+        let (result, out) = run_with_fault(5, 60_000, 2, fault.clone(), |_| {});
         assert!(
             result.as_ref().is_ok_and(|r| r.restarts.len() == 1),
             "{fault:?}: {result:?}"
         );
-        let mut got = out.records();
-        got.sort_unstable();
-        assert!(got == failure_free(60_000), "{fault:?}: output differs");
+        assert!(
+            sorted(out) == failure_free(60_000),
+            "{fault:?}: output differs"
+        );
     }
 }
 
 #[test]
 fn a_stopped_actor_is_noticed_and_restarted() {
-    let mut env = env(6);
-    env.set_restart_strategy(RestartStrategyConfig::FixedDelay {
-        attempts: 1,
-        delay: Duration::from_secs(1),
-    });
-    env.set_fault_injector(FaultInjector::new().with(Fault::StopActor {
+    let fault = Fault::StopActor {
         target: Target::first_attempt("max", 0),
         record: 3_000,
-    }));
-    let out = CommittedCollector::new();
-    keyed_job(&env, 40_000, &out);
-    let result = env.execute().expect("restarted and finished");
+    };
+    let (result, out) = run_with_fault(6, 40_000, 1, fault, |_| {});
+    let result = result.expect("restarted and finished");
     assert_eq!(result.restarts.len(), 1);
     assert!(result.restarts[0]
         .cause
         .error
         .message
         .contains("stopped unexpectedly"));
-    let mut got = out.records();
-    got.sort_unstable();
-    assert!(got == failure_free(40_000));
+    assert!(sorted(out) == failure_free(40_000));
 }
 
 fn seeds() -> u64 {
@@ -283,25 +288,14 @@ fn random_failures_with_fixed_delay_restarts_give_the_failure_free_output_over_m
     let expected = failure_free(records);
     let mut restarted_runs = 0;
     for seed in 0..seeds() {
-        let mut env = env(seed);
-        env.set_batch_size(4)
-            .enable_checkpointing(Duration::from_secs(2));
-        env.set_restart_strategy(RestartStrategyConfig::FixedDelay {
-            attempts: 10,
-            delay: Duration::from_secs(1),
-        });
-        env.set_fault_injector(FaultInjector::new().with(Fault::Random {
-            seed,
-            probability: 1.0 / 60_000.0,
-            uid: Some("max".into()),
-        }));
-        let out = CommittedCollector::new();
-        keyed_job(&env, records, &out);
-        let result = env.execute().unwrap_or_else(|e| panic!("seed {seed}: {e}"));
-        let mut got = out.records();
-        got.sort_unstable();
+        let (result, out) =
+            run_with_fault(seed, records, 10, random_fault(seed, 60_000.0), |env| {
+                env.set_batch_size(4)
+                    .enable_checkpointing(Duration::from_secs(2));
+            });
+        let result = result.unwrap_or_else(|e| panic!("seed {seed}: {e}"));
         assert!(
-            got == expected,
+            sorted(out) == expected,
             "seed {seed}: output differs from the failure-free run"
         );
         restarted_runs += u64::from(!result.restarts.is_empty());
@@ -312,28 +306,27 @@ fn random_failures_with_fixed_delay_restarts_give_the_failure_free_output_over_m
     );
 }
 
-fn random_failure_run(seed: u64) -> (Vec<(Duration, Duration, String)>, Vec<u64>) {
-    let mut env = env(seed);
-    env.set_batch_size(2)
-        .enable_checkpointing(Duration::from_secs(2));
-    env.set_restart_strategy(RestartStrategyConfig::FixedDelay {
-        attempts: 10,
-        delay: Duration::from_secs(1),
-    });
-    env.set_fault_injector(FaultInjector::new().with(Fault::Random {
+/// Failures of the stateful operator "max" at random, about one per `one_in` records.
+fn random_fault(seed: u64, one_in: f64) -> Fault {
+    Fault::Random {
         seed,
-        probability: 1.0 / 30_000.0,
+        probability: 1.0 / one_in,
         uid: Some("max".into()),
-    }));
-    let out = CommittedCollector::new();
-    keyed_job(&env, 60_000, &out);
-    let result = env.execute().expect("finishes");
+    }
+}
+
+fn random_failure_run(seed: u64) -> (Vec<(Duration, Duration, String)>, Vec<u64>) {
+    let (result, out) = run_with_fault(seed, 60_000, 10, random_fault(seed, 30_000.0), |env| {
+        env.set_batch_size(2)
+            .enable_checkpointing(Duration::from_secs(2));
+    });
+    let result = result.expect("finishes");
     let restarts = result
         .restarts
         .iter()
         .map(|r| (r.at, r.delay, r.cause.error.message.clone()))
         .collect();
-    (restarts, out.records())
+    (restarts, out)
 }
 
 #[test]

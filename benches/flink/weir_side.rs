@@ -29,33 +29,11 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use weir::operator::{Operator, OperatorInfo};
-use weir::{
-    BoxError, KeyedContext, KeyedProcessFunction, RuntimeContext, StreamEnvironment, TaskError,
-    ValueState,
-};
+use weir::{BoxError, StreamEnvironment, TaskError};
 
-#[derive(Clone, Default)]
-struct Count {
-    count: ValueState<u64>,
-}
-
-impl KeyedProcessFunction<u64, u64, (u64, u64)> for Count {
-    fn open(&mut self, ctx: &mut RuntimeContext<'_, u64>) -> Result<(), BoxError> {
-        self.count = ctx.value_state("count")?;
-        Ok(())
-    }
-
-    fn process_element(
-        &mut self,
-        _value: u64,
-        ctx: &mut KeyedContext<'_, u64>,
-        out: &mut Vec<(u64, u64)>,
-    ) -> Result<(), BoxError> {
-        let n = *self.count.modify(ctx, || 0, |c| *c += 1);
-        out.push((*ctx.current_key(), n));
-        Ok(())
-    }
-}
+#[path = "../common/count.rs"]
+mod count;
+use count::Count;
 
 /// The two checksum fields of a record.
 trait Fields: Send + 'static {
