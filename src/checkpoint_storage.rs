@@ -7,7 +7,7 @@
 //! ```text
 //! <base dir>/<job id>/chk-<n>/_metadata                  written last, atomically
 //! <base dir>/<job id>/chk-<n>/<vertex uid>-<subtask>.state
-//! <base dir>/<job id>/shared/                            reserved for incremental files
+//! <base dir>/<job id>/shared/<uid>-<subtask>-<n>-<file>  incremental RocksDB files (uploaded by n)
 //! ```
 //!
 //! Every file has the format of [`crate::checkpoint_file`]. Job ids and vertex uids are made safe
@@ -24,6 +24,8 @@
 //! - A failed write returns [`StorageError::Io`] naming the path (this is how a checkpoint is
 //!   declined) and never panics; [`CheckpointStorage::latest_complete`] skips, and reports, every
 //!   newer checkpoint whose metadata is missing, truncated, corrupt, foreign or of another version.
+//! - Discarding a checkpoint also deletes the shared files it wrote or referred to that no
+//!   complete checkpoint refers to: `shared/` holds exactly what the retained checkpoints need.
 
 use crate::checkpoint_file::{self, io_error, FileKind};
 use parking_lot::Mutex;
@@ -36,6 +38,9 @@ use weir_actors::checkpoint_storage::{
     CheckpointMetadata, CheckpointStorage, LatestCheckpoint, StateLocation, StorageError,
 };
 use weir_actors::CheckpointId;
+
+mod shared_files;
+pub(crate) use shared_files::uploading_checkpoint;
 
 /// The name of the file that makes a checkpoint complete.
 pub const METADATA_FILE_NAME: &str = "_metadata";
@@ -67,8 +72,13 @@ impl FileSystemCheckpointStorage {
     /// Storage for job `job_id` under `base_dir`. Touches no file: directories are created on the
     /// first write, so a storage over an unwritable directory fails at its first write, not here.
     pub fn new(base_dir: impl Into<PathBuf>, job_id: &str) -> Self {
+        Self::at_job_dir(base_dir.into().join(file_name_for(job_id)))
+    }
+
+    /// Storage whose job directory is `job_dir` itself.
+    pub fn at_job_dir(job_dir: impl Into<PathBuf>) -> Self {
         FileSystemCheckpointStorage {
-            job_dir: base_dir.into().join(file_name_for(job_id)),
+            job_dir: job_dir.into(),
             discarded: Arc::default(),
         }
     }
@@ -169,11 +179,23 @@ impl CheckpointStorage for FileSystemCheckpointStorage {
         let dir = self.checkpoint_dir(checkpoint);
         let mut discarded = self.discarded.write();
         discarded.insert(checkpoint);
+        let metadata = self.load(checkpoint).ok();
         match fs::remove_dir_all(&dir) {
-            Ok(()) => checkpoint_file::sync_dir(&self.job_dir),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(io_error("delete", &dir, &e)),
+            Ok(()) => checkpoint_file::sync_dir(&self.job_dir)?,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io_error("delete", &dir, &e)),
         }
+        self.collect_shared_files(checkpoint, metadata.as_ref())
+    }
+
+    fn discard_shared(
+        &self,
+        checkpoint: CheckpointId,
+        files: &[PathBuf],
+    ) -> Result<(), StorageError> {
+        // Under the discard lock, so the complete checkpoints read are not changing.
+        let _discarded = self.discarded.write();
+        self.delete_unreferenced(checkpoint, files.iter().cloned())
     }
 
     fn load(&self, checkpoint: CheckpointId) -> Result<CheckpointMetadata, StorageError> {

@@ -114,12 +114,6 @@ impl<K: StateKey, V: Clone> CowMap<K, V> {
         self.groups[self.slot(key)].map().get(key)
     }
 
-    /// Whether `key` has a value.
-    #[inline]
-    pub fn contains_key(&self, key: &K) -> bool {
-        self.groups[self.slot(key)].map().contains_key(key)
-    }
-
     /// The group map of `key`, made owned first if a snapshot shares it.
     #[inline]
     fn group_mut(&mut self, key: &K) -> &mut Map<K, V> {

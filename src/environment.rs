@@ -1,5 +1,6 @@
 //! [`StreamEnvironment`]: where a job is built and from where it runs.
 
+use crate::checkpoint_storage::FileSystemCheckpointStorage;
 use crate::checkpointing::{
     check_compatible, default_job_id, load_latest, load_path, storage_for, RestoreReport,
 };
@@ -13,6 +14,7 @@ use crate::source::{
     erase_reader, IterReader, LineFileReader, SequenceReader, SharedIter, SourceFactory,
     SourceReader, VecReader,
 };
+use crate::state_backend::{BackendSettings, StateBackend};
 use crate::TaskError;
 use parking_lot::Mutex;
 use std::path::{Path, PathBuf};
@@ -20,7 +22,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use weir_actors::checkpoint_config::{CheckpointConfig, CheckpointStorageConfig};
 use weir_actors::checkpoint_storage::CheckpointStorage;
-use weir_actors::configuration::{Configuration, FailoverStrategyKind};
+use weir_actors::configuration::{Configuration, FailoverStrategyKind, StateBackendKind};
 use weir_actors::fault_injection::FaultInjector;
 use weir_actors::job::{CheckpointingSpec, RestoredCheckpoint, RuntimeConfig};
 use weir_actors::restart_strategy::RestartStrategyConfig;
@@ -72,6 +74,7 @@ pub struct StreamEnvironment {
     faults: Option<Arc<FaultInjector>>,
     restart_strategy: Option<RestartStrategyConfig>,
     failover: FailoverStrategyKind,
+    state_backend: StateBackend,
 }
 
 impl Default for StreamEnvironment {
@@ -99,6 +102,7 @@ impl StreamEnvironment {
             faults: None,
             restart_strategy: None,
             failover: FailoverStrategyKind::Region,
+            state_backend: StateBackend::HashMap,
         }
     }
 
@@ -147,10 +151,31 @@ impl StreamEnvironment {
             self.restart_strategy = Some(strategy);
         }
         self.failover = conf.failover_strategy()?;
+        match (conf.state_backend()?, &self.state_backend) {
+            (StateBackendKind::HashMap, _) => self.state_backend = StateBackend::HashMap,
+            (StateBackendKind::RocksDb, StateBackend::RocksDb(_)) => {}
+            (StateBackendKind::RocksDb, StateBackend::HashMap) => {
+                self.state_backend = StateBackend::rocksdb()
+            }
+        }
         if let Some(path) = conf.state_recovery_path() {
             self.restore_from_checkpoint(&path)?;
         }
         Ok(self)
+    }
+
+    /// Sets where keyed state lives (Flink's `state.backend.type`): [`StateBackend::HashMap`]
+    /// (the default) or [`StateBackend::rocksdb()`]. Incremental checkpoints, for RocksDB, are
+    /// a checkpoint setting (`checkpoint_config_mut().incremental`, Flink's
+    /// `execution.checkpointing.incremental`) and need a checkpoint directory.
+    pub fn set_state_backend(&mut self, backend: impl Into<StateBackend>) -> &mut Self {
+        self.state_backend = backend.into();
+        self
+    }
+
+    /// The job's state backend.
+    pub fn state_backend(&self) -> &StateBackend {
+        &self.state_backend
     }
 
     /// Turns on periodic checkpoints every `interval` (Flink's `enableCheckpointing`).
@@ -372,6 +397,7 @@ impl StreamEnvironment {
                 credits_per_channel: self.config.credits_per_channel,
                 deterministic_seed: self.config.deterministic_seed,
             },
+            backend: Arc::new(self.backend_settings()?),
         })?;
         if let Some(restored) = &self.restore {
             check_compatible(&spec, restored, self.allow_non_restored_state)?;
@@ -403,6 +429,37 @@ impl StreamEnvironment {
         spec.restart_strategy = self.restart_strategy.clone();
         spec.failover = self.failover;
         Ok(spec)
+    }
+
+    /// What keyed operators need of the state backend; incremental RocksDB checkpoints need a
+    /// checkpoint directory to upload their shared files to.
+    fn backend_settings(&self) -> Result<BackendSettings, Error> {
+        let storage = match &self.checkpoint_config.storage {
+            Some(CheckpointStorageConfig::FileSystem(dir)) if self.checkpoint_storage.is_none() => {
+                Some(FileSystemCheckpointStorage::new(
+                    dir.clone(),
+                    &self.job_id(),
+                ))
+            }
+            _ => None,
+        };
+        let incremental = self.checkpoint_config.is_enabled()
+            && self.checkpoint_config.incremental
+            && matches!(self.state_backend, StateBackend::RocksDb(_));
+        if incremental && storage.is_none() {
+            return Err(GraphError::InvalidSetting {
+                setting: "execution.checkpointing.incremental".into(),
+                reason: "incremental RocksDB checkpoints need a checkpoint directory \
+                         (set_checkpoint_dir or execution.checkpointing.dir)"
+                    .into(),
+            }
+            .into());
+        }
+        Ok(BackendSettings {
+            backend: self.state_backend.clone(),
+            incremental,
+            storage,
+        })
     }
 
     /// Starts the job and returns its client at once. The graph is checked first: an invalid

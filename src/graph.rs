@@ -6,6 +6,7 @@ use crate::error::GraphError;
 use crate::operator::{OperatorFactory, OperatorInfo};
 use crate::partitioner::{Partitioning, RouterFactory};
 use crate::source::SourceFactory;
+use crate::state_backend::BackendSettings;
 use crate::stream_task::StreamTask;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -59,6 +60,7 @@ pub(crate) struct TranslateOptions {
     pub max_parallelism: Option<u32>,
     pub batch_size: usize,
     pub runtime: RuntimeConfig,
+    pub backend: Arc<BackendSettings>,
 }
 
 impl StreamGraph {
@@ -241,7 +243,12 @@ impl StreamGraph {
                 uid: self.uid(chain[0]),
                 operator_uids: chain.iter().map(|&i| self.uid(i)).collect(),
                 parallelism: parallelism[chain[0]],
-                factory: self.chain_factory(chain, out_partitionings[c].clone(), opts.batch_size),
+                factory: self.chain_factory(
+                    chain,
+                    out_partitionings[c].clone(),
+                    opts.batch_size,
+                    opts.backend.clone(),
+                ),
             })
             .collect();
         Ok(JobSpec {
@@ -263,6 +270,7 @@ impl StreamGraph {
         chain: &[usize],
         partitionings: Vec<Partitioning>,
         batch_size: usize,
+        backend: Arc<BackendSettings>,
     ) -> TaskFactory {
         let members: Vec<(String, String, NodeKind)> = chain
             .iter()
@@ -284,6 +292,7 @@ impl StreamGraph {
                         name: name.clone(),
                         uid: uid.clone(),
                         subtask: subtask.clone(),
+                        backend: backend.clone(),
                     };
                     match kind {
                         NodeKind::Source { factory, .. } => source = Some(factory(&info)?),

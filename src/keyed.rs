@@ -9,7 +9,7 @@ use crate::error::BoxError;
 use crate::keyed_state::{
     KeyedContext, KeyedStateBackend, RuntimeContext, StateKey, StateValue, ValueState,
 };
-use crate::operator::{Operator, OperatorInfo, StateWriter};
+use crate::operator::{Operator, OperatorInfo, SharedStateWriter};
 use std::sync::Arc;
 use timer_service::OperatorTimers;
 use tokio::time::Instant;
@@ -69,15 +69,13 @@ impl<K: StateKey, I, F> KeyedProcessOperator<K, I, F> {
         F: KeyedProcessFunction<K, I, O>,
     {
         let s = &info.subtask;
-        let mut backend = KeyedStateBackend::new(
-            s.max_parallelism,
+        let mut backend = KeyedStateBackend::open(
+            info,
             key_group_range(s.max_parallelism, s.parallelism, s.index),
-            &info.label(),
-        );
+        )?;
         let timers = OperatorTimers::register(&mut backend, JobClock::of(s))?;
-        function.open(&mut RuntimeContext {
-            backend: &mut backend,
-        })?;
+        backend.set_clock(JobClock::of(s));
+        function.open(&mut RuntimeContext::new(&mut backend))?;
         Ok(KeyedProcessOperator {
             function,
             key_of,
@@ -102,14 +100,21 @@ where
             };
             self.function.process_element(record, &mut ctx, out)?;
         }
-        Ok(())
+        self.check_state()
     }
 
-    fn snapshot_state(
+    fn snapshot_state_with_files(
         &mut self,
-        _checkpoint: CheckpointId,
-    ) -> Result<Option<StateWriter>, BoxError> {
-        Ok(Some(self.backend.snapshot()))
+        checkpoint: CheckpointId,
+    ) -> Result<Option<SharedStateWriter>, BoxError> {
+        let writer = self.backend.snapshot(checkpoint)?;
+        self.check_state()?;
+        Ok(Some(writer))
+    }
+
+    fn notify_checkpoint_complete(&mut self, checkpoint: CheckpointId) -> Result<(), BoxError> {
+        self.backend.notify_complete(checkpoint);
+        Ok(())
     }
 
     fn restore_state(&mut self, bytes: &[u8]) -> Result<(), BoxError> {
@@ -141,7 +146,18 @@ where
             };
             self.function.on_timer(timestamp, &mut ctx, out)?;
         }
-        Ok(())
+        self.check_state()
+    }
+}
+
+impl<K: StateKey, I, F> KeyedProcessOperator<K, I, F> {
+    /// Fails with the first error a state read or write hit (RocksDB), so what the call emitted
+    /// after it is never sent.
+    fn check_state(&mut self) -> Result<(), BoxError> {
+        match self.backend.take_error() {
+            Some(error) => Err(error.into()),
+            None => Ok(()),
+        }
     }
 }
 

@@ -7,11 +7,18 @@
 //! [`MapState`](crate::MapState), [`ReducingState`](crate::ReducingState) and
 //! [`AggregatingState`](crate::AggregatingState); the handles live in [`crate::state`].
 //!
+//! # Backends
+//! A state's entries live in memory or in the subtask's RocksDB instance, as the job's
+//! [`StateBackend`](crate::StateBackend) says; timers always live in
+//! memory.
+//!
 //! # Snapshots
-//! A snapshot copies every table in its synchronous part and serializes the copies, grouped by
-//! key group, in its asynchronous part. Each state is recorded with its name and a type string
-//! made of its kind and the types it stores (`ValueState<u64>`, `MapState<alloc::string::String,
-//! u64>`…), so a restore can check both.
+//! In memory, a snapshot shares every table's key groups in its synchronous part and serializes
+//! them, grouped by key group, in its asynchronous part; RocksDB states are snapshotted together
+//! through a RocksDB checkpoint. Each state is recorded with its
+//! name and a type string made of its kind and the types it stores (`ValueState<u64>`,
+//! `MapState<alloc::string::String, u64>`…), so a restore can check both. The snapshot also
+//! records the backend that wrote it.
 //!
 //! # Restore rules
 //! - A restored state is filled with the entries of the key groups this subtask owns, either at
@@ -19,10 +26,17 @@
 //! - A restored state declared under another kind or with other types is an error naming the
 //!   operator and the state; a state's kind and type cannot change across a restore.
 //! - A restored state nobody declares is kept and carried into later snapshots.
+//! - A snapshot of one backend restored by the other is an error naming the operator and both
+//!   backends.
 
 pub(crate) use crate::cow_map::{CowMap, KeyGroups};
 use crate::error::BoxError;
-use crate::operator::StateWriter;
+use crate::keyed::JobClock;
+use crate::operator::{OperatorInfo, SharedStateWriter, StateWriter};
+use crate::rocksdb_keyed::{RocksFiles, RocksKeyed};
+use crate::state::StateTtlConfig;
+use crate::state_backend::{BackendSettings, RocksDbStateBackend, StateBackend};
+pub(crate) use crate::state_map::{StateMap, TableContext};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::any::{Any, TypeId};
@@ -30,6 +44,8 @@ use std::collections::HashMap;
 use std::hash::Hash;
 use std::ops::RangeInclusive;
 use weir_actors::key_group::StableBuildHasher;
+use weir_actors::task::TaskSnapshot;
+use weir_actors::CheckpointId;
 
 pub use crate::state::ValueState;
 
@@ -57,12 +73,33 @@ struct StateSnapshot {
     entries: Vec<u8>,
 }
 
+/// A keyed operator's snapshot: the backend that wrote it, the states kept in memory, and the
+/// RocksDB instance's files (RocksDB backend).
+#[derive(Serialize, Deserialize)]
+struct KeyedSnapshot {
+    /// `hashmap` or `rocksdb`.
+    backend: String,
+    /// States kept in memory (every state with the hashmap backend; timers with RocksDB).
+    heap: Vec<StateSnapshot>,
+    /// The RocksDB states' names and types, and the instance's files.
+    rocks: Option<(Vec<(String, String)>, RocksFiles)>,
+}
+
+/// A restored state not (yet) declared: its entries if it was kept in memory.
+struct Unclaimed {
+    name: String,
+    state_type: String,
+    entries: Option<Vec<u8>>,
+}
+
 /// The entries of one declared state, behind the kind-specific handle.
 pub(crate) trait StateTable<K>: Send {
     /// The table itself, for the handle to downcast.
     fn as_any_mut(&mut self) -> &mut dyn Any;
-    /// Copies the entries now; the writer serializes them later, grouped by key group.
-    fn snapshot(&mut self, max_parallelism: u32) -> StateWriter;
+    /// The synchronous part of a snapshot of an in-memory table: fixes the entries now and
+    /// returns the writer that serializes them, grouped by key group. A RocksDB table writes
+    /// back its cached entry and returns `None` (the instance is snapshotted as a whole).
+    fn snapshot(&mut self) -> Option<StateWriter>;
     /// Adds the entries of `entries` whose key group is in `key_groups`.
     fn restore(&mut self, entries: &[u8], key_groups: &RangeInclusive<u32>)
         -> Result<(), BoxError>;
@@ -88,7 +125,7 @@ impl StateType {
 
 /// Takes `map`'s snapshot view (the synchronous part: one `Arc` per key group) and returns the
 /// writer that serializes it as `Vec<(key group, Vec<(K, S)>)>`.
-pub(crate) fn snapshot_entries<K, S>(map: &mut CowMap<K, S>, _max_parallelism: u32) -> StateWriter
+pub(crate) fn snapshot_entries<K, S>(map: &mut CowMap<K, S>) -> StateWriter
 where
     K: StateKey,
     S: Clone + Serialize + Send + Sync + 'static,
@@ -131,15 +168,19 @@ struct RegisteredState<K> {
 pub struct KeyedStateBackend<K> {
     states: Vec<RegisteredState<K>>,
     /// Restored states not (yet) registered: kept and carried into later snapshots.
-    unclaimed: Vec<StateSnapshot>,
+    unclaimed: Vec<Unclaimed>,
     max_parallelism: u32,
     key_groups: RangeInclusive<u32>,
     operator: String,
+    /// The RocksDB instance, with the RocksDB backend.
+    rocks: Option<RocksKeyed>,
+    /// The clock time-to-live is measured on.
+    clock: JobClock,
 }
 
 impl<K: StateKey> KeyedStateBackend<K> {
-    /// An empty backend for the subtask owning `key_groups` of `max_parallelism`; `operator`
-    /// names the operator in errors.
+    /// An empty in-memory backend for the subtask owning `key_groups` of `max_parallelism`;
+    /// `operator` names the operator in errors.
     pub fn new(max_parallelism: u32, key_groups: RangeInclusive<u32>, operator: &str) -> Self {
         KeyedStateBackend {
             states: Vec::new(),
@@ -147,6 +188,52 @@ impl<K: StateKey> KeyedStateBackend<K> {
             max_parallelism,
             key_groups,
             operator: operator.to_string(),
+            rocks: None,
+            clock: JobClock::starting_at(tokio::time::Instant::now()),
+        }
+    }
+
+    /// Measures time-to-live on `clock` (the job clock; by default a clock started when the
+    /// backend was made). Set before states are declared.
+    pub(crate) fn set_clock(&mut self, clock: JobClock) {
+        self.clock = clock;
+    }
+
+    /// An empty backend of the job's state backend for the operator subtask `info` describes,
+    /// owning `key_groups`.
+    pub fn open(info: &OperatorInfo, key_groups: RangeInclusive<u32>) -> Result<Self, BoxError> {
+        let s = &info.subtask;
+        let mut backend = Self::new(s.max_parallelism, key_groups, &info.label());
+        if let StateBackend::RocksDb(config) = &info.backend.backend {
+            backend.use_rocksdb(&info.backend, config, &info.uid, s.index)?;
+        }
+        Ok(backend)
+    }
+
+    /// Keeps the states declared from now on in a new RocksDB instance of subtask `subtask` of
+    /// operator `uid`.
+    pub(crate) fn use_rocksdb(
+        &mut self,
+        settings: &BackendSettings,
+        config: &RocksDbStateBackend,
+        uid: &str,
+        subtask: u32,
+    ) -> Result<(), BoxError> {
+        let rocks = RocksKeyed::open(settings, config, uid, subtask, self.max_parallelism)
+            .map_err(|e| {
+                format!(
+                    "operator {}: cannot open its RocksDB state: {e}",
+                    self.operator
+                )
+            })?;
+        self.rocks = Some(rocks);
+        Ok(())
+    }
+
+    fn backend_name(&self) -> &'static str {
+        match self.rocks {
+            Some(_) => "rocksdb",
+            None => "hashmap",
         }
     }
 
@@ -155,9 +242,14 @@ impl<K: StateKey> KeyedStateBackend<K> {
     pub(crate) fn register<T: StateTable<K> + 'static>(
         &mut self,
         name: &str,
-        state_type: StateType,
-        make: impl FnOnce(&KeyGroups) -> T,
+        mut state_type: StateType,
+        ttl: Option<StateTtlConfig>,
+        make: impl FnOnce(&TableContext<'_>) -> Result<T, BoxError>,
     ) -> Result<usize, BoxError> {
+        if ttl.is_some() {
+            state_type.declared.push_str(" with TTL");
+            state_type.recorded.push_str(" with TTL");
+        }
         if let Some(i) = self.states.iter().position(|s| s.name == name) {
             let s = &self.states[i];
             if s.state_type.declared != state_type.declared || s.table_type != TypeId::of::<T>() {
@@ -169,14 +261,21 @@ impl<K: StateKey> KeyedStateBackend<K> {
             }
             return Ok(i);
         }
+        let table = make(&TableContext {
+            groups: KeyGroups {
+                max_parallelism: self.max_parallelism,
+                range: self.key_groups.clone(),
+            },
+            name,
+            rocks: self.rocks.as_ref(),
+            ttl: ttl.map(|ttl| (ttl, self.clock)),
+        })
+        .map_err(|e| format!("operator {}: state {name:?}: {e}", self.operator))?;
         let state = RegisteredState {
             name: name.to_string(),
             state_type,
             table_type: TypeId::of::<T>(),
-            table: Box::new(make(&KeyGroups {
-                max_parallelism: self.max_parallelism,
-                range: self.key_groups.clone(),
-            })),
+            table: Box::new(table),
         };
         self.claim(state)?;
         Ok(self.states.len() - 1)
@@ -194,15 +293,17 @@ impl<K: StateKey> KeyedStateBackend<K> {
                 )
                 .into());
             }
-            state
-                .table
-                .restore(&restored.entries, &self.key_groups)
-                .map_err(|e| {
-                    format!(
-                        "operator {}: state {:?} ({}) cannot be restored: {e}",
-                        self.operator, state.name, restored.state_type
-                    )
-                })?;
+            if let Some(entries) = &restored.entries {
+                state
+                    .table
+                    .restore(entries, &self.key_groups)
+                    .map_err(|e| {
+                        format!(
+                            "operator {}: state {:?} ({}) cannot be restored: {e}",
+                            self.operator, state.name, restored.state_type
+                        )
+                    })?;
+            }
         }
         self.states.push(state);
         Ok(())
@@ -224,51 +325,130 @@ impl<K: StateKey> KeyedStateBackend<K> {
         }
     }
 
-    /// Shares every state's key groups with the snapshot (synchronous part, one step per key
-    /// group) and returns the writer that serializes them.
-    pub fn snapshot(&mut self) -> StateWriter {
-        let max_parallelism = self.max_parallelism;
-        let writers: Vec<_> = self
-            .states
-            .iter_mut()
-            .map(|s| {
-                (
-                    s.name.clone(),
-                    s.state_type.recorded.clone(),
-                    s.table.snapshot(max_parallelism),
-                )
-            })
-            .collect();
-        let unclaimed: Vec<StateSnapshot> = self
-            .unclaimed
-            .iter()
-            .map(|s| StateSnapshot {
-                name: s.name.clone(),
-                state_type: s.state_type.clone(),
-                entries: s.entries.clone(),
-            })
-            .collect();
-        Box::new(move || {
-            let mut all = unclaimed;
-            for (name, state_type, write) in writers {
-                all.push(StateSnapshot {
+    /// The first error a RocksDB read or write hit since the last call (the operator fails with
+    /// it); always `None` in memory.
+    pub fn take_error(&mut self) -> Option<String> {
+        let error = self.rocks.as_ref()?.take_error()?;
+        Some(format!("operator {}: {error}", self.operator))
+    }
+
+    /// The synchronous part of the snapshot for `checkpoint` (one step per key group in memory;
+    /// a memtable flush and a hard-linked RocksDB checkpoint with RocksDB) and the writer that
+    /// produces its bytes.
+    pub fn snapshot(&mut self, checkpoint: CheckpointId) -> Result<SharedStateWriter, BoxError> {
+        let mut heap_writers = Vec::new();
+        let mut rocks_states = Vec::new();
+        for s in &mut self.states {
+            match s.table.snapshot() {
+                Some(write) => {
+                    heap_writers.push((s.name.clone(), s.state_type.recorded.clone(), write))
+                }
+                None => rocks_states.push((s.name.clone(), s.state_type.recorded.clone())),
+            }
+        }
+        let mut heap: Vec<StateSnapshot> = Vec::new();
+        for u in &self.unclaimed {
+            match &u.entries {
+                Some(entries) => heap.push(StateSnapshot {
+                    name: u.name.clone(),
+                    state_type: u.state_type.clone(),
+                    entries: entries.clone(),
+                }),
+                None => rocks_states.push((u.name.clone(), u.state_type.clone())),
+            }
+        }
+        let rocks = match &mut self.rocks {
+            Some(rocks) => Some(rocks.snapshot(checkpoint).map_err(|e| {
+                format!("operator {}: RocksDB snapshot failed: {e}", self.operator)
+            })?),
+            None => None,
+        };
+        let backend = self.backend_name().to_string();
+        Ok(Box::new(move || {
+            for (name, state_type, write) in heap_writers {
+                heap.push(StateSnapshot {
                     name,
                     state_type,
                     entries: write()?,
                 });
             }
-            Ok(postcard::to_allocvec(&all)?)
-        })
+            let mut shared = Vec::new();
+            let rocks = match rocks {
+                Some(write) => {
+                    let (files, uploaded) = write()?;
+                    shared = uploaded;
+                    Some((rocks_states, files))
+                }
+                None => None,
+            };
+            let bytes = postcard::to_allocvec(&KeyedSnapshot {
+                backend,
+                heap,
+                rocks,
+            })?;
+            Ok(TaskSnapshot { bytes, shared })
+        }))
+    }
+
+    /// Compacts the RocksDB instance fully (tests start incremental checkpoints from it).
+    #[cfg(test)]
+    pub(crate) fn compact_rocksdb(&self) {
+        if let Some(rocks) = &self.rocks {
+            rocks.compact();
+        }
+    }
+
+    /// Checkpoint `checkpoint` completed (the base of the next incremental RocksDB checkpoint).
+    pub fn notify_complete(&mut self, checkpoint: CheckpointId) {
+        if let Some(rocks) = &mut self.rocks {
+            rocks.notify_complete(checkpoint);
+        }
     }
 
     /// Loads a snapshot; each state is filled now if registered, or when it is registered.
     pub fn restore(&mut self, bytes: &[u8]) -> Result<(), BoxError> {
-        self.unclaimed = postcard::from_bytes(bytes).map_err(|e| {
+        let snapshot: KeyedSnapshot = postcard::from_bytes(bytes).map_err(|e| {
             format!(
                 "operator {}: keyed state does not decode: {e}",
                 self.operator
             )
         })?;
+        if snapshot.backend != self.backend_name() {
+            return Err(format!(
+                "operator {}: the checkpoint holds keyed state of the {} state backend, but the \
+                 job uses the {} backend; a checkpoint is restored by the backend that wrote it",
+                self.operator,
+                snapshot.backend,
+                self.backend_name()
+            )
+            .into());
+        }
+        self.unclaimed = snapshot
+            .heap
+            .into_iter()
+            .map(|s| Unclaimed {
+                name: s.name,
+                state_type: s.state_type,
+                entries: Some(s.entries),
+            })
+            .collect();
+        if let (Some((states, files)), Some(rocks)) = (snapshot.rocks, self.rocks.as_mut()) {
+            let declared: Vec<&str> = self.states.iter().map(|s| s.name.as_str()).collect();
+            rocks
+                .restore(files, &self.key_groups, declared.iter().copied())
+                .map_err(|e| {
+                    format!(
+                        "operator {}: RocksDB state cannot be restored: {e}",
+                        self.operator
+                    )
+                })?;
+            self.unclaimed
+                .extend(states.into_iter().map(|(name, state_type)| Unclaimed {
+                    name,
+                    state_type,
+                    entries: None,
+                }));
+        }
         for state in std::mem::take(&mut self.states) {
             self.claim(state)?;
         }
@@ -285,6 +465,26 @@ impl<K: StateKey> KeyedStateBackend<K> {
 /// with other types is an error naming the state.
 pub struct RuntimeContext<'a, K> {
     pub(crate) backend: &'a mut KeyedStateBackend<K>,
+    /// The time-to-live of the states declared through this context.
+    pub(crate) ttl: Option<StateTtlConfig>,
+}
+
+impl<'a, K> RuntimeContext<'a, K> {
+    /// Declares into `backend`, without time-to-live.
+    pub(crate) fn new(backend: &'a mut KeyedStateBackend<K>) -> Self {
+        RuntimeContext { backend, ttl: None }
+    }
+
+    /// A context whose states are declared with time-to-live `ttl` (Flink's
+    /// `StateDescriptor.enableTimeToLive`): `ctx.with_ttl(ttl).value_state("name")`. The TTL is
+    /// part of the state's recorded type, so a restore that enables or disables it is an error
+    /// naming the state. See [`crate::state::ttl`] for the semantics.
+    pub fn with_ttl(&mut self, ttl: StateTtlConfig) -> RuntimeContext<'_, K> {
+        RuntimeContext {
+            backend: self.backend,
+            ttl: Some(ttl),
+        }
+    }
 }
 
 /// Access to the state of the key being processed.

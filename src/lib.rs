@@ -36,10 +36,13 @@ pub mod keyed_state;
 pub mod operator;
 pub mod partitioner;
 pub mod rocksdb_incremental;
+mod rocksdb_keyed;
 pub mod rocksdb_store;
 pub mod sink;
 pub mod source;
 pub mod state;
+pub mod state_backend;
+mod state_map;
 pub mod stream_task;
 
 pub use checkpointing::{RestoreError, RestoreReport};
@@ -49,8 +52,13 @@ pub use environment::{EnvironmentConfig, StreamEnvironment};
 pub use error::{BoxError, Error, GraphError, JobError, TaskError, TaskErrorKind, TaskFailure};
 pub use keyed::{JobClock, KeyedProcessFunction, TimerService};
 pub use keyed_state::{KeyedContext, RuntimeContext, ValueState};
+pub use rocksdb_store::RocksDbOptions;
 pub use sink::CollectHandle;
-pub use state::{AggregateFunction, AggregatingState, ListState, MapState, ReducingState};
+pub use state::{
+    AggregateFunction, AggregatingState, ListState, MapState, ReducingState, StateTtlConfig,
+    StateVisibility, TtlUpdateType,
+};
+pub use state_backend::{RocksDbStateBackend, StateBackend};
 pub use weir_actors::checkpoint_config::{
     CheckpointConfig, CheckpointStorageConfig, CheckpointingMode, ExternalizedCheckpointRetention,
 };

@@ -4,16 +4,21 @@
 //! names the exact operator.
 
 use crate::error::{BoxError, TaskError, TaskErrorKind};
+use crate::state_backend::BackendSettings;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use tokio::time::Instant;
 use weir_actors::metrics::OperatorCounters;
-use weir_actors::task::SubtaskInfo;
+use weir_actors::task::{SubtaskInfo, TaskSnapshot};
 use weir_actors::{Batch, CheckpointId};
 
 /// The asynchronous part of an operator's snapshot: serializes the view fixed by the synchronous
 /// part, off the subtask's thread.
 pub type StateWriter = Box<dyn FnOnce() -> Result<Vec<u8>, BoxError> + Send>;
+
+/// The asynchronous part of a snapshot that may also upload shared files (an incremental RocksDB
+/// checkpoint): returns the state's bytes and the shared files they refer to.
+pub type SharedStateWriter = Box<dyn FnOnce() -> Result<TaskSnapshot, BoxError> + Send>;
 
 /// What an operator instance knows about where it runs.
 #[derive(Debug, Clone)]
@@ -24,6 +29,8 @@ pub struct OperatorInfo {
     pub uid: String,
     /// The subtask it runs in.
     pub subtask: SubtaskInfo,
+    /// The job's state backend, for keyed operators.
+    pub(crate) backend: Arc<BackendSettings>,
 }
 
 impl OperatorInfo {
@@ -52,6 +59,19 @@ pub trait Operator<I, O>: Send + 'static {
     ) -> Result<Option<StateWriter>, BoxError> {
         let _ = checkpoint;
         Ok(None)
+    }
+
+    /// Like [`snapshot_state`](Self::snapshot_state), for an operator whose snapshot also
+    /// writes files to the checkpoint storage's shared area (the RocksDB backend's incremental
+    /// checkpoints). By default, [`snapshot_state`](Self::snapshot_state)'s bytes alone; an
+    /// operator overrides one of the two.
+    fn snapshot_state_with_files(
+        &mut self,
+        checkpoint: CheckpointId,
+    ) -> Result<Option<SharedStateWriter>, BoxError> {
+        Ok(self
+            .snapshot_state(checkpoint)?
+            .map(|write| Box::new(move || Ok(TaskSnapshot::bytes(write()?))) as SharedStateWriter))
     }
 
     /// Loads the state a writer of [`Operator::snapshot_state`] produced, before any record.
@@ -92,8 +112,11 @@ pub trait ErasedOperator: Send {
     fn process(&mut self, input: Batch) -> Result<Batch, TaskError>;
     /// Every input ended: returns what it still emits.
     fn end_of_input(&mut self) -> Result<Batch, TaskError>;
-    /// See [`Operator::snapshot_state`].
-    fn snapshot(&mut self, checkpoint: CheckpointId) -> Result<Option<StateWriter>, TaskError>;
+    /// See [`Operator::snapshot_state_with_files`].
+    fn snapshot(
+        &mut self,
+        checkpoint: CheckpointId,
+    ) -> Result<Option<SharedStateWriter>, TaskError>;
     /// See [`Operator::restore_state`].
     fn restore(&mut self, bytes: &[u8]) -> Result<(), TaskError>;
     /// See [`Operator::notify_checkpoint_complete`].
@@ -206,10 +229,13 @@ where
         &self.uid
     }
 
-    fn snapshot(&mut self, checkpoint: CheckpointId) -> Result<Option<StateWriter>, TaskError> {
+    fn snapshot(
+        &mut self,
+        checkpoint: CheckpointId,
+    ) -> Result<Option<SharedStateWriter>, TaskError> {
         let op = &mut self.op;
         guarded(&self.label, TaskErrorKind::State, || {
-            op.snapshot_state(checkpoint)
+            op.snapshot_state_with_files(checkpoint)
         })
     }
 

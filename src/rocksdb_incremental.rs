@@ -169,6 +169,11 @@ impl IncrementalCheckpointer {
         }
     }
 
+    /// The job directory the checkpointer uploads into.
+    pub fn job_dir(&self) -> &Path {
+        self.storage.job_dir()
+    }
+
     /// The synchronous part: flushes `store` and writes a RocksDB checkpoint of it into
     /// `<staging dir>/chk-<checkpoint>` (replacing a leftover one).
     pub fn snapshot(

@@ -7,7 +7,7 @@ use crate::source::ErasedSource;
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 use weir_actors::channel::Outputs;
-use weir_actors::task::{SnapshotWriter, SourceStatus, Task};
+use weir_actors::task::{SnapshotWriter, SourceStatus, Task, TaskSnapshot};
 use weir_actors::{Batch, CheckpointId, TaskError, TaskErrorKind};
 
 /// A chain's state in a checkpoint: the source's position and each stateful operator's state,
@@ -98,18 +98,22 @@ impl Task for StreamTask {
         }
         Ok(Box::new(move || {
             let mut operators = Vec::with_capacity(writers.len());
+            let mut shared = Vec::new();
             for (uid, write) in writers {
-                let bytes = write().map_err(|e| {
+                let snapshot = write().map_err(|e| {
                     TaskError::new(TaskErrorKind::State, e.to_string()).in_operator(uid.as_str())
                 })?;
-                operators.push((uid, bytes));
+                shared.extend(snapshot.shared);
+                operators.push((uid, snapshot.bytes));
             }
-            postcard::to_allocvec(&ChainSnapshot { source, operators }).map_err(|e| {
-                TaskError::new(
-                    TaskErrorKind::State,
-                    format!("cannot encode task state: {e}"),
-                )
-            })
+            let bytes =
+                postcard::to_allocvec(&ChainSnapshot { source, operators }).map_err(|e| {
+                    TaskError::new(
+                        TaskErrorKind::State,
+                        format!("cannot encode task state: {e}"),
+                    )
+                })?;
+            Ok(TaskSnapshot { bytes, shared })
         }))
     }
 

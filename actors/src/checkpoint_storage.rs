@@ -20,6 +20,19 @@ pub enum StateLocation {
     File(PathBuf),
 }
 
+/// A file in the storage's shared area that a subtask's state refers to (an SST file of an
+/// incremental RocksDB checkpoint). Shared files outlive the checkpoint that wrote them: storage
+/// deletes one only when no retained checkpoint refers to it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SharedFile {
+    /// Its path, relative to the job's directory (`shared/...`).
+    pub path: PathBuf,
+    /// Its size in bytes.
+    pub size: u64,
+    /// Whether this checkpoint wrote it (otherwise an earlier checkpoint did).
+    pub uploaded: bool,
+}
+
 /// One subtask's state in a checkpoint.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StateHandle {
@@ -31,8 +44,25 @@ pub struct StateHandle {
     pub operator_uids: Vec<String>,
     /// Where the bytes are.
     pub location: StateLocation,
-    /// Size of the state in bytes.
+    /// Bytes this checkpoint wrote for the subtask: its state bytes and the shared files it
+    /// uploaded (an incremental checkpoint's size).
     pub size: u64,
+    /// Shared files the state refers to, uploaded by this checkpoint or an earlier one.
+    pub shared: Vec<SharedFile>,
+}
+
+impl StateHandle {
+    /// The size of the whole state: what a full checkpoint would write (the state bytes and
+    /// every shared file it refers to).
+    pub fn full_size(&self) -> u64 {
+        self.size
+            + self
+                .shared
+                .iter()
+                .filter(|f| !f.uploaded)
+                .map(|f| f.size)
+                .sum::<u64>()
+    }
 }
 
 /// One task (vertex) of the job as a checkpoint records it.
@@ -62,9 +92,23 @@ pub struct CheckpointMetadata {
 }
 
 impl CheckpointMetadata {
-    /// Total bytes of state (metadata excluded).
+    /// Bytes this checkpoint wrote (metadata excluded): for an incremental checkpoint, only what
+    /// is new since the previous one.
     pub fn state_size(&self) -> u64 {
         self.states.iter().map(|s| s.size).sum()
+    }
+
+    /// Bytes of the whole state this checkpoint restores (metadata excluded), shared files
+    /// written by earlier checkpoints included.
+    pub fn full_state_size(&self) -> u64 {
+        self.states.iter().map(StateHandle::full_size).sum()
+    }
+
+    /// Every shared file this checkpoint refers to, relative to the job's directory.
+    pub fn shared_files(&self) -> impl Iterator<Item = &std::path::Path> {
+        self.states
+            .iter()
+            .flat_map(|s| s.shared.iter().map(|f| f.path.as_path()))
     }
 
     /// The handle of the subtask of vertex `vertex_uid` with index `subtask`.
@@ -164,9 +208,23 @@ pub trait CheckpointStorage: Send + Sync + 'static {
     /// the directory); returns its size in bytes. Once this returns, the checkpoint is complete.
     fn write_metadata(&self, metadata: &CheckpointMetadata) -> Result<u64, StorageError>;
 
-    /// Deletes everything of `checkpoint` (a subsumed, aborted or declined one). Deleting a
-    /// checkpoint that does not exist is not an error.
+    /// Deletes everything of `checkpoint` (a subsumed, aborted or declined one), and the shared
+    /// files no retained checkpoint refers to any more. Deleting a checkpoint that does not exist
+    /// is not an error.
     fn discard(&self, checkpoint: CheckpointId) -> Result<(), StorageError>;
+
+    /// Deletes shared files (paths relative to the job's directory) a subtask uploaded for
+    /// `checkpoint` whose state could not be written (the checkpoint was discarded meanwhile), so
+    /// none is left behind; files a complete checkpoint refers to are kept. Storage without a
+    /// shared area does nothing.
+    fn discard_shared(
+        &self,
+        checkpoint: CheckpointId,
+        files: &[PathBuf],
+    ) -> Result<(), StorageError> {
+        let _ = (checkpoint, files);
+        Ok(())
+    }
 
     /// The metadata of complete checkpoint `checkpoint`.
     fn load(&self, checkpoint: CheckpointId) -> Result<CheckpointMetadata, StorageError>;

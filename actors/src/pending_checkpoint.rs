@@ -114,6 +114,7 @@ mod tests {
             operator_uids: vec![],
             location: StateLocation::Inline(vec![]),
             size: 0,
+            shared: vec![],
         }
     }
 

@@ -6,7 +6,7 @@
 
 use crate::barrier_aligner::AlignmentAction;
 use crate::checkpoint_stats::{CheckpointFailureReason, SubtaskCheckpointStats};
-use crate::checkpoint_storage::{CheckpointStorage, StateHandle, StateLocation};
+use crate::checkpoint_storage::{CheckpointStorage, SharedFile, StateHandle, StateLocation};
 use crate::coordinator::{AcknowledgeCheckpoint, DeclineCheckpoint};
 use crate::error::{TaskError, TaskErrorKind};
 use crate::event::{ChannelEvent, CheckpointBarrier, CheckpointId};
@@ -60,6 +60,7 @@ pub struct NotifyCheckpointAborted {
 struct Written {
     location: StateLocation,
     size: u64,
+    shared: Vec<SharedFile>,
     async_duration: Duration,
 }
 
@@ -164,13 +165,34 @@ impl SubtaskActor {
         let uid = cp.vertex_uid.clone();
         let write = actix_rt::task::spawn_blocking(move || -> Result<Written, String> {
             let started = Instant::now();
-            let bytes = writer().map_err(|e| e.to_string())?;
-            let location = storage
-                .write_state(id, &uid, index, &bytes)
-                .map_err(|e| e.to_string())?;
+            let snapshot = writer().map_err(|e| e.to_string())?;
+            let location = match storage.write_state(id, &uid, index, &snapshot.bytes) {
+                Ok(location) => location,
+                Err(e) => {
+                    // Shared files uploaded for a checkpoint that can no longer complete would
+                    // be orphans: remove them (files a complete checkpoint refers to stay).
+                    let uploaded: Vec<_> = snapshot
+                        .shared
+                        .iter()
+                        .filter(|f| f.uploaded)
+                        .map(|f| f.path.clone())
+                        .collect();
+                    if let Err(cleanup) = storage.discard_shared(id, &uploaded) {
+                        tracing::warn!("checkpoint {id}: {cleanup}");
+                    }
+                    return Err(e.to_string());
+                }
+            };
+            let uploaded: u64 = snapshot
+                .shared
+                .iter()
+                .filter(|f| f.uploaded)
+                .map(|f| f.size)
+                .sum();
             Ok(Written {
                 location,
-                size: bytes.len() as u64,
+                size: snapshot.bytes.len() as u64 + uploaded,
+                shared: snapshot.shared,
                 async_duration: started.elapsed(),
             })
         });
@@ -212,6 +234,7 @@ fn ctx_spawn_write(
                         operator_uids: cp.operator_uids.clone(),
                         location: written.location,
                         size: written.size,
+                        shared: written.shared,
                     },
                     stats,
                 });

@@ -12,6 +12,7 @@
 //! runtime fires no more timers (as Flink fires no processing-time timers after end of input).
 
 use crate::channel::Outputs;
+use crate::checkpoint_storage::SharedFile;
 use crate::error::TaskError;
 use crate::event::{Batch, CheckpointId};
 use crate::metrics::MetricsRegistry;
@@ -76,7 +77,7 @@ pub trait Task: Send + 'static {
     /// while processing goes on. An error fails the subtask.
     fn snapshot_state(&mut self, id: CheckpointId) -> Result<SnapshotWriter, TaskError> {
         let _ = id;
-        Ok(Box::new(|| Ok(Vec::new())))
+        Ok(Box::new(|| Ok(TaskSnapshot::default())))
     }
 
     /// Checkpoint `id` completed everywhere: publish what it covers.
@@ -103,8 +104,29 @@ pub trait Task: Send + 'static {
     }
 }
 
-/// The asynchronous part of a snapshot: returns the state's bytes.
-pub type SnapshotWriter = Box<dyn FnOnce() -> Result<Vec<u8>, TaskError> + Send>;
+/// The asynchronous part of a snapshot: returns the state's bytes and the shared files they
+/// refer to.
+pub type SnapshotWriter = Box<dyn FnOnce() -> Result<TaskSnapshot, TaskError> + Send>;
+
+/// What the asynchronous part of a subtask's snapshot produced.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TaskSnapshot {
+    /// The state's bytes, which the runtime writes to the checkpoint storage.
+    pub bytes: Vec<u8>,
+    /// Files the state refers to in the storage's shared area (incremental checkpoints), already
+    /// written there.
+    pub shared: Vec<SharedFile>,
+}
+
+impl TaskSnapshot {
+    /// A snapshot of `bytes` alone.
+    pub fn bytes(bytes: Vec<u8>) -> Self {
+        TaskSnapshot {
+            bytes,
+            shared: Vec::new(),
+        }
+    }
+}
 
 /// Builds a subtask's task; called again for each restart.
 pub type TaskFactory = Arc<dyn Fn(&SubtaskInfo) -> Result<Box<dyn Task>, TaskError> + Send + Sync>;

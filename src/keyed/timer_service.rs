@@ -172,8 +172,8 @@ impl<K: StateKey> StateTable<K> for TimerTable<K> {
         self
     }
 
-    fn snapshot(&mut self, max_parallelism: u32) -> StateWriter {
-        snapshot_entries(&mut self.by_key, max_parallelism)
+    fn snapshot(&mut self) -> Option<StateWriter> {
+        Some(snapshot_entries(&mut self.by_key))
     }
 
     fn restore(
@@ -211,8 +211,8 @@ impl OperatorTimers {
             "ProcessingTimeTimers<{}>",
             std::any::type_name::<K>()
         ));
-        let index = backend.register(TIMER_STATE_NAME, state_type, |g| {
-            TimerTable::<K>::new(g, clock)
+        let index = backend.register(TIMER_STATE_NAME, state_type, None, |ctx| {
+            Ok(TimerTable::<K>::new(&ctx.groups, clock))
         })?;
         if index != TIMERS_INDEX {
             return Err("the timer state must be the operator's first keyed state".into());
@@ -346,7 +346,7 @@ mod tests {
         t.register(&1, 50);
         t.register(&2, 20);
         t.register(&1, 10);
-        let bytes = t.snapshot(128)().expect("snapshot writes");
+        let bytes = t.snapshot().expect("in memory")().expect("snapshot writes");
         t.clear();
         assert_eq!(t.next(), None);
         let mut restored = table();

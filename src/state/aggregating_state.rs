@@ -3,8 +3,7 @@
 
 use crate::error::BoxError;
 use crate::keyed_state::{
-    restore_entries, snapshot_entries, CowMap, KeyedContext, RuntimeContext, StateKey, StateTable,
-    StateType, StateValue,
+    KeyedContext, RuntimeContext, StateKey, StateMap, StateTable, StateType, StateValue,
 };
 use crate::operator::StateWriter;
 use std::any::{type_name, Any};
@@ -75,14 +74,14 @@ pub trait AggregateFunction: Send + 'static {
 /// The operations of an aggregating state's table, with the accumulator type erased so the handle
 /// names only the input and output types.
 trait Accumulators<K, IN, OUT>: StateTable<K> {
-    fn get(&self, key: &K) -> Option<OUT>;
+    fn get(&mut self, key: &K) -> Option<OUT>;
     fn add(&mut self, key: &K, value: IN);
     fn clear(&mut self, key: &K);
 }
 
 /// The accumulators of an aggregating state with function `F`.
 struct AccumulatorTable<K, F: AggregateFunction> {
-    map: CowMap<K, F::Accumulator>,
+    map: StateMap<K, F::Accumulator>,
     function: F,
 }
 
@@ -91,8 +90,8 @@ impl<K: StateKey, F: AggregateFunction> StateTable<K> for AccumulatorTable<K, F>
         self
     }
 
-    fn snapshot(&mut self, max_parallelism: u32) -> StateWriter {
-        snapshot_entries(&mut self.map, max_parallelism)
+    fn snapshot(&mut self) -> Option<StateWriter> {
+        self.map.snapshot()
     }
 
     fn restore(
@@ -100,15 +99,16 @@ impl<K: StateKey, F: AggregateFunction> StateTable<K> for AccumulatorTable<K, F>
         entries: &[u8],
         key_groups: &RangeInclusive<u32>,
     ) -> Result<(), BoxError> {
-        restore_entries(&mut self.map, entries, key_groups)
+        self.map.restore(entries, key_groups)
     }
 }
 
 impl<K: StateKey, F: AggregateFunction> Accumulators<K, F::Input, F::Output>
     for AccumulatorTable<K, F>
 {
-    fn get(&self, key: &K) -> Option<F::Output> {
-        self.map.get(key).map(|acc| self.function.get_result(acc))
+    fn get(&mut self, key: &K) -> Option<F::Output> {
+        let function = &self.function;
+        self.map.get(key).map(|acc| function.get_result(acc))
     }
 
     fn add(&mut self, key: &K, value: F::Input) {
@@ -136,8 +136,8 @@ impl<K: StateKey, IN: 'static, OUT: 'static> StateTable<K> for AggregatingTable<
         self
     }
 
-    fn snapshot(&mut self, max_parallelism: u32) -> StateWriter {
-        self.0.snapshot(max_parallelism)
+    fn snapshot(&mut self) -> Option<StateWriter> {
+        self.0.snapshot()
     }
 
     fn restore(
@@ -175,11 +175,13 @@ impl<K: StateKey> RuntimeContext<'_, K> {
                 type_name::<F::Accumulator>()
             ),
         };
-        let index = self.backend.register(name, state_type, |g| {
-            AggregatingTable::<K, F::Input, F::Output>(Box::new(AccumulatorTable::<K, F> {
-                map: CowMap::new(g),
-                function,
-            }))
+        let index = self.backend.register(name, state_type, self.ttl, |g| {
+            Ok(AggregatingTable::<K, F::Input, F::Output>(Box::new(
+                AccumulatorTable::<K, F> {
+                    map: StateMap::new(g)?,
+                    function,
+                },
+            )))
         })?;
         Ok(AggregatingState {
             index,

@@ -2,8 +2,7 @@
 
 use crate::error::BoxError;
 use crate::keyed_state::{
-    restore_entries, snapshot_entries, CowMap, KeyedContext, Map, RuntimeContext, StateKey,
-    StateTable, StateType, StateValue,
+    KeyedContext, Map, RuntimeContext, StateKey, StateMap, StateTable, StateType, StateValue,
 };
 use crate::operator::StateWriter;
 use std::any::Any;
@@ -13,15 +12,15 @@ use std::marker::PhantomData;
 use std::ops::RangeInclusive;
 
 /// The table of a map state: the key's map, never empty (an empty map is no entry).
-struct MapTable<K, UK, UV>(CowMap<K, Map<UK, UV>>);
+struct MapTable<K, UK, UV>(StateMap<K, Map<UK, UV>>);
 
 impl<K: StateKey, UK: StateKey, UV: StateValue> StateTable<K> for MapTable<K, UK, UV> {
     fn as_any_mut(&mut self) -> &mut dyn Any {
         self
     }
 
-    fn snapshot(&mut self, max_parallelism: u32) -> StateWriter {
-        snapshot_entries(&mut self.0, max_parallelism)
+    fn snapshot(&mut self) -> Option<StateWriter> {
+        self.0.snapshot()
     }
 
     fn restore(
@@ -29,7 +28,7 @@ impl<K: StateKey, UK: StateKey, UV: StateValue> StateTable<K> for MapTable<K, UK
         entries: &[u8],
         key_groups: &RangeInclusive<u32>,
     ) -> Result<(), BoxError> {
-        restore_entries(&mut self.0, entries, key_groups)
+        self.0.restore(entries, key_groups)
     }
 }
 
@@ -46,9 +45,9 @@ impl<K: StateKey> RuntimeContext<'_, K> {
             std::any::type_name::<UK>(),
             std::any::type_name::<UV>()
         ));
-        let index = self
-            .backend
-            .register(name, state_type, |g| MapTable::<K, UK, UV>(CowMap::new(g)))?;
+        let index = self.backend.register(name, state_type, self.ttl, |g| {
+            Ok(MapTable::<K, UK, UV>(StateMap::new(g)?))
+        })?;
         Ok(MapState {
             index,
             _types: PhantomData,
@@ -78,7 +77,7 @@ impl<UK: StateKey, UV: StateValue> MapState<UK, UV> {
     fn map<'c, K: StateKey>(
         &self,
         ctx: &'c mut KeyedContext<'_, K>,
-    ) -> (&'c K, &'c mut CowMap<K, Map<UK, UV>>) {
+    ) -> (&'c K, &'c mut StateMap<K, Map<UK, UV>>) {
         let (key, table) = ctx.table::<MapTable<K, UK, UV>>(self.index);
         (key, &mut table.0)
     }

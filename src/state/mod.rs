@@ -60,10 +60,12 @@ mod map_state;
 mod reducing_state;
 #[cfg(test)]
 mod tests;
+pub mod ttl;
 mod value_state;
 
 pub use aggregating_state::{AggregateFunction, AggregatingState};
 pub use list_state::ListState;
 pub use map_state::MapState;
 pub use reducing_state::ReducingState;
+pub use ttl::{StateTtlConfig, StateVisibility, TtlUpdateType};
 pub use value_state::ValueState;

@@ -3,8 +3,7 @@
 
 use crate::error::BoxError;
 use crate::keyed_state::{
-    restore_entries, snapshot_entries, CowMap, KeyedContext, RuntimeContext, StateKey, StateTable,
-    StateType, StateValue,
+    KeyedContext, RuntimeContext, StateKey, StateMap, StateTable, StateType, StateValue,
 };
 use crate::operator::StateWriter;
 use std::any::Any;
@@ -16,7 +15,7 @@ type Reduce<V> = Box<dyn FnMut(V, V) -> V + Send>;
 
 /// The table of a reducing state: the key's value so far, and the reduce function.
 struct ReducingTable<K, V> {
-    map: CowMap<K, V>,
+    map: StateMap<K, V>,
     reduce: Reduce<V>,
 }
 
@@ -25,8 +24,8 @@ impl<K: StateKey, V: StateValue> StateTable<K> for ReducingTable<K, V> {
         self
     }
 
-    fn snapshot(&mut self, max_parallelism: u32) -> StateWriter {
-        snapshot_entries(&mut self.map, max_parallelism)
+    fn snapshot(&mut self) -> Option<StateWriter> {
+        self.map.snapshot()
     }
 
     fn restore(
@@ -34,7 +33,7 @@ impl<K: StateKey, V: StateValue> StateTable<K> for ReducingTable<K, V> {
         entries: &[u8],
         key_groups: &RangeInclusive<u32>,
     ) -> Result<(), BoxError> {
-        restore_entries(&mut self.map, entries, key_groups)
+        self.map.restore(entries, key_groups)
     }
 }
 
@@ -57,12 +56,12 @@ impl<K: StateKey> RuntimeContext<'_, K> {
     {
         let state_type =
             StateType::stored(format!("ReducingState<{}>", std::any::type_name::<V>()));
-        let index = self
-            .backend
-            .register(name, state_type, |g| ReducingTable::<K, V> {
-                map: CowMap::new(g),
+        let index = self.backend.register(name, state_type, self.ttl, |g| {
+            Ok(ReducingTable::<K, V> {
+                map: StateMap::new(g)?,
                 reduce: Box::new(reduce),
-            })?;
+            })
+        })?;
         Ok(ReducingState {
             index,
             _types: PhantomData,

@@ -2,8 +2,7 @@
 
 use crate::error::BoxError;
 use crate::keyed_state::{
-    restore_entries, snapshot_entries, CowMap, KeyedContext, RuntimeContext, StateKey, StateTable,
-    StateType, StateValue,
+    KeyedContext, RuntimeContext, StateKey, StateMap, StateTable, StateType, StateValue,
 };
 use crate::operator::StateWriter;
 use std::any::Any;
@@ -11,15 +10,15 @@ use std::marker::PhantomData;
 use std::ops::RangeInclusive;
 
 /// The table of a value state: the key's value.
-struct ValueTable<K, V>(CowMap<K, V>);
+struct ValueTable<K, V>(StateMap<K, V>);
 
 impl<K: StateKey, V: StateValue> StateTable<K> for ValueTable<K, V> {
     fn as_any_mut(&mut self) -> &mut dyn Any {
         self
     }
 
-    fn snapshot(&mut self, max_parallelism: u32) -> StateWriter {
-        snapshot_entries(&mut self.0, max_parallelism)
+    fn snapshot(&mut self) -> Option<StateWriter> {
+        self.0.snapshot()
     }
 
     fn restore(
@@ -27,7 +26,7 @@ impl<K: StateKey, V: StateValue> StateTable<K> for ValueTable<K, V> {
         entries: &[u8],
         key_groups: &RangeInclusive<u32>,
     ) -> Result<(), BoxError> {
-        restore_entries(&mut self.0, entries, key_groups)
+        self.0.restore(entries, key_groups)
     }
 }
 
@@ -37,9 +36,9 @@ impl<K: StateKey> RuntimeContext<'_, K> {
     /// type is an error naming the state.
     pub fn value_state<V: StateValue>(&mut self, name: &str) -> Result<ValueState<V>, BoxError> {
         let state_type = StateType::stored(format!("ValueState<{}>", std::any::type_name::<V>()));
-        let index = self
-            .backend
-            .register(name, state_type, |g| ValueTable::<K, V>(CowMap::new(g)))?;
+        let index = self.backend.register(name, state_type, self.ttl, |g| {
+            Ok(ValueTable::<K, V>(StateMap::new(g)?))
+        })?;
         Ok(ValueState {
             index,
             _types: PhantomData,
@@ -61,7 +60,7 @@ impl<V: StateValue> ValueState<V> {
     fn map<'c, K: StateKey>(
         &self,
         ctx: &'c mut KeyedContext<'_, K>,
-    ) -> (&'c K, &'c mut CowMap<K, V>) {
+    ) -> (&'c K, &'c mut StateMap<K, V>) {
         let (key, table) = ctx.table::<ValueTable<K, V>>(self.index);
         (key, &mut table.0)
     }

@@ -240,6 +240,31 @@ pub fn chk_dirs(job_dir: &Path) -> Vec<(u64, bool)> {
     out
 }
 
+/// Checks that a job's `shared/` directory holds exactly the shared files its complete
+/// checkpoints refer to: none missing, no orphan.
+pub fn assert_no_orphan_shared_files(job_dir: &Path) {
+    use weir::runtime::checkpoint_storage::CheckpointStorage;
+    let storage = weir::checkpoint_storage::FileSystemCheckpointStorage::at_job_dir(job_dir);
+    let mut referenced = std::collections::BTreeSet::new();
+    for (id, complete) in chk_dirs(job_dir) {
+        if complete {
+            let metadata = storage.load(id).expect("metadata loads");
+            referenced.extend(metadata.shared_files().map(|p| job_dir.join(p)));
+        }
+    }
+    let present: std::collections::BTreeSet<_> = match std::fs::read_dir(job_dir.join("shared")) {
+        Ok(entries) => entries.map(|e| e.expect("dir entry").path()).collect(),
+        Err(_) => Default::default(),
+    };
+    assert_eq!(
+        present,
+        referenced,
+        "shared/ must hold exactly the files the complete checkpoints refer to (checkpoint \
+         directories, with whether complete: {:?})",
+        chk_dirs(job_dir)
+    );
+}
+
 /// Counts records a test operator saw, so a test can wait for the job to get somewhere.
 #[derive(Clone, Default)]
 pub struct Progress(Arc<(Mutex<u64>, Condvar)>);

@@ -1,0 +1,156 @@
+//! The RocksDB state backend in jobs: the same results as the hashmap backend, incremental
+//! checkpoints that leave no orphan shared file, and checkpoints restored only by the backend
+//! that wrote them.
+
+mod common;
+
+use common::{
+    assert_no_orphan_shared_files, chk_dirs, deterministic_env, finish, paced, Pace, Sequence,
+};
+use std::path::Path;
+use std::time::Duration;
+use weir::{
+    CheckpointStatus, ExternalizedCheckpointRetention, Fault, FaultInjector, JobError,
+    StateBackend, StreamEnvironment, Target,
+};
+
+const JOB: &str = "backends";
+
+/// A deterministic job (seed 7): a paced source of `0..total` keyed by `x % 1000` into a
+/// per-key sequence, with `backend` and 10 ms checkpoints into `dir`, retaining `retained`.
+fn job(
+    dir: &Path,
+    backend: StateBackend,
+    total: u64,
+    retained: u32,
+) -> (StreamEnvironment, weir::CollectSink<(u64, u64, u64)>) {
+    let mut env = deterministic_env(7);
+    env.set_parallelism(2)
+        .set_job_id(JOB)
+        .set_state_backend(backend)
+        .enable_checkpointing(Duration::from_millis(10))
+        .set_checkpoint_dir(dir);
+    let cp = env.checkpoint_config_mut();
+    cp.incremental = true;
+    cp.num_retained = retained;
+    cp.externalized_retention = ExternalizedCheckpointRetention::RetainOnCancellation;
+    let out = paced(
+        &env,
+        "numbers",
+        total,
+        Pace::Every {
+            burst: 50,
+            polls: 1,
+        },
+    )
+    .key_by(|x| x % 1000)
+    .process(Sequence::default())
+    .uid("sequence")
+    .collect();
+    (env, out)
+}
+
+fn sorted<T: Ord>(mut v: Vec<T>) -> Vec<T> {
+    v.sort();
+    v
+}
+
+#[test]
+fn rocksdb_and_hashmap_jobs_compute_the_same_output() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (env, heap) = job(&dir.path().join("heap"), StateBackend::HashMap, 20_000, 1);
+    env.execute().expect("hashmap run");
+    let (env, rocks) = job(
+        &dir.path().join("rocks"),
+        StateBackend::rocksdb(),
+        20_000,
+        1,
+    );
+    env.execute().expect("rocksdb run");
+    let heap = sorted(heap.records());
+    assert_eq!(heap.len(), 20_000);
+    assert_eq!(sorted(rocks.records()), heap);
+}
+
+#[test]
+fn after_many_incremental_checkpoints_shared_holds_only_what_the_two_retained_ones_need() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (mut env, _out) = job(dir.path(), StateBackend::rocksdb(), 60_000, 2);
+    // Fail near the end, without restart: the retained checkpoints stay on disk.
+    env.set_fault_injector(FaultInjector::new().with(Fault::FailAtRecord {
+        target: Target::first_attempt("sequence", 0),
+        record: 29_000,
+    }));
+    let (result, stats) = finish(env.spawn().expect("job starts"));
+    assert!(matches!(result, Err(JobError::TaskFailed(_))), "{result:?}");
+    let completed = stats
+        .iter()
+        .filter(|s| s.status == CheckpointStatus::Completed)
+        .count();
+    assert!(completed >= 20, "only {completed} checkpoints completed");
+    let job_dir = dir.path().join(JOB);
+    let complete: Vec<u64> = chk_dirs(&job_dir)
+        .into_iter()
+        .filter(|(_, complete)| *complete)
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(complete.len(), 2, "retained checkpoints: {complete:?}");
+    assert_no_orphan_shared_files(&job_dir);
+    let shared = std::fs::read_dir(job_dir.join("shared"))
+        .expect("shared/")
+        .count();
+    assert!(shared > 0, "incremental checkpoints wrote no shared file");
+}
+
+/// The error of restoring a checkpoint written with `written_by` into a job with `restored_by`.
+fn cross_restore_error(written_by: StateBackend, restored_by: StateBackend) -> String {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (mut env, _) = job(dir.path(), written_by, 20_000, 1);
+    env.set_fault_injector(FaultInjector::new().with(Fault::FailAtRecord {
+        target: Target::first_attempt("sequence", 0),
+        record: 9_000,
+    }));
+    assert!(
+        env.execute().is_err(),
+        "the injected failure ends the first run"
+    );
+    let (mut env, _) = job(dir.path(), restored_by, 20_000, 1);
+    env.restore_from_latest(dir.path())
+        .expect("a checkpoint completed");
+    match env.execute() {
+        Ok(_) => panic!("a checkpoint of another backend was restored"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn a_checkpoint_is_restored_only_by_the_backend_that_wrote_it() {
+    for (written, restored) in [
+        (StateBackend::rocksdb(), StateBackend::HashMap),
+        (StateBackend::HashMap, StateBackend::rocksdb()),
+    ] {
+        let (w, r) = (written.name(), restored.name());
+        let error = cross_restore_error(written, restored);
+        for part in [
+            "sequence",
+            &format!("the {w} state backend"),
+            &format!("the {r} backend"),
+        ] {
+            assert!(error.contains(part), "{error:?} does not say {part:?}");
+        }
+    }
+}
+
+#[test]
+fn incremental_checkpoints_without_a_checkpoint_directory_are_refused_before_the_job_runs() {
+    let mut env = StreamEnvironment::new();
+    env.set_state_backend(StateBackend::rocksdb())
+        .enable_checkpointing(Duration::from_millis(10));
+    env.checkpoint_config_mut().incremental = true;
+    env.generate_sequence(0, 10)
+        .key_by(|x| x % 2)
+        .reduce(|a, b| a + b)
+        .discard();
+    let error = env.execute().expect_err("refused").to_string();
+    assert!(error.contains("checkpoint directory"), "{error}");
+}
