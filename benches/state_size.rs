@@ -142,9 +142,12 @@ fn main() {
     }
 }
 
+/// A panel's title and the value it plots.
+type Panel = (&'static str, fn(&Point) -> f64);
+
 /// Two log-log panels: checkpoint duration and size against keys, one line per backend.
 fn plot(points: &[Point]) -> String {
-    let panels: [(&str, fn(&Point) -> f64); 2] = [
+    let panels: [Panel; 2] = [
         ("checkpoint duration (ms)", |p| p.duration_ms.max(0.01)),
         ("checkpoint size (MB)", |p| {
             (p.bytes as f64 / 1e6).max(0.001)

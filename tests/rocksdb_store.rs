@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 use weir::checkpoint_storage::FileSystemCheckpointStorage;
 use weir::rocksdb_incremental::{IncrementalCheckpointer, IncrementalHandle, SharedFileRegistry};
 use weir::rocksdb_store::{RocksDbError, RocksDbOptions, RocksDbStateStore, MAX_KEY_GROUP};
-use weir::runtime::checkpoint_storage::CheckpointStorage;
 use weir::runtime::key_group::assign_to_key_group;
 use weir::runtime::CheckpointId;
 
