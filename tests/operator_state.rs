@@ -71,7 +71,13 @@ impl Batcher {
         let buffer = self.buffer.as_ref().ok_or("not opened")?;
         let items = buffer.get();
         if let (Some(first), Some(last)) = (items.first(), items.last()) {
-            out.push((self.subtask, self.batches, items.iter().sum(), *first, *last));
+            out.push((
+                self.subtask,
+                self.batches,
+                items.iter().sum(),
+                *first,
+                *last,
+            ));
             self.batches += 1;
             buffer.clear();
         }
@@ -132,7 +138,11 @@ fn batcher_job(env: &StreamEnvironment, batcher: Batcher, out: &CommittedCollect
         .uid("out");
 }
 
-fn batcher_run(faults: Option<FaultInjector>) -> (weir::JobResult, Vec<BatchOut>, Vec<(u32, (usize, u64))>) {
+/// A batcher run: the job's result, its committed output (sorted), and what each restore found
+/// (subtask, (buffered records, batches emitted)).
+type BatcherRun = (weir::JobResult, Vec<BatchOut>, Vec<(u32, (usize, u64))>);
+
+fn batcher_run(faults: Option<FaultInjector>) -> BatcherRun {
     let mut env = env(7, 3);
     if let Some(f) = faults {
         env.set_fault_injector(f);
@@ -149,7 +159,10 @@ fn batcher_run(faults: Option<FaultInjector>) -> (weir::JobResult, Vec<BatchOut>
 #[test]
 fn list_state_restored_after_failures_gives_the_failure_free_output() {
     let (_, expected, _) = batcher_run(None);
-    assert!(expected.len() as u64 >= BATCHER_RECORDS / 100 - 2, "nearly every record batched");
+    assert!(
+        expected.len() as u64 >= BATCHER_RECORDS / 100 - 2,
+        "nearly every record batched"
+    );
     let faults = fail_at("batcher", 1, 10_050).with(Fault::FailAtRecord {
         target: Target {
             uid: "batcher".to_string(),
@@ -159,12 +172,21 @@ fn list_state_restored_after_failures_gives_the_failure_free_output() {
         record: 5_030,
     });
     let (result, got, restores) = batcher_run(Some(faults));
-    assert_eq!(result.restarts.len(), 2, "two injected failures, two restarts");
+    assert_eq!(
+        result.restarts.len(),
+        2,
+        "two injected failures, two restarts"
+    );
     assert!(
-        restores.iter().any(|(_, (buffered, batches))| *buffered > 0 && *batches > 0),
+        restores
+            .iter()
+            .any(|(_, (buffered, batches))| *buffered > 0 && *batches > 0),
         "a restart restored a partly filled buffer and a batch count: {restores:?}"
     );
-    assert!(got == expected, "committed output differs from the failure-free run");
+    assert!(
+        got == expected,
+        "committed output differs from the failure-free run"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -186,7 +208,9 @@ impl CheckpointedFunction<u64, (u32, u64)> for Counter {
         self.subtask = ctx.subtask_index();
         let all = counts.get();
         if ctx.is_restored() {
-            self.restores.lock().push((self.subtask, sorted(all.clone())));
+            self.restores
+                .lock()
+                .push((self.subtask, sorted(all.clone())));
         }
         self.count = all
             .iter()
@@ -264,13 +288,23 @@ fn union_list_state_gives_every_subtask_every_entry_exactly_once_after_a_restore
     let first = &restores[0].1;
     for (subtask, entries) in &restores {
         let owners: Vec<u32> = entries.iter().map(|(s, _)| *s).collect();
-        assert_eq!(owners, vec![0, 1, 2], "subtask {subtask}: one entry per subtask");
+        assert_eq!(
+            owners,
+            vec![0, 1, 2],
+            "subtask {subtask}: one entry per subtask"
+        );
         assert_eq!(entries, first, "subtask {subtask} sees the same union");
     }
-    assert!(first.iter().all(|(_, c)| *c > 0), "restored counts: {first:?}");
+    assert!(
+        first.iter().all(|(_, c)| *c > 0),
+        "restored counts: {first:?}"
+    );
     // Each subtask counted its whole share exactly once.
     assert_eq!(finals, expected_finals);
-    assert!(got == expected, "committed output differs from the failure-free run");
+    assert!(
+        got == expected,
+        "committed output differs from the failure-free run"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -307,7 +341,10 @@ impl BroadcastProcessFunction<u64, (String, u64), (u64, Option<u64>)> for ApplyR
         ctx: &mut ReadOnlyContext<'_>,
         out: &mut Vec<(u64, Option<u64>)>,
     ) -> Result<(), BoxError> {
-        match ctx.broadcast_state(&RULES)?.with(|rules| apply(rules, value)) {
+        match ctx
+            .broadcast_state(&RULES)?
+            .with(|rules| apply(rules, value))
+        {
             Some(result) => out.push((value, Some(result))),
             None => self.pending.as_ref().ok_or("not opened")?.add(value),
         }
@@ -413,7 +450,10 @@ fn a_state_restored_with_another_type_fails_naming_the_uid_and_the_state() {
         .set_fault_injector(fail_at("batcher", 0, 8_000));
     let out = CommittedCollector::new();
     batcher_job(&first, Batcher::default(), &out);
-    assert!(first.execute().is_err(), "the injected failure ends the first run");
+    assert!(
+        first.execute().is_err(),
+        "the injected failure ends the first run"
+    );
 
     let mut second = env(3, 0);
     second.set_job_id("retyped").set_checkpoint_dir(dir.path());

@@ -173,7 +173,8 @@ where
                         store: &mut self.store,
                         index: self.index,
                     };
-                    self.function.process_broadcast_element(value, &mut ctx, out)?;
+                    self.function
+                        .process_broadcast_element(value, &mut ctx, out)?;
                 }
             }
         }

@@ -49,8 +49,8 @@ pub(crate) fn open_store(
     info: &OperatorInfo,
     open: impl FnOnce(&mut OperatorStateContext<'_>) -> Result<(), BoxError>,
 ) -> Result<OperatorStateStore, TaskError> {
-    let mut store = OperatorStateStore::open(info)
-        .map_err(|e| TaskError::from(e).in_operator(info.label()))?;
+    let mut store =
+        OperatorStateStore::open(info).map_err(|e| TaskError::from(e).in_operator(info.label()))?;
     open(&mut store.context()).map_err(|e| {
         let kind = if e.downcast_ref::<OperatorStateError>().is_some() {
             TaskErrorKind::State

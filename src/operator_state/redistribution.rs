@@ -37,7 +37,12 @@ pub fn redistribute<T: Clone>(
             let (base, extra) = (total / p, total % p);
             let start = i * base + i.min(extra);
             let len = base + usize::from(i < extra);
-            old.iter().flatten().skip(start).take(len).cloned().collect()
+            old.iter()
+                .flatten()
+                .skip(start)
+                .take(len)
+                .cloned()
+                .collect()
         }
         StateKind::UnionList => old.iter().flatten().cloned().collect(),
         StateKind::Broadcast => old.first().cloned().unwrap_or_default(),

@@ -50,7 +50,10 @@ fn broadcast_state_gives_every_subtask_one_copy() {
         all_subtasks(StateKind::Broadcast, &old, 3),
         vec![vec![7, 8], vec![7, 8], vec![7, 8]]
     );
-    assert_eq!(redistribute::<u32>(StateKind::Broadcast, &[], 2, 1), Vec::<u32>::new());
+    assert_eq!(
+        redistribute::<u32>(StateKind::Broadcast, &[], 2, 1),
+        Vec::<u32>::new()
+    );
 }
 
 #[test]

@@ -90,8 +90,8 @@ fn operator_entry(
         subtask,
         reason,
     };
-    let view: ChainSnapshotView<'_> = postcard::from_bytes(task_state)
-        .map_err(|e| corrupt(format!("task state: {e}")))?;
+    let view: ChainSnapshotView<'_> =
+        postcard::from_bytes(task_state).map_err(|e| corrupt(format!("task state: {e}")))?;
     let Some((_, bytes)) = view.operators.iter().find(|(u, _)| *u == uid) else {
         return Ok(None);
     };

@@ -103,14 +103,16 @@ impl OperatorStateStore {
     ) -> Result<S, OperatorStateError> {
         if let Some(existing) = self.states.get(name) {
             self.check(name, existing.kind(), existing.type_name(), kind, type_name)?;
-            return existing.as_any().downcast_ref::<S>().cloned().ok_or_else(|| {
-                OperatorStateError::TypeChanged {
+            return existing
+                .as_any()
+                .downcast_ref::<S>()
+                .cloned()
+                .ok_or_else(|| OperatorStateError::TypeChanged {
                     uid: self.uid.clone(),
                     state: name.to_string(),
                     existing: existing.type_name().to_string(),
                     declared: type_name.to_string(),
-                }
-            });
+                });
         }
         let state = match self.restored.get(name) {
             Some(r) => {
@@ -129,7 +131,8 @@ impl OperatorStateStore {
                 reason,
             })?,
         };
-        self.states.insert(name.to_string(), Box::new(state.clone()));
+        self.states
+            .insert(name.to_string(), Box::new(state.clone()));
         Ok(state)
     }
 
@@ -269,7 +272,9 @@ impl OperatorStateContext<'_> {
         &mut self,
         name: &str,
     ) -> Result<UnionListState<T>, OperatorStateError> {
-        self.store.list(name, StateKind::UnionList).map(UnionListState)
+        self.store
+            .list(name, StateKind::UnionList)
+            .map(UnionListState)
     }
 
     /// Declares the broadcast state `descriptor` names (every subtask restores a full copy).

@@ -45,7 +45,10 @@ fn task_state(store: &OperatorStateStore) -> Option<Arc<Vec<u8>>> {
 fn a_store_opened_without_a_checkpoint_is_not_restored_and_its_states_are_empty() {
     let mut store = open(0, 1, &[]);
     assert!(!store.is_restored());
-    let list = store.context().list_state::<u64>("buffer").expect("declared");
+    let list = store
+        .context()
+        .list_state::<u64>("buffer")
+        .expect("declared");
     assert!(list.is_empty());
 }
 
@@ -54,7 +57,10 @@ fn list_state_restored_at_the_same_parallelism_gives_each_subtask_its_own_list()
     let vertex: Vec<_> = (0..3u64)
         .map(|i| {
             let mut store = open(i as u32, 3, &[]);
-            let list = store.context().list_state::<u64>("buffer").expect("declared");
+            let list = store
+                .context()
+                .list_state::<u64>("buffer")
+                .expect("declared");
             list.add_all((0..=i).map(|x| x + 10 * i));
             task_state(&store)
         })
@@ -62,7 +68,10 @@ fn list_state_restored_at_the_same_parallelism_gives_each_subtask_its_own_list()
     for i in 0..3u64 {
         let mut store = open(i as u32, 3, &vertex);
         assert!(store.is_restored());
-        let list = store.context().list_state::<u64>("buffer").expect("declared");
+        let list = store
+            .context()
+            .list_state::<u64>("buffer")
+            .expect("declared");
         assert_eq!(
             list.get(),
             (0..=i).map(|x| x + 10 * i).collect::<Vec<_>>(),
@@ -76,14 +85,20 @@ fn union_list_state_restores_every_subtasks_elements_on_every_subtask() {
     let vertex: Vec<_> = (0..3u32)
         .map(|i| {
             let mut store = open(i, 3, &[]);
-            let union = store.context().union_list_state::<u32>("owned").expect("declared");
+            let union = store
+                .context()
+                .union_list_state::<u32>("owned")
+                .expect("declared");
             union.add(i);
             task_state(&store)
         })
         .collect();
     for i in 0..3 {
         let mut store = open(i, 3, &vertex);
-        let union = store.context().union_list_state::<u32>("owned").expect("declared");
+        let union = store
+            .context()
+            .union_list_state::<u32>("owned")
+            .expect("declared");
         assert_eq!(union.get(), vec![0, 1, 2], "subtask {i}");
     }
 }
@@ -176,7 +191,10 @@ fn declaring_a_state_twice_shares_it_and_another_type_is_refused() {
 #[test]
 fn writes_after_a_snapshot_do_not_reach_it() {
     let mut store = open(0, 1, &[]);
-    let list = store.context().list_state::<u64>("buffer").expect("declared");
+    let list = store
+        .context()
+        .list_state::<u64>("buffer")
+        .expect("declared");
     list.add_all([1, 2]);
     let writer = store.snapshot();
     list.add(3);
@@ -186,7 +204,9 @@ fn writes_after_a_snapshot_do_not_reach_it() {
         source: None,
         operators: vec![(UID.to_string(), bytes)],
     };
-    let vertex = vec![Some(Arc::new(postcard::to_allocvec(&chain).expect("encodes")))];
+    let vertex = vec![Some(Arc::new(
+        postcard::to_allocvec(&chain).expect("encodes"),
+    ))];
     let mut restored = open(0, 1, &vertex);
     let list = restored
         .context()
@@ -201,7 +221,10 @@ fn a_restored_state_nobody_declares_is_carried_into_later_snapshots() {
     let store = open(0, 1, &vertex);
     let again = vec![task_state(&store)];
     let mut store = open(0, 1, &again);
-    let list = store.context().list_state::<u64>("buffer").expect("declared");
+    let list = store
+        .context()
+        .list_state::<u64>("buffer")
+        .expect("declared");
     assert_eq!(list.get(), vec![7]);
 }
 
@@ -228,7 +251,9 @@ fn an_operator_absent_from_the_checkpoint_starts_empty_and_not_restored() {
         source: None,
         operators: vec![("other".to_string(), vec![1])],
     };
-    let vertex = vec![Some(Arc::new(postcard::to_allocvec(&chain).expect("encodes")))];
+    let vertex = vec![Some(Arc::new(
+        postcard::to_allocvec(&chain).expect("encodes"),
+    ))];
     let store = open(0, 1, &vertex);
     assert!(!store.is_restored());
 }
