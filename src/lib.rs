@@ -34,6 +34,7 @@ mod graph;
 pub mod keyed;
 pub mod keyed_state;
 pub mod operator;
+pub mod operator_state;
 pub mod partitioner;
 pub mod rocksdb_incremental;
 mod rocksdb_keyed;
@@ -52,6 +53,10 @@ pub use environment::{EnvironmentConfig, StreamEnvironment};
 pub use error::{BoxError, Error, GraphError, JobError, TaskError, TaskErrorKind, TaskFailure};
 pub use keyed::{JobClock, KeyedProcessFunction, TimerService};
 pub use keyed_state::{KeyedContext, RuntimeContext, ValueState};
+pub use operator_state::{
+    BroadcastProcessFunction, BroadcastState, BroadcastStateDescriptor, CheckpointedFunction,
+    ListState as OperatorListState, OperatorStateContext, OperatorStateError, UnionListState,
+};
 pub use rocksdb_store::RocksDbOptions;
 pub use sink::CollectHandle;
 pub use state::{

@@ -99,6 +99,7 @@ impl Deployer {
             restored_state: restore
                 .and_then(|r| r.states.get(&(v.uid.clone(), key.index)))
                 .cloned(),
+            restored_vertex_states: restore.map(|r| r.vertex_states(&v.uid)).unwrap_or_default(),
         };
         let checkpointing = match (&self.spec.checkpointing, &self.coordinator) {
             (Some(cp), Some(coordinator)) => Some(SubtaskCheckpointing {

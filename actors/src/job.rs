@@ -94,6 +94,21 @@ impl RestoredCheckpoint {
         }
         Ok(RestoredCheckpoint { metadata, states })
     }
+
+    /// The state of every subtask of vertex `uid`, indexed by subtask index (as many as the
+    /// vertex had subtasks in the checkpoint; `None` where a subtask has no state). Empty when
+    /// the checkpoint does not know the vertex.
+    pub fn vertex_states(&self, uid: &str) -> Vec<Option<Arc<Vec<u8>>>> {
+        let parallelism = self
+            .metadata
+            .vertices
+            .iter()
+            .find(|v| v.uid == uid)
+            .map_or(0, |v| v.parallelism);
+        (0..parallelism)
+            .map(|i| self.states.get(&(uid.to_string(), i)).cloned())
+            .collect()
+    }
 }
 
 /// How a job checkpoints.

@@ -41,6 +41,11 @@ pub struct SubtaskInfo {
     pub job_start: tokio::time::Instant,
     /// The state this subtask had in the checkpoint the job restores from, if any.
     pub restored_state: Option<Arc<Vec<u8>>>,
+    /// The state of every subtask of this task's vertex in the checkpoint the job restores from,
+    /// indexed by the subtask index it had then (`None` where a subtask left no state); empty
+    /// when nothing is restored. Operator state that is not split by subtask (union list state,
+    /// broadcast state) reads all of it; the bytes are shared, not copied.
+    pub restored_vertex_states: Vec<Option<Arc<Vec<u8>>>>,
 }
 
 /// What a source reports after one poll.

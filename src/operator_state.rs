@@ -1,0 +1,93 @@
+//! Operator state: state bound to an operator's subtask rather than to a key (Flink's
+//! `OperatorStateStore`), for functions on non-keyed streams.
+//!
+//! | kind | declared with | on restore, a subtask gets |
+//! | --- | --- | --- |
+//! | [`ListState<T>`] | [`OperatorStateContext::list_state`] | its share of all subtasks' elements (its own list at the same parallelism) |
+//! | [`UnionListState<T>`] | [`OperatorStateContext::union_list_state`] | every subtask's elements |
+//! | [`BroadcastState<K, V>`] | [`OperatorStateContext::broadcast_state`] | a full copy (every subtask holds the same map) |
+//!
+//! Two kinds of function use it:
+//! - a [`CheckpointedFunction`], applied with [`DataStream::process_with_state`]: declares its
+//!   states in `open` (Flink's `initializeState`) and keeps the handles;
+//! - a [`BroadcastProcessFunction`], applied to `stream.connect(&rules)` (see
+//!   [`DataStream::connect`]): reads the broadcast state for each element of the main stream and
+//!   writes it for each element of the broadcast stream.
+//!
+//! # Guarantees
+//! - **Restore before the first record.** A state declared in `open` already holds what the
+//!   checkpoint the job restores from recorded, on every restart (the runtime restores from the
+//!   latest complete checkpoint each time), so with checkpointing on, the states see each record
+//!   exactly once.
+//! - **Checked types.** Every state is recorded under its name with its kind and its type
+//!   (`std::any::type_name`); declaring a restored name as another kind or type fails with an
+//!   [`OperatorStateError`] naming the operator uid and the state. A type's name can change with
+//!   a compiler release, so a restore across compilers may need the same type under an explicit
+//!   newtype; weir does not guess.
+//! - **Short snapshots.** The synchronous part of a snapshot only clones an `Arc` per state; the
+//!   first write after it copies that state once if the snapshot is still being written
+//!   (copy-on-write). Elements are serialized with postcard off the subtask's thread.
+//! - **States nobody declares are kept.** A restored state the function does not declare is
+//!   written again, unchanged, into later checkpoints.
+//! - **Redistribution** follows Flink, as [`redistribute`] documents; weir does not yet restore
+//!   at another parallelism, but the rules are in place for it.
+
+mod broadcast_process;
+mod broadcast_state;
+mod checkpointed_function;
+mod error;
+mod list_state;
+mod redistribution;
+#[cfg(test)]
+mod redistribution_tests;
+mod snapshot;
+mod store;
+#[cfg(test)]
+mod tests;
+
+pub use broadcast_process::{
+    BroadcastConnectedStream, BroadcastContext, BroadcastInput, BroadcastProcessFunction,
+    BroadcastProcessOperator, ReadOnlyContext,
+};
+pub use broadcast_state::{BroadcastState, BroadcastStateDescriptor, ReadOnlyBroadcastState};
+pub use checkpointed_function::{CheckpointedFunction, CheckpointedOperator};
+pub use error::OperatorStateError;
+pub use list_state::{ListState, UnionListState};
+pub use redistribution::redistribute;
+pub use store::{OperatorStateContext, OperatorStateStore};
+
+#[cfg(doc)]
+use crate::DataStream;
+
+/// Bounds every operator-state value (list element, broadcast key or value) meets: serializable
+/// for checkpoints, cloneable for copy-on-write, shareable with the thread that writes snapshots.
+pub trait OperatorStateValue:
+    serde::Serialize + serde::de::DeserializeOwned + Clone + Send + Sync + 'static
+{
+}
+impl<T> OperatorStateValue for T where
+    T: serde::Serialize + serde::de::DeserializeOwned + Clone + Send + Sync + 'static
+{
+}
+
+/// The kinds of operator state; each is redistributed its own way on restore (see
+/// [`redistribute`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum StateKind {
+    /// [`ListState`]: split evenly over the subtasks.
+    List,
+    /// [`UnionListState`]: every subtask gets every subtask's elements.
+    UnionList,
+    /// [`BroadcastState`]: every subtask gets a full copy.
+    Broadcast,
+}
+
+impl std::fmt::Display for StateKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            StateKind::List => "list state",
+            StateKind::UnionList => "union list state",
+            StateKind::Broadcast => "broadcast state",
+        })
+    }
+}
