@@ -233,11 +233,13 @@ impl<K: StateKey, S: Stored> StateMap<K, S> {
     /// its stamps') and the writer that serializes them; for RocksDB, the cached entries are
     /// written back and `None` returned (the instance is snapshotted as a whole).
     pub fn snapshot(&mut self) -> Option<StateWriter> {
-        let entries = self.entries.snapshot()?;
+        let entries = self.entries.snapshot();
         let Some(ttl) = self.ttl.as_mut() else {
-            return Some(entries);
+            return entries;
         };
-        let stamps = ttl.stamps.snapshot()?;
+        // Both stores take their snapshot (a RocksDB one writes back its cached entry).
+        let stamps = ttl.stamps.snapshot();
+        let (entries, stamps) = (entries?, stamps?);
         Some(Box::new(move || {
             Ok(postcard::to_allocvec(&(entries()?, stamps()?))?)
         }))

@@ -154,3 +154,72 @@ fn incremental_checkpoints_without_a_checkpoint_directory_are_refused_before_the
     let error = env.execute().expect_err("refused").to_string();
     assert!(error.contains("checkpoint directory"), "{error}");
 }
+
+/// Counts records per key in a value state with time-to-live `ttl`.
+#[derive(Clone)]
+struct CountWithTtl {
+    ttl: Duration,
+    count: weir::ValueState<u64>,
+}
+
+impl weir::KeyedProcessFunction<u64, u64, u64> for CountWithTtl {
+    fn open(&mut self, ctx: &mut weir::RuntimeContext<'_, u64>) -> Result<(), weir::BoxError> {
+        self.count = ctx
+            .with_ttl(weir::StateTtlConfig::new(self.ttl))
+            .value_state("count")?;
+        Ok(())
+    }
+
+    fn process_element(
+        &mut self,
+        _value: u64,
+        ctx: &mut weir::KeyedContext<'_, u64>,
+        out: &mut Vec<u64>,
+    ) -> Result<(), weir::BoxError> {
+        out.push(*self.count.modify(ctx, || 0, |c| *c += 1));
+        Ok(())
+    }
+}
+
+/// The counts of 100 records of one key, 10 ms apart on the job clock, with time-to-live `ttl`.
+fn counts_with_ttl(backend: StateBackend, ttl: Duration) -> Vec<u64> {
+    let mut env = deterministic_env(3);
+    env.set_parallelism(1).set_state_backend(backend);
+    let out = paced(
+        &env,
+        "numbers",
+        100,
+        Pace::Every {
+            burst: 1,
+            polls: 10,
+        },
+    )
+    .key_by(|_| 0u64)
+    .process(CountWithTtl {
+        ttl,
+        count: Default::default(),
+    })
+    .collect();
+    env.execute().expect("job runs");
+    out.records()
+}
+
+#[test]
+fn state_time_to_live_runs_on_the_job_clock_with_both_backends() {
+    for backend in [StateBackend::HashMap, StateBackend::rocksdb()] {
+        let kept = counts_with_ttl(backend.clone(), Duration::from_millis(25));
+        assert_eq!(
+            kept,
+            (1..=100).collect::<Vec<_>>(),
+            "{}: 25 ms outlives 10 ms gaps",
+            backend.name()
+        );
+        let expired = counts_with_ttl(backend.clone(), Duration::from_millis(5));
+        assert_eq!(
+            expired,
+            vec![1; 100],
+            "{}: 5 ms expires between records",
+            backend.name()
+        );
+    }
+}

@@ -299,3 +299,109 @@ fn using_an_unregistered_handle_panics() {
     let list = ListState::<u64>::default();
     with_key(&mut b, 1, |ctx| list.add(ctx, 1));
 }
+
+/// Runs `f` on a runtime whose clock is paused (time moves only by `advance`), with a backend
+/// whose TTL clock starts there.
+fn with_paused_clock(f: impl std::future::Future<Output = ()>) {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .expect("runtime")
+        .block_on(f);
+}
+
+fn ttl_value(
+    b: &mut KeyedStateBackend<u64>,
+    ttl: crate::state::StateTtlConfig,
+) -> ValueState<u64> {
+    declare(b, |ctx| ctx.with_ttl(ttl).value_state::<u64>("seen")).expect("declared")
+}
+
+#[test]
+fn an_entry_expires_ttl_after_its_last_write_and_reads_do_not_renew_it_by_default() {
+    with_paused_clock(async {
+        let mut b = backend(0..=127);
+        let ttl = crate::state::StateTtlConfig::new(std::time::Duration::from_secs(10));
+        let seen = ttl_value(&mut b, ttl);
+        with_key(&mut b, 1, |ctx| seen.update(ctx, 1));
+        tokio::time::advance(std::time::Duration::from_secs(6)).await;
+        assert_eq!(with_key(&mut b, 1, |ctx| seen.value(ctx)), Some(1));
+        tokio::time::advance(std::time::Duration::from_secs(4)).await;
+        assert_eq!(with_key(&mut b, 1, |ctx| seen.value(ctx)), None, "expired at 10 s");
+        // A write starts a new life.
+        with_key(&mut b, 1, |ctx| seen.update(ctx, 2));
+        tokio::time::advance(std::time::Duration::from_secs(9)).await;
+        assert_eq!(with_key(&mut b, 1, |ctx| seen.value(ctx)), Some(2));
+    });
+}
+
+#[test]
+fn on_read_and_write_a_read_renews_the_entry() {
+    with_paused_clock(async {
+        let mut b = backend(0..=127);
+        let ttl = crate::state::StateTtlConfig::new(std::time::Duration::from_secs(10))
+            .update_type(crate::state::TtlUpdateType::OnReadAndWrite);
+        let seen = ttl_value(&mut b, ttl);
+        with_key(&mut b, 1, |ctx| seen.update(ctx, 1));
+        for _ in 0..5 {
+            tokio::time::advance(std::time::Duration::from_secs(8)).await;
+            assert_eq!(with_key(&mut b, 1, |ctx| seen.value(ctx)), Some(1));
+        }
+        tokio::time::advance(std::time::Duration::from_secs(10)).await;
+        assert_eq!(with_key(&mut b, 1, |ctx| seen.value(ctx)), None);
+    });
+}
+
+#[test]
+fn return_expired_if_not_cleaned_up_still_reads_an_expired_entry() {
+    with_paused_clock(async {
+        let mut b = backend(0..=127);
+        let ttl = crate::state::StateTtlConfig::new(std::time::Duration::from_secs(10))
+            .visibility(crate::state::StateVisibility::ReturnExpiredIfNotCleanedUp);
+        let seen = ttl_value(&mut b, ttl);
+        with_key(&mut b, 1, |ctx| seen.update(ctx, 1));
+        tokio::time::advance(std::time::Duration::from_secs(30)).await;
+        assert_eq!(with_key(&mut b, 1, |ctx| seen.value(ctx)), Some(1));
+    });
+}
+
+#[test]
+fn stamps_survive_a_snapshot_so_entries_still_expire_after_a_restore() {
+    with_paused_clock(async {
+        let ttl = crate::state::StateTtlConfig::new(std::time::Duration::from_secs(10));
+        // Both backends measure on one job clock, as a subtask and its restart do.
+        let clock = crate::keyed::JobClock::starting_at(tokio::time::Instant::now());
+        let mut before = backend(0..=127);
+        before.set_clock(clock);
+        let seen = ttl_value(&mut before, ttl);
+        let list = declare(&mut before, |ctx| ctx.with_ttl(ttl).list_state::<u64>("recent"))
+            .expect("declared");
+        with_key(&mut before, 1, |ctx| {
+            seen.update(ctx, 1);
+            list.add(ctx, 1);
+        });
+        tokio::time::advance(std::time::Duration::from_secs(5)).await;
+        with_key(&mut before, 2, |ctx| seen.update(ctx, 2));
+        let bytes = snapshot(&mut before);
+
+        let mut after = backend(0..=127);
+        after.set_clock(clock);
+        let seen = ttl_value(&mut after, ttl);
+        let list = declare(&mut after, |ctx| ctx.with_ttl(ttl).list_state::<u64>("recent"))
+            .expect("declared");
+        after.restore(&bytes).expect("restores");
+        tokio::time::advance(std::time::Duration::from_secs(6)).await;
+        assert_eq!(with_key(&mut after, 1, |ctx| seen.value(ctx)), None, "key 1 expired");
+        assert!(with_key(&mut after, 1, |ctx| list.get(ctx).is_empty()));
+        assert_eq!(with_key(&mut after, 2, |ctx| seen.value(ctx)), Some(2), "key 2 lives");
+    });
+}
+
+#[test]
+fn enabling_ttl_on_a_restored_state_fails_naming_the_state() {
+    let bytes = snapshot_of_all();
+    let ttl = crate::state::StateTtlConfig::new(std::time::Duration::from_secs(10));
+    let e = declare_after_restore(&bytes, |ctx| ctx.with_ttl(ttl).value_state::<u64>("value"));
+    assert_names(&e, "value", "ValueState<u64>", "ValueState<u64> with TTL");
+}
