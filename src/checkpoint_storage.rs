@@ -188,6 +188,21 @@ impl CheckpointStorage for FileSystemCheckpointStorage {
         self.collect_shared_files(checkpoint, metadata.as_ref())
     }
 
+    fn highest_used_id(&self) -> Result<Option<CheckpointId>, StorageError> {
+        let listed = self.list()?.into_iter().max();
+        Ok(listed.max(self.highest_shared_file_id()?))
+    }
+
+    fn delete_leftovers(&self) -> Result<(), StorageError> {
+        for id in self.list()? {
+            if self.load(id).is_err() {
+                self.discard(id)?;
+            }
+        }
+        let _discarded = self.discarded.write();
+        self.delete_unreferenced_shared_files()
+    }
+
     fn discard_shared(
         &self,
         checkpoint: CheckpointId,

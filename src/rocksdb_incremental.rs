@@ -4,13 +4,14 @@
 //!
 //! # Layout
 //! ```text
-//! <job dir>/shared/<uid>-<subtask>-<checkpoint id>-<sst name>   SST files, shared between checkpoints
+//! <job dir>/shared/<uid>-<subtask>-<checkpoint id>-<instance>.<sst name>   SST files, shared between checkpoints
 //! <job dir>/chk-<n>/<uid>-<subtask>.rocksdb/<file>              MANIFEST, CURRENT, OPTIONS of checkpoint n
 //! ```
 //! A shared file's name carries the id of the checkpoint that uploaded it: RocksDB numbers its
 //! files per instance, so after a restore from an older checkpoint the same SST name may come back
-//! with other contents; with the checkpoint id (never reused) two different files never share a
-//! name. Paths in an [`IncrementalHandle`] follow
+//! with other contents; with the checkpoint id and the uploading checkpointer's instance (unique
+//! in the process, so a failed attempt's late upload never takes a later attempt's name) two
+//! different files never share a name. Paths in an [`IncrementalHandle`] follow
 //! [`StateLocation::File`](weir_actors::checkpoint_storage::StateLocation::File): `shared/...` is
 //! relative to the job directory, anything else to the checkpoint's directory.
 //!
@@ -138,6 +139,9 @@ impl Drop for LocalSnapshot {
     }
 }
 
+/// Numbers the checkpointers of this process (see `IncrementalCheckpointer::instance`).
+static CHECKPOINTERS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// Takes incremental checkpoints of one subtask's [`RocksDbStateStore`] into a
 /// [`FileSystemCheckpointStorage`].
 #[derive(Debug, Clone)]
@@ -145,6 +149,9 @@ pub struct IncrementalCheckpointer {
     storage: FileSystemCheckpointStorage,
     /// `<uid made safe>-<subtask>`: the start of every file name this subtask writes.
     file_prefix: String,
+    /// Distinguishes this checkpointer's uploads from any other's (another attempt, another
+    /// run in the same process) that might reuse a checkpoint id and an SST file number.
+    instance: String,
     staging_dir: PathBuf,
 }
 
@@ -165,6 +172,11 @@ impl IncrementalCheckpointer {
         IncrementalCheckpointer {
             storage,
             file_prefix,
+            instance: format!(
+                "{:x}x{:x}",
+                std::process::id(),
+                CHECKPOINTERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            ),
             staging_dir: staging_dir.into(),
         }
     }
@@ -306,7 +318,10 @@ impl IncrementalCheckpointer {
                     continue;
                 }
             }
-            let name = format!("{}-{}-{}", self.file_prefix, local.checkpoint_id, file.name);
+            let name = format!(
+                "{}-{}-{}.{}",
+                self.file_prefix, local.checkpoint_id, self.instance, file.name
+            );
             let to = shared_dir.join(&name);
             copied.push(to.clone());
             handle.uploaded_bytes += copy_file(&from, &to)?;

@@ -61,15 +61,20 @@ fn periodic_checkpoints_are_triggered_one_interval_apart_in_virtual_time() {
         counting_job(&env, 295);
         let (result, stats) = run(&env);
         result.expect("job finishes");
-        let (last, periodic) = stats.split_last().expect("checkpoints");
+        let [periodic @ .., exhausted, last] = stats.as_slice() else {
+            panic!("too few checkpoints: {stats:?}");
+        };
         for (i, s) in periodic.iter().enumerate() {
             assert_eq!(s.status, CheckpointStatus::Completed);
             assert_eq!(s.trigger_time, interval * (i as u32 + 1), "{s:?}");
         }
-        // The last one is the final checkpoint, triggered when the source read everything.
-        let count = (last.trigger_time.as_millis() / interval.as_millis()) as usize;
+        // Then one triggered when the source read everything (it covers the source's last
+        // records), and the final one, once every subtask's input ended.
+        let count = (exhausted.trigger_time.as_millis() / interval.as_millis()) as usize;
         assert_eq!(periodic.len(), count, "{interval:?}: {stats:?}");
+        assert_eq!(exhausted.status, CheckpointStatus::Completed);
         assert_eq!(last.status, CheckpointStatus::Completed);
+        assert!(last.trigger_time >= exhausted.trigger_time);
     }
 }
 

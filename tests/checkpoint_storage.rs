@@ -617,3 +617,24 @@ fn shared_files_of_a_state_write_refused_after_a_discard_are_removed_unless_need
         .unwrap();
     assert_eq!(shared_names(&storage), ["counter-0-1-000001.sst"]);
 }
+
+#[test]
+fn a_new_run_deletes_incomplete_checkpoints_and_orphan_shared_files_and_numbers_after_them() {
+    let (_dir, storage) = fs_storage();
+    checkpoint_with_shared(&storage, 1, &["counter-0-1-a.000001.sst"], true);
+    checkpoint_with_shared(
+        &storage,
+        2,
+        &["counter-0-1-a.000001.sst", "counter-0-2-a.000002.sst"],
+        false,
+    );
+    fs::write(
+        storage.shared_dir().join("counter-1-9-b.000003.sst"),
+        b"orphan",
+    )
+    .unwrap();
+    assert_eq!(storage.highest_used_id().unwrap(), Some(9));
+    storage.delete_leftovers().unwrap();
+    assert_eq!(storage.list().unwrap(), vec![1]);
+    assert_eq!(shared_names(&storage), ["counter-0-1-a.000001.sst"]);
+}

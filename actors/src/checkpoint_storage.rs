@@ -236,6 +236,20 @@ pub trait CheckpointStorage: Send + Sync + 'static {
     /// Ids of every checkpoint that has a directory or an entry, complete or not, ascending.
     fn list(&self) -> Result<Vec<CheckpointId>, StorageError>;
 
+    /// The highest checkpoint id anything in the storage was written for (a checkpoint's
+    /// directory, or a shared file it uploaded): new checkpoints take higher ids, so a file of an
+    /// earlier run is never mistaken for one of theirs.
+    fn highest_used_id(&self) -> Result<Option<CheckpointId>, StorageError> {
+        Ok(self.list()?.into_iter().max())
+    }
+
+    /// Deletes what no complete checkpoint needs: incomplete checkpoints (a crashed or failed
+    /// run's) and shared files no complete checkpoint refers to. Called when a job starts, before
+    /// its first checkpoint; storage without such leftovers does nothing.
+    fn delete_leftovers(&self) -> Result<(), StorageError> {
+        Ok(())
+    }
+
     /// A human-readable location, e.g. the job's checkpoint directory.
     fn describe(&self) -> String;
 }

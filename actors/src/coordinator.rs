@@ -73,6 +73,14 @@ pub(crate) struct Deployed(pub Vec<Vec<DeployedSubtask>>);
 #[rtype(result = "()")]
 pub(crate) struct RegionFailed(pub Vec<usize>);
 
+/// Every input of a subtask ended (for a source: it read everything and its last records are
+/// covered): no barrier will reach it through its channels any more, so checkpoints ask it
+/// directly; once every subtask's input ended, a final checkpoint covers what end of input
+/// emitted.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(crate) struct InputEnded(pub SubtaskKey);
+
 /// A subtask finished: it will acknowledge nothing more.
 #[derive(Message)]
 #[rtype(result = "()")]
@@ -103,6 +111,8 @@ pub struct Coordinator {
     supervisor: Addr<Supervisor>,
     subtasks: Vec<Vec<DeployedSubtask>>,
     finished: HashSet<SubtaskKey>,
+    /// Subtasks whose input ended: asked directly by checkpoints.
+    input_ended: HashSet<SubtaskKey>,
     suspended: bool,
     next_id: CheckpointId,
     pending: BTreeMap<CheckpointId, Pending>,
@@ -132,13 +142,11 @@ impl Coordinator {
             .restore
             .as_ref()
             .map_or(0, |r| r.metadata.checkpoint_id);
-        let existing = cp
-            .storage
-            .list()
-            .ok()
-            .and_then(|ids| ids.into_iter().max())
-            .unwrap_or(0);
+        let existing = cp.storage.highest_used_id().ok().flatten().unwrap_or(0);
         let next_id = restored.max(existing) + 1;
+        if let Err(e) = cp.storage.delete_leftovers() {
+            tracing::warn!("cannot delete leftovers of earlier runs: {e}");
+        }
 
         Coordinator {
             spec,
@@ -147,6 +155,7 @@ impl Coordinator {
             supervisor,
             subtasks: Vec::new(),
             finished: HashSet::new(),
+            input_ended: HashSet::new(),
             suspended: false,
             next_id,
             pending: BTreeMap::new(),
@@ -231,14 +240,19 @@ impl Coordinator {
         let live_source = self
             .all_keys()
             .any(|(k, _)| self.spec.is_source(k.vertex) && !self.finished.contains(&k));
-        if !live_source {
+        if !live_source && !self.all_input_ended() {
             return Err(CheckpointFailureReason::NoRunningSources);
         }
-        // Sources inject the barrier. Finished subtasks are asked directly: their state is final,
-        // and the checkpoint must hold it, or a restore would run them again from the start.
+        // Sources inject the barrier. Subtasks whose input ended (finished or not) are asked
+        // directly: no barrier reaches them any more, their state is final, and the checkpoint
+        // must hold it, or a restore would run them again from the start.
         let triggered: Vec<Addr<SubtaskActor>> = self
             .all_keys()
-            .filter(|(k, _)| self.spec.is_source(k.vertex) || self.finished.contains(k))
+            .filter(|(k, _)| {
+                self.spec.is_source(k.vertex)
+                    || self.finished.contains(k)
+                    || self.input_ended.contains(k)
+            })
             .map(|(_, a)| a.clone())
             .collect();
         let id = self.next_id;
@@ -458,6 +472,7 @@ impl Handler<RegionFailed> for Coordinator {
         self.suspended = true;
         self.consecutive_failures = 0;
         self.finished.retain(|k| !msg.0.contains(&k.vertex));
+        self.input_ended.retain(|k| !msg.0.contains(&k.vertex));
 
         let pending: Vec<CheckpointId> = self.pending.keys().copied().collect();
         for id in pending {
@@ -502,21 +517,54 @@ impl Handler<SourceExhausted> for Coordinator {
     }
 }
 
+impl Coordinator {
+    /// Whether every current subtask's input ended.
+    fn all_input_ended(&self) -> bool {
+        self.all_keys()
+            .all(|(k, _)| self.finished.contains(&k) || self.input_ended.contains(&k))
+    }
+}
+
+impl Handler<InputEnded> for Coordinator {
+    type Result = ();
+    fn handle(&mut self, msg: InputEnded, ctx: &mut Context<Self>) {
+        self.input_ended.insert(msg.0);
+        self.ask_directly(msg.0);
+        // The whole job's input ended: a final checkpoint covers what end of input emitted, so
+        // subtasks waiting for one can finish.
+        let waiting = self.all_keys().any(|(k, _)| !self.finished.contains(&k));
+        if self.all_input_ended() && waiting {
+            if self.pending.is_empty() {
+                let wait = self.min_pause_wait().unwrap_or_default();
+                self.schedule(ctx, wait);
+            } else {
+                self.trigger_waiting = true;
+            }
+        }
+    }
+}
+
 impl Handler<SubtaskDone> for Coordinator {
     type Result = ();
     fn handle(&mut self, msg: SubtaskDone, _: &mut Context<Self>) {
         self.finished.insert(msg.0);
-        // A subtask that finished before a pending checkpoint's barrier reached it is asked for
-        // its final state directly.
+        self.ask_directly(msg.0);
+    }
+}
+
+impl Coordinator {
+    /// Asks subtask `key`, which no barrier reaches any more, for its state in every pending
+    /// checkpoint it has not acknowledged.
+    fn ask_directly(&self, key: SubtaskKey) {
         let Some(addr) = self
             .all_keys()
-            .find(|(k, _)| *k == msg.0)
+            .find(|(k, _)| *k == key)
             .map(|(_, a)| a.clone())
         else {
             return;
         };
         for p in self.pending.values() {
-            if p.tracker.is_expected(&msg.0) {
+            if p.tracker.is_expected(&key) {
                 addr.do_send(TriggerCheckpoint { barrier: p.barrier });
             }
         }

@@ -13,7 +13,7 @@
 
 use crate::barrier_aligner::BarrierAligner;
 use crate::channel::{Credit, Deliver, InputChannel, Outputs};
-use crate::coordinator::{Coordinator, SourceExhausted};
+use crate::coordinator::{Coordinator, InputEnded, SourceExhausted};
 use crate::error::{SubtaskId, TaskError, TaskErrorKind, TaskFailure};
 use crate::event::{ChannelEvent, CheckpointId};
 use crate::fault_injection::{FaultInjector, RecordFault};
@@ -91,6 +91,9 @@ pub struct SubtaskActor {
     pub(crate) last_completed: Option<CheckpointId>,
     /// A source that has read everything: the first checkpoint it takes part in afterwards.
     pub(crate) exhausted_barrier: Option<CheckpointId>,
+    /// The newest checkpoint this subtask took a snapshot for: a later trigger of the same one
+    /// (asked directly while its barrier was already taken) is ignored.
+    pub(crate) last_snapshot: Option<CheckpointId>,
     pub(crate) source_exhausted: bool,
     source_waiting_for_credit: bool,
     source_turn_scheduled: bool,
@@ -169,6 +172,7 @@ impl SubtaskActor {
             covered_by: None,
             last_completed: None,
             exhausted_barrier: None,
+            last_snapshot: None,
             source_exhausted: false,
             source_waiting_for_credit: false,
             source_turn_scheduled: false,
@@ -424,6 +428,12 @@ impl SubtaskActor {
         if self.call(|task, out| task.end_of_input(out)).is_some() {
             if let Some(out) = self.outputs.as_mut() {
                 out.broadcast_event(|| ChannelEvent::EndOfInput);
+            }
+            if let Some(cp) = &self.checkpointing {
+                // What end of input did (a flush, records emitted to a chained sink) must be
+                // covered by a checkpoint before the subtask finishes: the final checkpoint.
+                self.dirty = true;
+                cp.coordinator.do_send(InputEnded(self.key));
             }
         }
         self.report_finished_when_done();

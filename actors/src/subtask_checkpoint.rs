@@ -127,6 +127,10 @@ impl SubtaskActor {
             return;
         };
         let id = barrier.id;
+        if self.last_snapshot.is_some_and(|last| last >= id) {
+            return;
+        }
+        self.last_snapshot = Some(id);
         if self.injected(|f, at| f.fails_snapshot(at, id)) {
             self.fail(TaskError::new(
                 TaskErrorKind::Injected,

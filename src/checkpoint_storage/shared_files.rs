@@ -92,27 +92,54 @@ impl FileSystemCheckpointStorage {
         Ok(())
     }
 
-    /// The shared files whose name says `checkpoint` uploaded them.
-    fn shared_files_uploaded_by(
-        &self,
-        checkpoint: CheckpointId,
-    ) -> Result<Vec<PathBuf>, StorageError> {
+    /// The highest checkpoint id in a shared file's name.
+    pub(super) fn highest_shared_file_id(&self) -> Result<Option<CheckpointId>, StorageError> {
+        Ok(self
+            .shared_file_names()?
+            .iter()
+            .filter_map(|name| uploading_checkpoint(name))
+            .max())
+    }
+
+    /// Deletes every shared file no complete checkpoint refers to.
+    pub(super) fn delete_unreferenced_shared_files(&self) -> Result<(), StorageError> {
+        let files = self
+            .shared_file_names()?
+            .into_iter()
+            .map(|name| Path::new(SHARED_DIR_NAME).join(name));
+        // No checkpoint id is excluded: 0 is never a checkpoint's.
+        self.delete_unreferenced(0, files)
+    }
+
+    /// The names of the files in the shared area.
+    fn shared_file_names(&self) -> Result<Vec<String>, StorageError> {
         let dir = self.shared_dir();
         let entries = match fs::read_dir(&dir) {
             Ok(entries) => entries,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(io_error("list", &dir, &e)),
         };
-        let mut files = Vec::new();
+        let mut names = Vec::new();
         for entry in entries {
             let entry = entry.map_err(|e| io_error("list", &dir, &e))?;
             if let Some(name) = entry.file_name().to_str() {
-                if uploading_checkpoint(name) == Some(checkpoint) {
-                    files.push(Path::new(SHARED_DIR_NAME).join(name));
-                }
+                names.push(name.to_owned());
             }
         }
-        Ok(files)
+        Ok(names)
+    }
+
+    /// The shared files whose name says `checkpoint` uploaded them.
+    fn shared_files_uploaded_by(
+        &self,
+        checkpoint: CheckpointId,
+    ) -> Result<Vec<PathBuf>, StorageError> {
+        Ok(self
+            .shared_file_names()?
+            .into_iter()
+            .filter(|name| uploading_checkpoint(name) == Some(checkpoint))
+            .map(|name| Path::new(SHARED_DIR_NAME).join(name))
+            .collect())
     }
 }
 
