@@ -172,14 +172,11 @@ fn parse_args() -> Result<Args, String> {
             _ => return Err(format!("unknown option --{name}")),
         }
     }
-    args.job = positional
-        .first()
-        .cloned()
-        .ok_or(
-            "usage: weir_side stateless|keyed|nexmark|nexmark-reference|recovery [--records N] \
+    args.job = positional.first().cloned().ok_or(
+        "usage: weir_side stateless|keyed|nexmark|nexmark-reference|recovery [--records N] \
              [--keys K] [--backend hashmap] [--checkpoint-ms MS] [--runs R] [--workload NAME] \
              [--query q0|q1|q2|q3]",
-        )?;
+    )?;
     if args.workload.is_empty() {
         args.workload = match args.job.as_str() {
             "keyed" => format!("keyed_{}", args.backend),
@@ -300,7 +297,12 @@ fn run(args: &Args) -> Result<(), RunError> {
         match outcome {
             Ok(()) => {}
             Err(e) if e == UNAVAILABLE_ROCKSDB => return Err(RunError::Unavailable(e)),
-            Err(e) => return Err(RunError::Failed(format!("{} run {run}: {e}", args.workload))),
+            Err(e) => {
+                return Err(RunError::Failed(format!(
+                    "{} run {run}: {e}",
+                    args.workload
+                )))
+            }
         }
     }
     Ok(())
