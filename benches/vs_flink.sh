@@ -35,7 +35,11 @@ head -n -1 <<<"$install_out"
 
 command_line="benches/vs_flink.sh"
 for a in "$@"; do
-    command_line+=" $(printf '%q' "$a")"
+    if [[ "$a" =~ ^[A-Za-z0-9_.,/=:+-]+$ ]]; then
+        command_line+=" $a"
+    else
+        command_line+=" $(printf '%q' "$a")"
+    fi
 done
 
 exec "$python" "$root/benches/flink/vs_flink.py" --root "$root" --flink-lib "$lib" \
