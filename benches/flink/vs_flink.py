@@ -181,7 +181,8 @@ def main() -> int:
     out_dir = (root / a.out) if not Path(a.out).is_absolute() else Path(a.out)
     out_dir.mkdir(parents=True, exist_ok=True)
     title = f"weir vs Flink 2.3 MiniCluster, parallelism 2 ({r.now:%Y-%m-%d})"
-    (out_dir / "vs_flink.svg").write_text(report.svg_chart(chart_rows, title))
+    note = report.recovery_note(workloads, r.results)
+    (out_dir / "vs_flink.svg").write_text(report.svg_chart(chart_rows, title, note))
     (out_dir / "vs_flink.md").write_text(report.markdown(r))
     print(f"\nvs_flink: wrote {out_dir / 'vs_flink.md'} and {out_dir / 'vs_flink.svg'}; "
           f"logs in {logs}")

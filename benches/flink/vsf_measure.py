@@ -115,6 +115,7 @@ class Side:
     others_cpu_s: float = 0.0
     recovery_ms: list[float] = field(default_factory=list)  # recovery workload, per run
     restarts: list[int] = field(default_factory=list)
+    downtime_ms: list[float] = field(default_factory=list)  # weir's JobClient::downtime, per run
 
     def checked(self) -> bool:
         return self.status == "ok"
@@ -148,6 +149,8 @@ def judge(engine: str, w: Workload, n: int, proc: Proc, runs: int) -> Side:
             except ValueError:
                 bad.append(f"run {r['run']}: no failure and restore happened")
             side.restarts.append(int(r.get("restarts", "0")))
+            if "downtime_ms" in r:
+                side.downtime_ms.append(float(r["downtime_ms"]))
         if int(r["records"]) != n:
             bad.append(f"run {r['run']}: records {r['records']} != {n}")
         if int(r.get("finished_sinks", 0)) != 2:

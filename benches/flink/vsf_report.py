@@ -11,6 +11,7 @@ import os
 import platform
 import re
 import subprocess
+import textwrap
 from pathlib import Path
 
 from vsf_measure import TIME, Side
@@ -94,15 +95,16 @@ def overhead_rows(results) -> list[tuple[str, str, str, str]]:
              "weir on/off ≥ 0.95 (overhead ≤ 5 %)")]
 
 
-def svg_chart(rows: list[tuple[str, Side, Side, str]], title: str) -> str:
-    """Grouped bars, weir and Flink per workload, records/s on a log scale."""
+def svg_chart(rows: list[tuple[str, Side, Side, str]], title: str, note: str = "") -> str:
+    """Grouped bars, weir and Flink per workload, records/s on a log scale; `note` (e.g. the
+    recovery times) goes at the bottom right."""
     rates = [s.rate for _, a, b, _ in rows for s in (a, b) if s.rate]
     lo = 10 ** math.floor(math.log10(min(rates))) if rates else 1e5
     hi = 10 ** math.ceil(math.log10(max(rates) * 2.5)) if rates else 1e9  # room for labels
     if hi <= lo:
         hi = lo * 10
-    W, H = max(900, 90 + 110 * len(rows)), 460
-    left, right, top, bottom = 70, 20, 60, 95
+    W, H = max(900, 90 + 110 * len(rows)), 480
+    left, right, top, bottom = 70, 20, 60, 115
     plot_w, plot_h = W - left - right, H - top - bottom
     group_w = plot_w / max(len(rows), 1)
     bar_w = min(60.0, group_w * 0.32)
@@ -148,13 +150,16 @@ def svg_chart(rows: list[tuple[str, Side, Side, str]], title: str) -> str:
         if tops and ratio != "not available yet":
             out.append(f'<text x="{cx:.1f}" y="{min(tops) - 18:.1f}" text-anchor="middle" '
                        f'font-weight="bold">{esc(ratio)}</text>')
-        for k, part in enumerate(label.split("\n")):
+        lines = [ln for part in label.split("\n") for ln in textwrap.wrap(part, 15)]
+        for k, part in enumerate(lines):
             out.append(f'<text x="{cx:.1f}" y="{top + plot_h + 18 + 14 * k:.1f}" '
                        f'text-anchor="middle">{esc(part)}</text>')
     lx = left + 10
     for k, (name, key) in enumerate((("weir", "weir"), ("Flink 2.3 MiniCluster", "flink"))):
         out.append(f'<rect x="{lx + 200 * k}" y="{H - 28}" width="14" height="14" fill="{colors[key]}"/>')
         out.append(f'<text x="{lx + 200 * k + 20}" y="{H - 17}">{esc(name)}</text>')
+    if note:
+        out.append(f'<text x="{W - right}" y="{H - 36}" text-anchor="end">{esc(note)}</text>')
     out.append("</svg>")
     return "\n".join(out) + "\n"
 
@@ -361,7 +366,10 @@ def markdown(r) -> str:
                    f"{fmt_n(w.flink_records)} records per run): weir "
                    f"{', '.join(fmt_ms(x) for x in weir.recovery_ms) or '–'} · Flink "
                    f"{', '.join(fmt_ms(x) for x in flink.recovery_ms) or '–'}; restarts per run: "
-                   f"weir {weir.restarts or '–'}, Flink {flink.restarts or '–'}.", ""]
+                   f"weir {weir.restarts or '–'}, Flink {flink.restarts or '–'}; weir's "
+                   "`JobClient::downtime` (the supervisor's count, from the failure to the restarted "
+                   f"tasks running): {', '.join(fmt_ms(x) for x in weir.downtime_ms) or '–'}.",
+                   ""]
     md += ["Other processes' CPU time during each engine's process (share of one core; the "
            "kernel counts in 10 ms ticks, so sub-second processes read coarse): " + "; ".join(
                f"{w.name}: weir {cpu_share(results[w.name][0])} · Flink "
@@ -371,3 +379,15 @@ def markdown(r) -> str:
     if notes:
         md += ["Notes:", ""] + notes + [""]
     return "\n".join(md)
+
+
+def recovery_note(workloads: list[Workload], results) -> str:
+    """One line for the chart: the recovery figures, if measured."""
+    for w in workloads:
+        if w.is_recovery:
+            weir, flink = results[w.name]
+            wm, fm = weir.recovery_median(), flink.recovery_median()
+            if weir.checked() and flink.checked() and wm is not None and fm:
+                return (f"{w.title}, failure → first record: weir {fmt_ms(wm)}, "
+                        f"Flink {fmt_ms(fm)} ({wm / fm:.3f}×)")
+    return ""

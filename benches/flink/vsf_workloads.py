@@ -77,10 +77,11 @@ def all_workloads(a: argparse.Namespace) -> dict[str, Workload]:
     for q, (title, _) in NEXMARK.items():
         ws.append(Workload(f"nexmark_{q}", title, "nexmark", "weir.bench.flink.NexmarkJob",
                            query=q, weir_records=events, flink_records=events))
-    ws.append(Workload("recovery", "recovery, 1 M keys", "recovery", "weir.bench.flink.RecoveryJob",
+    keys = f"{a.ckpt_keys // 1_000_000} M" if a.ckpt_keys % 1_000_000 == 0 else f"{a.ckpt_keys:,}"
+    ws.append(Workload("recovery", f"recovery, {keys} keys", "recovery", "weir.bench.flink.RecoveryJob",
                        keys=a.ckpt_keys, checkpoint_ms=1000,
-                       weir_records=a.recovery_weir_records or 5 * n,
-                       flink_records=a.recovery_flink_records or n,
+                       weir_records=a.recovery_weir_records,
+                       flink_records=a.recovery_flink_records,
                        goal="weir ≤ 0.1× Flink's time"))
     return {w.name: w for w in ws}
 
@@ -100,11 +101,11 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
                          " so that weir's run also lasts seconds and takes several checkpoints)")
     ap.add_argument("--nexmark-events", type=int, default=None,
                     help="events per run for Nexmark q0–q3 (default: --records)")
-    ap.add_argument("--recovery-flink-records", type=int, default=None,
-                    help="Flink's records per recovery run (default: --records)")
-    ap.add_argument("--recovery-weir-records", type=int, default=None,
-                    help="weir's records per recovery run (default: 5 × --records, so that its "
-                         "run lasts past the first complete checkpoint)")
+    ap.add_argument("--recovery-flink-records", type=int, default=10_000_000,
+                    help="Flink's records per recovery run (default 10 M: its run must last past "
+                         "the first complete checkpoint holding every key, about 3 s here)")
+    ap.add_argument("--recovery-weir-records", type=int, default=60_000_000,
+                    help="weir's records per recovery run (default 60 M, for the same reason)")
 
 
 def expected(w: Workload, n: int) -> dict[str, int]:
