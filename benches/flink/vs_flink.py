@@ -69,6 +69,7 @@ class Run:
     workloads: list[Workload]
     command: str
     now: dt.datetime
+    facts: list[str] = field(default_factory=list)  # machine, commits, versions: read first
     weir_how: str = ""
     results: dict[str, tuple[Side, Side]] = field(default_factory=dict)
     table: list[list[str]] = field(default_factory=list)
@@ -118,6 +119,9 @@ def main() -> int:
     if os.environ.get("CARGO_TARGET_DIR"):
         command = f"CARGO_TARGET_DIR={os.environ['CARGO_TARGET_DIR']} {command}"
     r = Run(root, lib, a, workloads, command, dt.datetime.now(dt.timezone.utc))
+    # Before anything is written: the results files are tracked, so a later `git status` would
+    # call the tree dirty.
+    r.facts = report.machine_facts(root, lib)
 
     classes = compile_java(root, lib, cache)
     java_cp = f"{classes}:{lib}/*"

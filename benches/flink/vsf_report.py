@@ -297,7 +297,7 @@ def markdown(r) -> str:
     md = [
         "# weir vs Apache Flink, side by side", "",
         f"Measured {r.now:%Y-%m-%d %H:%M} UTC with:", "", "```", r.command, "```", "",
-        *[f"- {f}" for f in machine_facts(r.root, r.lib)],
+        *[f"- {f}" for f in r.facts],
         f"- other processes' CPU time while the engines ran: {others:.1f} s over {engine_s:.0f} s "
         f"of runs ({others / max(engine_s, 1e-9) * 100:.0f} % of one core; from /proc/stat less "
         "the runs' own rusage; per run below)",
