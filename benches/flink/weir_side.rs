@@ -108,6 +108,7 @@ impl<T: Fields> Operator<T, ()> for CountingDiscard {
     }
 }
 
+/// The counting sink's factory: one [`CountingDiscard`] per subtask, publishing into `shared`.
 fn counting_sink(
     shared: &Arc<Mutex<Totals>>,
 ) -> impl Fn(&OperatorInfo) -> Result<CountingDiscard, TaskError> + Send + Sync + 'static {
