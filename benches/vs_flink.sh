@@ -3,14 +3,20 @@
 #
 #   benches/vs_flink.sh                     # every workload, 20 M records, best of 3 runs
 #   benches/vs_flink.sh --records 5000000 --runs 1 --workloads stateless,keyed_hashmap
+#   benches/vs_flink.sh --workloads nexmark_q0,nexmark_q1,nexmark_q2,nexmark_q3,recovery
 #   benches/vs_flink.sh --help
+#
+# Workloads: stateless, keyed_hashmap, keyed_rocksdb (weir: "not available yet" until weir has a
+# RocksDB backend; see the TODO in benches/flink/weir_side.rs), ckpt_off_1m, ckpt_on_1m,
+# nexmark_q0..nexmark_q3, recovery. Each engine's run is a process of its own, with its peak RSS.
 #
 # It installs Flink's jars on first use (benches/flink/install.sh, from the PyPI package
 # apache-flink-libraries, into ${WEIR_FLINK_HOME:-$HOME/.cache/weir/flink}), compiles the Java job
 # programs of benches/flink/src with javac, builds weir's side (benches/flink/weir_side.rs) with
 # cargo (set CARGO_TARGET_DIR to share a build cache), runs every workload on both engines, checks
 # that both computed the same checksums, and prints the table. It writes benches/results/vs_flink.md
-# and benches/results/vs_flink.svg. The logic is in benches/flink/vs_flink.py (Python 3 stdlib).
+# and benches/results/vs_flink.svg. The logic is in benches/flink/vs_flink.py and its vsf_*.py
+# modules (Python 3 stdlib).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -29,7 +35,11 @@ head -n -1 <<<"$install_out"
 
 command_line="benches/vs_flink.sh"
 for a in "$@"; do
-    command_line+=" $(printf '%q' "$a")"
+    if [[ "$a" =~ ^[A-Za-z0-9_.,/=:+-]+$ ]]; then
+        command_line+=" $a"
+    else
+        command_line+=" $(printf '%q' "$a")"
+    fi
 done
 
 exec "$python" "$root/benches/flink/vs_flink.py" --root "$root" --flink-lib "$lib" \

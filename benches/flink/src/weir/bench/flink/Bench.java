@@ -8,6 +8,7 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 import java.util.stream.Stream;
 import org.apache.flink.api.common.JobExecutionResult;
 import org.apache.flink.configuration.Configuration;
@@ -25,6 +26,10 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
  */
 final class Bench {
     final Map<String, String> args = new HashMap<>();
+    /** Configuration entries every run adds to its environment's (e.g. a restart strategy). */
+    final Map<String, String> extraConf = new HashMap<>();
+    /** Extra {@code key=value} fields appended to each result line, read after the run. */
+    Supplier<String> extraResult = () -> "";
 
     Bench(String[] argv) {
         for (int i = 0; i < argv.length; i++) {
@@ -51,8 +56,9 @@ final class Bench {
      * fresh directory on the local filesystem (returned through {@code checkpointDir}).
      */
     static StreamExecutionEnvironment environment(
-            int parallelism, String backend, long checkpointMs, Path checkpointDir) {
-        Map<String, String> conf = new HashMap<>();
+            int parallelism, String backend, long checkpointMs, Path checkpointDir,
+            Map<String, String> extraConf) {
+        Map<String, String> conf = new HashMap<>(extraConf);
         conf.put("state.backend.type", backend);
         if (checkpointMs > 0) {
             conf.put("execution.checkpointing.interval", checkpointMs + " ms");
@@ -73,7 +79,7 @@ final class Bench {
         for (int run = 1; run <= runs; run++) {
             Path dir = Files.createTempDirectory("weir-vs-flink-checkpoints-");
             try {
-                StreamExecutionEnvironment env = environment(2, backend, checkpointMs, dir);
+                StreamExecutionEnvironment env = environment(2, backend, checkpointMs, dir, extraConf);
                 job.accept(env);
                 Totals.reset();
                 long started = System.nanoTime();
@@ -84,11 +90,11 @@ final class Bench {
                 System.out.printf(
                         "RESULT engine=flink workload=%s run=%d records=%d elapsed_ms=%d wall_ms=%d"
                                 + " records_per_s=%.0f sink_records=%d sum_a=%s sum_b=%s"
-                                + " finished_sinks=%d last_checkpoint=%d%n",
+                                + " finished_sinks=%d last_checkpoint=%d%s%n",
                         workload, run, records, elapsedMs, wallNanos / 1_000_000, perSecond,
                         Totals.sinkRecords.sum(), Long.toUnsignedString(Totals.sumA.sum()),
                         Long.toUnsignedString(Totals.sumB.sum()), Totals.finishedSinks.sum(),
-                        Totals.lastCheckpoint.get());
+                        Totals.lastCheckpoint.get(), extraResult.get());
                 System.out.flush();
             } finally {
                 deleteTree(dir);

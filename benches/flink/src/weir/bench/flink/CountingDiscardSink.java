@@ -8,7 +8,8 @@ import org.apache.flink.api.connector.sink2.WriterInitContext;
 /**
  * A discarding sink (Sink V2, like Flink's own {@code DiscardingSink}) that also counts what
  * reaches it: the number of records and two wrapping sums of per-record fields, kept in plain
- * fields of each writer and published once, at end of input. The same counting is done by weir's
+ * fields of each writer and published once, at end of input (never by a writer of a failed
+ * attempt). The same counting is done by weir's
  * side, so the runner can check that both engines computed the same thing.
  */
 final class CountingDiscardSink<T> implements Sink<T> {
@@ -57,10 +58,12 @@ final class CountingDiscardSink<T> implements Sink<T> {
             }
         }
 
+        /**
+         * Publishes nothing: a writer closed without reaching end of input belongs to a failed
+         * or cancelled attempt, whose partial totals must not count.
+         */
         @Override
-        public void close() {
-            publish();
-        }
+        public void close() {}
 
         private void publish() {
             if (published) {
