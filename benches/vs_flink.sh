@@ -6,8 +6,7 @@
 #   benches/vs_flink.sh --workloads nexmark_q0,nexmark_q1,nexmark_q2,nexmark_q3,recovery
 #   benches/vs_flink.sh --help
 #
-# Workloads: stateless, keyed_hashmap, keyed_rocksdb (weir: "not available yet" until weir has a
-# RocksDB backend; see the TODO in benches/flink/weir_side.rs), ckpt_off_1m, ckpt_on_1m,
+# Workloads: stateless, keyed_hashmap, keyed_rocksdb, ckpt_off_1m, ckpt_on_1m,
 # nexmark_q0..nexmark_q3, recovery. Each engine's run is a process of its own, with its peak RSS.
 #
 # It installs Flink's jars on first use (benches/flink/install.sh, from the PyPI package

@@ -251,37 +251,22 @@ fn run_once(args: &Args, run: u32) -> Result<(), String> {
     Ok(())
 }
 
-/// Why a run could not be made: weir lacks what the workload needs (the runner reports
-/// "not available yet"), or it failed.
-enum RunError {
-    Unavailable(String),
-    Failed(String),
-}
-
-impl From<String> for RunError {
-    fn from(e: String) -> Self {
-        RunError::Failed(e)
-    }
-}
-
 /// Puts the keyed state of `env`'s job in `backend`.
 fn state_backend(env: &mut StreamEnvironment, backend: &str) -> Result<(), String> {
-    let _ = &env;
     match backend {
-        "hashmap" => Ok(()),
-        // TODO(rocksdb): weir's RocksDB backend (`StreamEnvironment::set_state_backend`) is being
-        // written on another branch. Once it is merged, replace the `Err` line below with
-        //     "rocksdb" => { env.set_state_backend(weir::StateBackend::rocksdb()); Ok(()) }
-        // (the only change needed: the runner then measures the keyed_rocksdb workload on weir).
-        "rocksdb" => Err(UNAVAILABLE_ROCKSDB.into()),
+        "hashmap" => {
+            env.set_state_backend(weir::StateBackend::HashMap);
+            Ok(())
+        }
+        "rocksdb" => {
+            env.set_state_backend(weir::StateBackend::rocksdb());
+            Ok(())
+        }
         other => Err(format!("unknown state backend {other} (hashmap, rocksdb)")),
     }
 }
 
-/// The reason `state_backend` gives while weir has no RocksDB backend (see the TODO there).
-const UNAVAILABLE_ROCKSDB: &str = "no-rocksdb-state-backend-in-weir-yet";
-
-fn run(args: &Args) -> Result<(), RunError> {
+fn run(args: &Args) -> Result<(), String> {
     if args.job == "nexmark-reference" {
         let t = nexmark::reference(&args.query, args.records)?;
         println!(
@@ -297,13 +282,7 @@ fn run(args: &Args) -> Result<(), RunError> {
         };
         match outcome {
             Ok(()) => {}
-            Err(e) if e == UNAVAILABLE_ROCKSDB => return Err(RunError::Unavailable(e)),
-            Err(e) => {
-                return Err(RunError::Failed(format!(
-                    "{} run {run}: {e}",
-                    args.workload
-                )))
-            }
+            Err(e) => return Err(format!("{} run {run}: {e}", args.workload)),
         }
     }
     Ok(())
@@ -319,15 +298,7 @@ fn main() -> ExitCode {
     };
     match run(&args) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(RunError::Unavailable(reason)) => {
-            // Exit code 2 tells the runner "not available yet" rather than "failed".
-            println!(
-                "UNAVAILABLE engine=weir workload={} reason={reason}",
-                args.workload
-            );
-            ExitCode::from(2)
-        }
-        Err(RunError::Failed(e)) => {
+        Err(e) => {
             eprintln!("weir_side: {e}");
             ExitCode::FAILURE
         }
