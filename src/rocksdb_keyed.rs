@@ -88,6 +88,8 @@ pub(crate) struct RocksKeyed {
     instance: SharedInstance,
     errors: ErrorSlot,
     max_parallelism: u32,
+    /// Entries each state caches deserialized.
+    cache_entries: usize,
     /// Where incremental checkpoints upload, when they are on.
     checkpointer: Option<IncrementalCheckpointer>,
     /// The last completed checkpoint of this instance's lineage (restored or taken): what an
@@ -137,6 +139,7 @@ impl RocksKeyed {
             })),
             errors: ErrorSlot::default(),
             max_parallelism,
+            cache_entries: config.cache_entries,
             checkpointer,
             base: None,
             pending: Arc::default(),
@@ -156,6 +159,7 @@ impl RocksKeyed {
             self.errors.clone(),
             name,
             self.max_parallelism,
+            self.cache_entries,
         ))
     }
 

@@ -83,6 +83,18 @@ pub struct StateEntry {
     pub value: Vec<u8>,
 }
 
+/// One write of a [`RocksDbStateStore::write_batch`]: a key of a key group set to a value, or
+/// deleted (`None`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchWrite {
+    /// The key group.
+    pub key_group: u32,
+    /// `postcard(key)`, then the user key for map state.
+    pub key: Vec<u8>,
+    /// The value, or `None` to delete the key.
+    pub value: Option<Vec<u8>>,
+}
+
 /// A key (or the rest of one) and its value, serialized.
 pub type KeyValue = (Vec<u8>, Vec<u8>);
 
@@ -243,6 +255,22 @@ impl RocksDbStateStore {
         let db_key = self.db_key(state, key_group, key)?;
         self.db
             .put_cf_opt(cf, db_key, value, &self.write_options)
+            .map_err(|e| self.state_error("write", state, e))
+    }
+
+    /// Applies `writes` to state `state` atomically, in one RocksDB write batch.
+    pub fn write_batch(&mut self, state: &str, writes: &[BatchWrite]) -> Result<(), RocksDbError> {
+        let cf = self.column_family(state)?;
+        let mut batch = WriteBatch::default();
+        for w in writes {
+            let db_key = self.db_key(state, w.key_group, &w.key)?;
+            match &w.value {
+                Some(value) => batch.put_cf(cf, db_key, value),
+                None => batch.delete_cf(cf, db_key),
+            }
+        }
+        self.db
+            .write_opt(batch, &self.write_options)
             .map_err(|e| self.state_error("write", state, e))
     }
 

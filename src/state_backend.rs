@@ -56,7 +56,7 @@ impl From<RocksDbStateBackend> for StateBackend {
 }
 
 /// Settings of the RocksDB backend.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RocksDbStateBackend {
     /// Where subtasks keep their RocksDB instances (Flink's `state.backend.rocksdb.localdir`);
     /// by default `<system temp dir>/weir-rocksdb`. Each instance gets its own directory there,
@@ -64,12 +64,32 @@ pub struct RocksDbStateBackend {
     pub local_dir: Option<PathBuf>,
     /// Memory limits of each instance.
     pub options: RocksDbOptions,
+    /// Entries each state keeps deserialized in front of RocksDB, per subtask (default 8 192):
+    /// hot keys are read and written there, and changes reach RocksDB in write batches when the
+    /// cache fills up and at every snapshot. 1 reads and writes RocksDB for every key change.
+    pub cache_entries: usize,
+}
+
+impl Default for RocksDbStateBackend {
+    fn default() -> Self {
+        RocksDbStateBackend {
+            local_dir: None,
+            options: RocksDbOptions::default(),
+            cache_entries: 8192,
+        }
+    }
 }
 
 impl RocksDbStateBackend {
     /// Keeps the instances under `dir`.
     pub fn local_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.local_dir = Some(dir.into());
+        self
+    }
+
+    /// Sets how many entries each state caches deserialized (at least 1).
+    pub fn cache_entries(mut self, entries: usize) -> Self {
+        self.cache_entries = entries.max(1);
         self
     }
 

@@ -1,14 +1,15 @@
-//! [`RocksMap`]: one keyed state in the subtask's RocksDB instance, with a one-entry write-back
-//! cache for the key being processed.
+//! [`RocksMap`]: one keyed state in the subtask's RocksDB instance, behind a bounded write-back
+//! cache of deserialized entries.
 
 use super::{ErrorSlot, SharedInstance};
 use crate::keyed_state::StateKey;
+use crate::rocksdb_store::BatchWrite;
 use crate::state_map::Stored;
+use std::collections::HashMap;
 use weir_actors::key_group::assign_to_key_group;
 
-/// The current key's entry, as read from RocksDB and changed since.
-struct Cached<K, S> {
-    key: K,
+/// A key's entry as read from RocksDB and changed since.
+struct Cached<S> {
     /// `postcard(key)`, its RocksDB key without the key group.
     key_bytes: Vec<u8>,
     key_group: u32,
@@ -20,17 +21,19 @@ struct Cached<K, S> {
 /// One state's entries in RocksDB: `[key group][postcard(key)] → postcard(value)` in the state's
 /// column family.
 ///
-/// Reads and writes go through a one-entry cache: touching a key loads it (writing back the
-/// previous key's entry if it changed); [`flush`](Self::flush) writes back the cached entry.
-/// A read or write that fails (disk error, an entry that does not decode) is recorded in the
-/// backend's error slot and the key reads as absent; the operator fails with that error after
-/// the call, before anything it emitted is sent.
+/// Keys are read into a cache of at most `capacity` deserialized entries, changed in place
+/// there, and written back in one RocksDB write batch when the cache is full (it is then
+/// emptied) or a snapshot is taken ([`flush`](Self::flush)). A hot key costs no RocksDB access;
+/// memory stays bounded by the capacity. A read or write that fails (disk error, an entry that
+/// does not decode) is recorded in the backend's error slot and the key reads as absent; the
+/// operator fails with that error after the call, before anything it emitted is sent.
 pub(crate) struct RocksMap<K, S> {
     instance: SharedInstance,
     errors: ErrorSlot,
     state: String,
     max_parallelism: u32,
-    cached: Option<Cached<K, S>>,
+    capacity: usize,
+    cache: HashMap<K, Cached<S>>,
 }
 
 impl<K: StateKey, S: Stored> RocksMap<K, S> {
@@ -39,13 +42,15 @@ impl<K: StateKey, S: Stored> RocksMap<K, S> {
         errors: ErrorSlot,
         state: &str,
         max_parallelism: u32,
+        capacity: usize,
     ) -> Self {
         RocksMap {
             instance,
             errors,
             state: state.to_owned(),
             max_parallelism,
-            cached: None,
+            capacity: capacity.max(1),
+            cache: HashMap::new(),
         }
     }
 
@@ -56,33 +61,41 @@ impl<K: StateKey, S: Stored> RocksMap<K, S> {
         }
     }
 
-    /// Makes the cache hold `key`'s entry.
-    fn load(&mut self, key: &K) -> &mut Cached<K, S> {
-        if self.cached.as_ref().is_some_and(|c| c.key == *key) {
-            return self.cached.as_mut().expect("checked just above");
+    /// Makes the cache hold `key`'s entry (writing back and emptying a full cache first).
+    fn load(&mut self, key: &K) -> &mut Cached<S> {
+        if !self.cache.contains_key(key) {
+            if self.cache.len() >= self.capacity {
+                self.flush();
+                self.cache.clear();
+            }
+            let key_group = assign_to_key_group(key, self.max_parallelism);
+            let (key_bytes, value) = match postcard::to_allocvec(key) {
+                Ok(bytes) => {
+                    let value = self.read(key_group, &bytes);
+                    (bytes, value)
+                }
+                Err(e) => {
+                    self.fail(format!(
+                        "state {:?}: a key does not encode: {e}",
+                        self.state
+                    ));
+                    (Vec::new(), None)
+                }
+            };
+            self.cache.insert(
+                key.clone(),
+                Cached {
+                    key_bytes,
+                    key_group,
+                    value,
+                    dirty: false,
+                },
+            );
         }
-        self.flush();
-        let key_group = assign_to_key_group(key, self.max_parallelism);
-        let (key_bytes, value) = match postcard::to_allocvec(key) {
-            Ok(bytes) => {
-                let value = self.read(key_group, &bytes);
-                (bytes, value)
-            }
-            Err(e) => {
-                self.fail(format!(
-                    "state {:?}: a key does not encode: {e}",
-                    self.state
-                ));
-                (Vec::new(), None)
-            }
-        };
-        self.cached.insert(Cached {
-            key: key.clone(),
-            key_bytes,
-            key_group,
-            value,
-            dirty: false,
-        })
+        match self.cache.get_mut(key) {
+            Some(cached) => cached,
+            None => unreachable!("the key was cached just above"),
+        }
     }
 
     fn read(&self, key_group: u32, key_bytes: &[u8]) -> Option<S> {
@@ -110,34 +123,34 @@ impl<K: StateKey, S: Stored> RocksMap<K, S> {
         }
     }
 
-    /// Writes the cached entry back to RocksDB if it changed.
+    /// Writes every changed cached entry back to RocksDB, in one write batch; the entries stay
+    /// cached.
     pub fn flush(&mut self) {
-        let Some(cached) = self.cached.as_mut().filter(|c| c.dirty) else {
+        let mut writes = Vec::new();
+        for cached in self.cache.values_mut().filter(|c| c.dirty) {
+            cached.dirty = false;
+            let value = match &cached.value {
+                Some(value) => match postcard::to_allocvec(value) {
+                    Ok(bytes) => Some(bytes),
+                    Err(e) => {
+                        let error = format!("state {:?}: a value does not encode: {e}", self.state);
+                        let mut slot = self.errors.lock();
+                        slot.get_or_insert(error);
+                        continue;
+                    }
+                },
+                None => None,
+            };
+            writes.push(BatchWrite {
+                key_group: cached.key_group,
+                key: cached.key_bytes.clone(),
+                value,
+            });
+        }
+        if writes.is_empty() {
             return;
-        };
-        cached.dirty = false;
-        let mut instance = self.instance.lock();
-        let result = match &cached.value {
-            Some(value) => match postcard::to_allocvec(value) {
-                Ok(bytes) => {
-                    instance
-                        .store
-                        .put(&self.state, cached.key_group, &cached.key_bytes, &bytes)
-                }
-                Err(e) => {
-                    drop(instance);
-                    self.fail(format!(
-                        "state {:?}: a value does not encode: {e}",
-                        self.state
-                    ));
-                    return;
-                }
-            },
-            None => instance
-                .store
-                .delete(&self.state, cached.key_group, &cached.key_bytes),
-        };
-        drop(instance);
+        }
+        let result = self.instance.lock().store.write_batch(&self.state, &writes);
         if let Err(e) = result {
             self.fail(e.to_string());
         }
@@ -178,11 +191,11 @@ impl<K: StateKey, S: Stored> RocksMap<K, S> {
     }
 }
 
-/// A `RocksMap` is a dynamic table: let it be stored behind `dyn Any`.
 impl<K, S> std::fmt::Debug for RocksMap<K, S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RocksMap")
             .field("state", &self.state)
+            .field("cached", &self.cache.len())
             .finish()
     }
 }

@@ -200,3 +200,21 @@ mod rocksdb {
 
     include!("tests/suite.rs");
 }
+
+/// The suite on the RocksDB backend with a two-entry cache, so nearly every access reads and
+/// writes RocksDB itself.
+mod rocksdb_tiny_cache {
+    use super::*;
+    use crate::state_backend::{BackendSettings, RocksDbStateBackend};
+
+    fn backend(key_groups: std::ops::RangeInclusive<u32>) -> KeyedStateBackend<u64> {
+        let mut backend = KeyedStateBackend::new(MAX_PARALLELISM, key_groups, OPERATOR);
+        let config = RocksDbStateBackend::default().cache_entries(2);
+        backend
+            .use_rocksdb(&BackendSettings::default(), &config, "counter-uid", 0)
+            .expect("RocksDB opens");
+        backend
+    }
+
+    include!("tests/suite.rs");
+}
