@@ -2,10 +2,10 @@
 //! optional time-to-live, so the state handles are written once for both backends.
 //!
 //! The two stores have the same operations with the same results. In memory it is a [`CowMap`]
-//! (objects by key group, copy-on-write snapshots). In RocksDB it is a [`RocksMap`]: the current
-//! key's entry is read once into a one-entry cache, changed in place there, and written back
-//! when another key is touched or a snapshot is taken; so a handle can hand out references as
-//! the in-memory map does, and a record costs one read and at most one write.
+//! (objects by key group, copy-on-write snapshots). In RocksDB it is a [`RocksMap`]: a key's
+//! entry is read into a bounded cache of deserialized entries, changed in place there, and
+//! written back in a write batch when the cache is full or a snapshot is taken; so a handle can
+//! hand out references as the in-memory map does, and a hot key costs no RocksDB access.
 //!
 //! A state with a time-to-live keeps, beside its entries and in the same store, each key's
 //! stamp (job-clock milliseconds of its last write, or read); see [`crate::state::ttl`].
