@@ -73,8 +73,12 @@ fn main() {
     let c = best_of(runs, || baseline(n));
     let a = best_of(runs, || stateless(n));
     let b = best_of(runs, || keyed_count(n, 10_000, StateBackend::HashMap));
-    let d = best_of(runs, || keyed_count(n / 10, 10_000, StateBackend::rocksdb()));
-    let e = best_of(runs, || keyed_count(n / 10, 1_000_000, StateBackend::rocksdb()));
+    let d = best_of(runs, || {
+        keyed_count(n / 10, 10_000, StateBackend::rocksdb())
+    });
+    let e = best_of(runs, || {
+        keyed_count(n / 10, 1_000_000, StateBackend::rocksdb())
+    });
     println!("(a) stateless map/filter:   {:>8.2} M records/s", a / 1e6);
     println!("(b) keyed count:            {:>8.2} M records/s", b / 1e6);
     println!("(c) baseline HashMap loop:  {:>8.2} M records/s", c / 1e6);
