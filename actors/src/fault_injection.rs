@@ -42,8 +42,9 @@ impl Target {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Fault {
-    /// Fail when the subtask reaches its `record`-th record (counting from 1, records read by
-    /// the task: input records, or records a source emitted).
+    /// Fail when the subtask reaches its `record`-th input record (counting from 1, records the
+    /// task reads from its input channels). A task whose chain starts with a source reads no
+    /// input records: target an operator after a channel (a `key_by`, `rebalance`…).
     FailAtRecord {
         /// The subtask.
         target: Target,
