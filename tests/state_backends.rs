@@ -223,3 +223,24 @@ fn state_time_to_live_runs_on_the_job_clock_with_both_backends() {
         );
     }
 }
+
+#[test]
+fn flink_keys_choose_the_backend_and_incremental_checkpoints() {
+    let mut conf = weir::Configuration::new();
+    conf.set("state.backend.type", "rocksdb")
+        .expect("known key");
+    conf.set("execution.checkpointing.incremental", "true")
+        .expect("known key");
+    let env = StreamEnvironment::from_configuration(&conf).expect("valid");
+    assert_eq!(env.state_backend().name(), "rocksdb");
+    assert!(env.checkpoint_config().incremental);
+    conf.set("state.backend.type", "hashmap")
+        .expect("known key");
+    let env = StreamEnvironment::from_configuration(&conf).expect("valid");
+    assert_eq!(env.state_backend(), &StateBackend::HashMap);
+    let error = conf
+        .set("state.backend.type", "heap")
+        .expect_err("an unknown backend is refused")
+        .to_string();
+    assert!(error.contains("state.backend.type"), "{error}");
+}
