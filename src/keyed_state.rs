@@ -34,7 +34,7 @@ use crate::error::BoxError;
 use crate::keyed::JobClock;
 use crate::operator::{OperatorInfo, SharedStateWriter, StateWriter};
 use crate::rocksdb_keyed::{RocksFiles, RocksKeyed};
-use crate::state::StateTtlConfig;
+use crate::state::{KeyedStateError, StateTtlConfig};
 use crate::state_backend::{BackendSettings, RocksDbStateBackend, StateBackend};
 pub(crate) use crate::state_map::{StateMap, TableContext};
 use serde::de::DeserializeOwned;
@@ -220,11 +220,9 @@ impl<K: StateKey> KeyedStateBackend<K> {
         subtask: u32,
     ) -> Result<(), BoxError> {
         let rocks = RocksKeyed::open(settings, config, uid, subtask, self.max_parallelism)
-            .map_err(|e| {
-                format!(
-                    "operator {}: cannot open its RocksDB state: {e}",
-                    self.operator
-                )
+            .map_err(|e| KeyedStateError::Backend {
+                operator: self.operator.clone(),
+                reason: format!("cannot open its RocksDB state: {e}"),
             })?;
         self.rocks = Some(rocks);
         Ok(())
@@ -253,10 +251,12 @@ impl<K: StateKey> KeyedStateBackend<K> {
         if let Some(i) = self.states.iter().position(|s| s.name == name) {
             let s = &self.states[i];
             if s.state_type.declared != state_type.declared || s.table_type != TypeId::of::<T>() {
-                return Err(format!(
-                    "operator {}: state {name:?} is registered as {} and cannot be used as {}",
-                    self.operator, s.state_type.declared, state_type.declared
-                )
+                return Err(KeyedStateError::Redeclared {
+                    operator: self.operator.clone(),
+                    state: name.to_string(),
+                    registered: s.state_type.declared.clone(),
+                    requested: state_type.declared,
+                }
                 .into());
             }
             return Ok(i);
@@ -270,7 +270,10 @@ impl<K: StateKey> KeyedStateBackend<K> {
             rocks: self.rocks.as_ref(),
             ttl: ttl.map(|ttl| (ttl, self.clock)),
         })
-        .map_err(|e| format!("operator {}: state {name:?}: {e}", self.operator))?;
+        .map_err(|e| KeyedStateError::Backend {
+            operator: self.operator.clone(),
+            reason: format!("state {name:?}: {e}"),
+        })?;
         let state = RegisteredState {
             name: name.to_string(),
             state_type,
@@ -286,22 +289,22 @@ impl<K: StateKey> KeyedStateBackend<K> {
         if let Some(pos) = self.unclaimed.iter().position(|s| s.name == state.name) {
             let restored = self.unclaimed.remove(pos);
             if restored.state_type != state.state_type.recorded {
-                return Err(format!(
-                    "operator {}: state {:?} was checkpointed as {} but is now declared as {}; \
-                     a state's kind and type cannot change across a restore",
-                    self.operator, state.name, restored.state_type, state.state_type.recorded
-                )
+                return Err(KeyedStateError::TypeChanged {
+                    operator: self.operator.clone(),
+                    state: state.name.clone(),
+                    checkpointed: restored.state_type,
+                    declared: state.state_type.recorded.clone(),
+                }
                 .into());
             }
             if let Some(entries) = &restored.entries {
                 state
                     .table
                     .restore(entries, &self.key_groups)
-                    .map_err(|e| {
-                        format!(
-                            "operator {}: state {:?} ({}) cannot be restored: {e}",
-                            self.operator, state.name, restored.state_type
-                        )
+                    .map_err(|e| KeyedStateError::Restore {
+                        operator: self.operator.clone(),
+                        state: format!("{:?} ({})", state.name, restored.state_type),
+                        reason: e.to_string(),
                     })?;
             }
         }
@@ -358,9 +361,16 @@ impl<K: StateKey> KeyedStateBackend<K> {
             }
         }
         let rocks = match &mut self.rocks {
-            Some(rocks) => Some(rocks.snapshot(checkpoint).map_err(|e| {
-                format!("operator {}: RocksDB snapshot failed: {e}", self.operator)
-            })?),
+            Some(rocks) => {
+                Some(
+                    rocks
+                        .snapshot(checkpoint)
+                        .map_err(|e| KeyedStateError::Backend {
+                            operator: self.operator.clone(),
+                            reason: format!("RocksDB snapshot failed: {e}"),
+                        })?,
+                )
+            }
             None => None,
         };
         let backend = self.backend_name().to_string();
@@ -407,20 +417,18 @@ impl<K: StateKey> KeyedStateBackend<K> {
 
     /// Loads a snapshot; each state is filled now if registered, or when it is registered.
     pub fn restore(&mut self, bytes: &[u8]) -> Result<(), BoxError> {
-        let snapshot: KeyedSnapshot = postcard::from_bytes(bytes).map_err(|e| {
-            format!(
-                "operator {}: keyed state does not decode: {e}",
-                self.operator
-            )
-        })?;
+        let snapshot: KeyedSnapshot =
+            postcard::from_bytes(bytes).map_err(|e| KeyedStateError::Restore {
+                operator: self.operator.clone(),
+                state: "*".to_string(),
+                reason: format!("the checkpointed keyed state does not decode: {e}"),
+            })?;
         if snapshot.backend != self.backend_name() {
-            return Err(format!(
-                "operator {}: the checkpoint holds keyed state of the {} state backend, but the \
-                 job uses the {} backend; a checkpoint is restored by the backend that wrote it",
-                self.operator,
-                snapshot.backend,
-                self.backend_name()
-            )
+            return Err(KeyedStateError::BackendMismatch {
+                operator: self.operator.clone(),
+                checkpoint_backend: snapshot.backend,
+                job_backend: self.backend_name().to_string(),
+            }
             .into());
         }
         self.unclaimed = snapshot
@@ -436,11 +444,10 @@ impl<K: StateKey> KeyedStateBackend<K> {
             let declared: Vec<&str> = self.states.iter().map(|s| s.name.as_str()).collect();
             rocks
                 .restore(files, &self.key_groups, declared.iter().copied())
-                .map_err(|e| {
-                    format!(
-                        "operator {}: RocksDB state cannot be restored: {e}",
-                        self.operator
-                    )
+                .map_err(|e| KeyedStateError::Restore {
+                    operator: self.operator.clone(),
+                    state: "*".to_string(),
+                    reason: format!("the RocksDB instance cannot be restored: {e}"),
                 })?;
             self.unclaimed
                 .extend(states.into_iter().map(|(name, state_type)| Unclaimed {

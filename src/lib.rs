@@ -60,8 +60,8 @@ pub use operator_state::{
 pub use rocksdb_store::RocksDbOptions;
 pub use sink::CollectHandle;
 pub use state::{
-    AggregateFunction, AggregatingState, ListState, MapState, ReducingState, StateTtlConfig,
-    StateVisibility, TtlUpdateType,
+    AggregateFunction, AggregatingState, KeyedStateError, ListState, MapState, ReducingState,
+    StateTtlConfig, StateVisibility, TtlUpdateType,
 };
 pub use state_backend::{RocksDbStateBackend, StateBackend};
 pub use weir_actors::checkpoint_config::{

@@ -55,6 +55,7 @@ macro_rules! handle_impls {
 }
 
 mod aggregating_state;
+mod error;
 mod list_state;
 mod map_state;
 mod reducing_state;
@@ -64,6 +65,7 @@ pub mod ttl;
 mod value_state;
 
 pub use aggregating_state::{AggregateFunction, AggregatingState};
+pub use error::KeyedStateError;
 pub use list_state::ListState;
 pub use map_state::MapState;
 pub use reducing_state::ReducingState;

@@ -405,3 +405,26 @@ fn enabling_ttl_on_a_restored_state_fails_naming_the_state() {
     let e = declare_after_restore(&bytes, |ctx| ctx.with_ttl(ttl).value_state::<u64>("value"));
     assert_names(&e, "value", "ValueState<u64>", "ValueState<u64> with TTL");
 }
+
+#[test]
+fn a_changed_state_type_is_a_typed_error_with_the_operator_and_the_state() {
+    let bytes = snapshot_of_all();
+    let mut after = backend(0..=127);
+    after.restore(&bytes).expect("decodes");
+    let error = declare(&mut after, |ctx| ctx.list_state::<u64>("value"))
+        .expect_err("a value state cannot come back as a list state");
+    match error.downcast_ref::<crate::state::KeyedStateError>() {
+        Some(crate::state::KeyedStateError::TypeChanged {
+            operator,
+            state,
+            checkpointed,
+            declared,
+        }) => {
+            assert_eq!(operator, OPERATOR);
+            assert_eq!(state, "value");
+            assert_eq!(checkpointed, "ValueState<u64>");
+            assert_eq!(declared, "ListState<u64>");
+        }
+        other => panic!("not a TypeChanged error: {other:?} ({error})"),
+    }
+}
