@@ -1,9 +1,10 @@
 //! Checkpoint overhead: a keyed count over 1 M keys with 1 s checkpoints into a directory, against
 //! the same job with checkpointing off, in one process and one run.
 //!
-//! `cargo bench --bench checkpointing` (seconds per run: `WEIR_BENCH_SECONDS`, default 8).
-//! Prints the throughput of both, their ratio, and the checkpoint durations (p50, p99, max) and
-//! sizes.
+//! `cargo bench --bench checkpointing` (seconds per run: `WEIR_BENCH_SECONDS`, default 5; pairs
+//! of runs: `WEIR_BENCH_PAIRS`, default 3). Runs alternate off, on, off, on… so that a drift of
+//! the machine's speed hits both sides alike; prints each pair's ratio, their median, and the
+//! checkpoint durations (p50, p99, max) and sizes.
 
 use std::time::{Duration, Instant};
 use weir::{CheckpointStatus, StreamEnvironment};
@@ -70,28 +71,40 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 fn main() {
-    let seconds: u64 = std::env::var("WEIR_BENCH_SECONDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(8);
+    let env_u64 = |name: &str, default: u64| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let seconds = env_u64("WEIR_BENCH_SECONDS", 5);
+    let pairs = env_u64("WEIR_BENCH_PAIRS", 3).max(1);
     let dir = std::env::temp_dir().join(format!("weir-bench-checkpoints-{}", std::process::id()));
-    println!("keyed count over 1 M keys, parallelism 2, {seconds} s measured per run");
-    let off = run(seconds, None);
-    let on = run(seconds, Some(&dir));
-    let _ = std::fs::remove_dir_all(&dir);
-    let mut durations = on.durations_ms.clone();
+    println!(
+        "keyed count over 1 M keys, parallelism 2, {seconds} s measured per run, {pairs} pairs"
+    );
+    let mut ratios = Vec::new();
+    let mut durations = Vec::new();
+    let mut last_size = 0;
+    for pair in 1..=pairs {
+        let off = run(seconds, None);
+        let on = run(seconds, Some(&dir));
+        let _ = std::fs::remove_dir_all(&dir);
+        let ratio = on.records_per_second / off.records_per_second;
+        println!(
+            "pair {pair}: off {:>6.2} M records/s, 1 s checkpoints {:>6.2} M records/s, ratio {ratio:.3}",
+            off.records_per_second / 1e6,
+            on.records_per_second / 1e6
+        );
+        ratios.push(ratio);
+        durations.extend(on.durations_ms);
+        last_size = on.sizes.last().copied().unwrap_or(last_size);
+    }
+    ratios.sort_by(f64::total_cmp);
     durations.sort_by(f64::total_cmp);
     println!(
-        "checkpointing off:          {:>8.2} M records/s",
-        off.records_per_second / 1e6
-    );
-    println!(
-        "1 s checkpoints:            {:>8.2} M records/s",
-        on.records_per_second / 1e6
-    );
-    println!(
-        "ratio on/off: {:.3}",
-        on.records_per_second / off.records_per_second
+        "ratio on/off (median of pairs): {:.3}",
+        percentile(&ratios, 0.5)
     );
     println!("checkpoints completed: {}", durations.len());
     println!(
@@ -106,8 +119,5 @@ fn main() {
         "checkpoint duration max: {:.1} ms",
         durations.last().copied().unwrap_or(0.0)
     );
-    println!(
-        "checkpoint size (last): {} bytes",
-        on.sizes.last().copied().unwrap_or(0)
-    );
+    println!("checkpoint size (last): {last_size} bytes");
 }
