@@ -29,7 +29,7 @@
 use rocksdb::checkpoint::Checkpoint;
 use rocksdb::{
     BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, DBCompressionType,
-    DBIteratorWithThreadMode, IteratorMode, Options, ReadOptions, WriteBatch, WriteOptions, DB,
+    IteratorMode, Options, ReadOptions, WriteBatch, WriteOptions, DB,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -38,10 +38,12 @@ use std::path::{Path, PathBuf};
 use weir_actors::key_group::UPPER_BOUND_MAX_PARALLELISM;
 
 mod files;
+mod scan;
 
 use files::db_error;
 pub(crate) use files::{copy_file, create_empty_dir, io_error, list_files};
 pub use files::{RocksDbError, SstFile};
+pub use scan::StateScan;
 
 /// The largest key group a key may have (max parallelism is at most 32 768).
 pub const MAX_KEY_GROUP: u32 = UPPER_BOUND_MAX_PARALLELISM - 1;
@@ -482,46 +484,6 @@ impl RocksDbStateStore {
             path: self.path.clone(),
             reason: e.into_string(),
         }
-    }
-}
-
-/// A lazy scan over one state's entries, in key order (see
-/// [`RocksDbStateStore::scan_key_group_range`]).
-pub struct StateScan<'a> {
-    inner: DBIteratorWithThreadMode<'a, DB>,
-    state: String,
-    path: &'a Path,
-}
-
-impl std::fmt::Debug for StateScan<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StateScan")
-            .field("state", &self.state)
-            .field("path", &self.path)
-            .finish()
-    }
-}
-
-impl Iterator for StateScan<'_> {
-    type Item = Result<StateEntry, RocksDbError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        let item = self.inner.next()?;
-        let error = |reason: String| RocksDbError::State {
-            operation: "scan",
-            state: self.state.clone(),
-            path: self.path.to_path_buf(),
-            reason,
-        };
-        Some(match item {
-            Ok((key, value)) if key.len() >= 2 => Ok(StateEntry {
-                key_group: u32::from(u16::from_be_bytes([key[0], key[1]])),
-                key: key[2..].to_vec(),
-                value: value.into_vec(),
-            }),
-            Ok(_) => Err(error("a key without its key group".to_owned())),
-            Err(e) => Err(error(e.into_string())),
-        })
     }
 }
 
