@@ -5,40 +5,16 @@
 
 mod common;
 
+use common::Sequence;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use weir::{
-    BoxError, CheckpointingMode, CommittedCollector, ExternalizedCheckpointRetention, KeyedContext,
-    KeyedProcessFunction, RestartStrategyConfig, RuntimeContext, StateBackend, StreamEnvironment,
-    ValueState,
+    CheckpointingMode, CommittedCollector, ExternalizedCheckpointRetention, RestartStrategyConfig,
+    StateBackend, StreamEnvironment,
 };
 
 const RECORDS: u64 = 400_000;
-
-/// Per key, a sequence number rising by one (Flink's own exactly-once check).
-#[derive(Clone, Default)]
-struct Sequence {
-    seq: ValueState<u64>,
-}
-
-impl KeyedProcessFunction<u64, u64, (u64, u64, u64)> for Sequence {
-    fn open(&mut self, ctx: &mut RuntimeContext<'_, u64>) -> Result<(), BoxError> {
-        self.seq = ctx.value_state("seq")?;
-        Ok(())
-    }
-
-    fn process_element(
-        &mut self,
-        value: u64,
-        ctx: &mut KeyedContext<'_, u64>,
-        out: &mut Vec<(u64, u64, u64)>,
-    ) -> Result<(), BoxError> {
-        let n = *self.seq.modify(ctx, || 0, |s| *s += 1);
-        out.push((*ctx.current_key(), n, value));
-        Ok(())
-    }
-}
 
 fn seeded(seed: u64) -> u64 {
     let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
