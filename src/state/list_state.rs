@@ -1,34 +1,15 @@
 //! [`ListState`]: a list of values per key (Flink's `ListState`).
 
 use crate::error::BoxError;
-use crate::keyed_state::{
-    KeyedContext, RuntimeContext, StateKey, StateMap, StateTable, StateType, StateValue,
-};
-use crate::operator::StateWriter;
-use std::any::Any;
+use crate::keyed_state::{KeyedContext, RuntimeContext, StateKey, StateMap, StateType, StateValue};
+use crate::state::KindTable;
 use std::marker::PhantomData;
-use std::ops::RangeInclusive;
 
 /// The table of a list state: the key's list, never empty (an empty list is no entry).
-struct ListTable<K, V>(StateMap<K, Vec<V>>);
+type ListTable<K, V> = KindTable<List, K, Vec<V>>;
 
-impl<K: StateKey, V: StateValue> StateTable<K> for ListTable<K, V> {
-    fn as_any_mut(&mut self) -> &mut dyn Any {
-        self
-    }
-
-    fn snapshot(&mut self) -> Option<StateWriter> {
-        self.0.snapshot()
-    }
-
-    fn restore(
-        &mut self,
-        entries: &[u8],
-        key_groups: &RangeInclusive<u32>,
-    ) -> Result<(), BoxError> {
-        self.0.restore(entries, key_groups)
-    }
-}
+/// Marks list-state tables.
+struct List;
 
 impl<K: StateKey> RuntimeContext<'_, K> {
     /// The list state called `name`: a list of `V` per key, recorded as `ListState<V>`. Asking
@@ -37,7 +18,7 @@ impl<K: StateKey> RuntimeContext<'_, K> {
     pub fn list_state<V: StateValue>(&mut self, name: &str) -> Result<ListState<V>, BoxError> {
         let state_type = StateType::stored(format!("ListState<{}>", std::any::type_name::<V>()));
         let index = self.backend.register(name, state_type, self.ttl, |g| {
-            Ok(ListTable::<K, V>(StateMap::new(g)?))
+            Ok(ListTable::<K, V>::new(StateMap::new(g)?))
         })?;
         Ok(ListState {
             index,

@@ -2,35 +2,18 @@
 
 use crate::error::BoxError;
 use crate::keyed_state::{
-    KeyedContext, Map, RuntimeContext, StateKey, StateMap, StateTable, StateType, StateValue,
+    KeyedContext, Map, RuntimeContext, StateKey, StateMap, StateType, StateValue,
 };
-use crate::operator::StateWriter;
-use std::any::Any;
+use crate::state::KindTable;
 use std::borrow::Borrow;
 use std::hash::Hash;
 use std::marker::PhantomData;
-use std::ops::RangeInclusive;
 
 /// The table of a map state: the key's map, never empty (an empty map is no entry).
-struct MapTable<K, UK, UV>(StateMap<K, Map<UK, UV>>);
+type MapTable<K, UK, UV> = KindTable<MapKind, K, Map<UK, UV>>;
 
-impl<K: StateKey, UK: StateKey, UV: StateValue> StateTable<K> for MapTable<K, UK, UV> {
-    fn as_any_mut(&mut self) -> &mut dyn Any {
-        self
-    }
-
-    fn snapshot(&mut self) -> Option<StateWriter> {
-        self.0.snapshot()
-    }
-
-    fn restore(
-        &mut self,
-        entries: &[u8],
-        key_groups: &RangeInclusive<u32>,
-    ) -> Result<(), BoxError> {
-        self.0.restore(entries, key_groups)
-    }
-}
+/// Marks map-state tables.
+struct MapKind;
 
 impl<K: StateKey> RuntimeContext<'_, K> {
     /// The map state called `name`: a map from `UK` to `UV` per key, recorded as
@@ -46,7 +29,7 @@ impl<K: StateKey> RuntimeContext<'_, K> {
             std::any::type_name::<UV>()
         ));
         let index = self.backend.register(name, state_type, self.ttl, |g| {
-            Ok(MapTable::<K, UK, UV>(StateMap::new(g)?))
+            Ok(MapTable::<K, UK, UV>::new(StateMap::new(g)?))
         })?;
         Ok(MapState {
             index,

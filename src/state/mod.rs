@@ -56,6 +56,7 @@ macro_rules! handle_impls {
 
 mod aggregating_state;
 mod error;
+mod kind_table;
 mod list_state;
 mod map_state;
 mod reducing_state;
@@ -66,6 +67,7 @@ mod value_state;
 
 pub use aggregating_state::{AggregateFunction, AggregatingState};
 pub use error::KeyedStateError;
+pub(crate) use kind_table::KindTable;
 pub use list_state::ListState;
 pub use map_state::MapState;
 pub use reducing_state::ReducingState;

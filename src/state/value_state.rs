@@ -1,34 +1,15 @@
 //! [`ValueState`]: one value per key (Flink's `ValueState`).
 
 use crate::error::BoxError;
-use crate::keyed_state::{
-    KeyedContext, RuntimeContext, StateKey, StateMap, StateTable, StateType, StateValue,
-};
-use crate::operator::StateWriter;
-use std::any::Any;
+use crate::keyed_state::{KeyedContext, RuntimeContext, StateKey, StateMap, StateType, StateValue};
+use crate::state::KindTable;
 use std::marker::PhantomData;
-use std::ops::RangeInclusive;
 
 /// The table of a value state: the key's value.
-struct ValueTable<K, V>(StateMap<K, V>);
+type ValueTable<K, V> = KindTable<Value, K, V>;
 
-impl<K: StateKey, V: StateValue> StateTable<K> for ValueTable<K, V> {
-    fn as_any_mut(&mut self) -> &mut dyn Any {
-        self
-    }
-
-    fn snapshot(&mut self) -> Option<StateWriter> {
-        self.0.snapshot()
-    }
-
-    fn restore(
-        &mut self,
-        entries: &[u8],
-        key_groups: &RangeInclusive<u32>,
-    ) -> Result<(), BoxError> {
-        self.0.restore(entries, key_groups)
-    }
-}
+/// Marks value-state tables.
+struct Value;
 
 impl<K: StateKey> RuntimeContext<'_, K> {
     /// The value state called `name`: one `V` per key, recorded as `ValueState<V>`. Asking again
@@ -37,7 +18,7 @@ impl<K: StateKey> RuntimeContext<'_, K> {
     pub fn value_state<V: StateValue>(&mut self, name: &str) -> Result<ValueState<V>, BoxError> {
         let state_type = StateType::stored(format!("ValueState<{}>", std::any::type_name::<V>()));
         let index = self.backend.register(name, state_type, self.ttl, |g| {
-            Ok(ValueTable::<K, V>(StateMap::new(g)?))
+            Ok(ValueTable::<K, V>::new(StateMap::new(g)?))
         })?;
         Ok(ValueState {
             index,
