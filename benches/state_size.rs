@@ -11,7 +11,7 @@
 
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
-use weir::runtime::task::SourceStatus;
+use weir::runtime::graph::task::SourceStatus;
 use weir::source::{split_range, SourceReader};
 use weir::{BoxError, StateBackend, StreamEnvironment};
 

@@ -1,21 +1,23 @@
 //! The DataStream API: typed streams and the transformations between them.
 
 use crate::graph::{Input, Node, NodeKind, StreamGraph};
-use crate::keyed::{KeySelector, KeyedProcessFunction, KeyedProcessOperator, ReduceFunction};
-use crate::operator::{
-    Erased, FilterOperator, FlatMapOperator, MapOperator, Operator, OperatorFactory, OperatorInfo,
+use crate::operators::keyed_process::{
+    KeySelector, KeyedProcessFunction, KeyedProcessOperator, ReduceFunction,
 };
-use crate::partitioner::{router_factory, KeyHashFn, Partitioning};
 use crate::sink::{
     CollectHandle, CollectOperator, DiscardOperator, LineFileOperator, PrintOperator,
 };
+use crate::task::operator::{
+    Erased, FilterOperator, FlatMapOperator, MapOperator, Operator, OperatorFactory, OperatorInfo,
+};
+use crate::task::partitioner::{router_factory, KeyHashFn, Partitioning};
 use crate::TaskError;
 use parking_lot::Mutex;
 use std::fmt::Display;
 use std::marker::PhantomData;
 use std::path::PathBuf;
 use std::sync::Arc;
-use weir_actors::key_group::stable_hash;
+use weir_actors::graph::key_group::stable_hash;
 use weir_actors::TaskErrorKind;
 
 /// Bounds every record type meets: records are moved between threads and copied when one stream
@@ -25,8 +27,8 @@ impl<T: Clone + Send + 'static> Record for T {}
 
 /// Bounds every key type meets: hashable (stably, for key groups) and serializable (keyed state is
 /// checkpointed by key).
-pub trait Key: crate::keyed_state::StateKey {}
-impl<K: crate::keyed_state::StateKey> Key for K {}
+pub trait Key: crate::state::keyed::backend::StateKey {}
+impl<K: crate::state::keyed::backend::StateKey> Key for K {}
 
 /// A stream of `T`. Cheap to clone; each transformation adds an operator to the job graph.
 pub struct DataStream<T> {
@@ -243,7 +245,7 @@ impl<T: Record> DataStream<T> {
     }
 
     /// Commits every record into `target` once a checkpoint covering it completes: the output of
-    /// an exactly-once transactional sink (see [`crate::committed_sink`]). Without checkpointing
+    /// an exactly-once transactional sink (see [`crate::sink::committed_collector`]). Without checkpointing
     /// nothing is ever committed.
     pub fn collect_committed(&self, target: &crate::CommittedCollector<T>) -> DataStreamSink
     where
@@ -253,11 +255,13 @@ impl<T: Record> DataStream<T> {
         self.add_sink(
             "Sink: Committed collect",
             operator_factory(move |info| {
-                Ok(crate::committed_sink::CommittedCollectOperator::new(
-                    target.clone(),
-                    info.uid.clone(),
-                    info.subtask.index,
-                ))
+                Ok(
+                    crate::sink::committed_collector::CommittedCollectOperator::new(
+                        target.clone(),
+                        info.uid.clone(),
+                        info.subtask.index,
+                    ),
+                )
             }),
         )
     }
@@ -358,7 +362,7 @@ impl<K: Key, T: Record> KeyedStream<K, T> {
     /// record of a key is emitted as it is).
     pub fn reduce<F>(&self, f: F) -> DataStream<T>
     where
-        T: crate::keyed_state::StateValue,
+        T: crate::state::keyed::backend::StateValue,
         F: Fn(T, T) -> T + Clone + Send + Sync + 'static,
     {
         self.process(ReduceFunction::new(f)).name("Reduce")

@@ -1,31 +1,31 @@
 //! [`StreamEnvironment`]: where a job is built and from where it runs.
 
-use crate::checkpoint_storage::FileSystemCheckpointStorage;
-use crate::checkpointing::{
+use crate::checkpoint::restore::{
     check_compatible, default_job_id, load_latest, load_path, storage_for, RestoreReport,
 };
+use crate::checkpoint::storage::FileSystemCheckpointStorage;
 use crate::datastream::{DataStream, Record};
 use crate::error::Error;
 use crate::error::GraphError;
 use crate::graph::{Node, NodeKind, StreamGraph, TranslateOptions};
-use crate::operator::OperatorInfo;
-use crate::partitioner::router_factory;
 use crate::source::{
     erase_reader, IterReader, LineFileReader, SequenceReader, SharedIter, SourceFactory,
     SourceReader, VecReader,
 };
-use crate::state_backend::{BackendSettings, StateBackend};
+use crate::state::backend::{BackendSettings, StateBackend};
+use crate::task::operator::OperatorInfo;
+use crate::task::partitioner::router_factory;
 use crate::TaskError;
 use parking_lot::Mutex;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
-use weir_actors::checkpoint_config::{CheckpointConfig, CheckpointStorageConfig};
-use weir_actors::checkpoint_storage::CheckpointStorage;
-use weir_actors::configuration::{Configuration, FailoverStrategyKind, StateBackendKind};
-use weir_actors::fault_injection::FaultInjector;
-use weir_actors::job::{CheckpointingSpec, RestoredCheckpoint, RuntimeConfig};
-use weir_actors::restart_strategy::RestartStrategyConfig;
+use weir_actors::checkpoint::storage::CheckpointStorage;
+use weir_actors::config::checkpoint_config::{CheckpointConfig, CheckpointStorageConfig};
+use weir_actors::config::configuration::{Configuration, FailoverStrategyKind, StateBackendKind};
+use weir_actors::graph::job_spec::{CheckpointingSpec, RestoredCheckpoint, RuntimeConfig};
+use weir_actors::recovery::restart_strategy::RestartStrategyConfig;
+use weir_actors::testing::fault_injection::FaultInjector;
 use weir_actors::{JobClient, JobResult};
 
 /// How a job runs; every setting has a default.
@@ -380,7 +380,7 @@ impl StreamEnvironment {
         })
     }
 
-    fn job_spec(&self) -> Result<weir_actors::job::JobSpec, Error> {
+    fn job_spec(&self) -> Result<weir_actors::graph::job_spec::JobSpec, Error> {
         let graph = self.graph.lock().clone();
         // A restored job keeps the checkpoint's max parallelism unless one is set explicitly.
         let max_parallelism = self
@@ -404,7 +404,9 @@ impl StreamEnvironment {
         }
         if self.checkpoint_config.is_enabled() {
             self.checkpoint_config.validate().map_err(|e| {
-                Error::Config(weir_actors::configuration::ConfigError::Checkpoint(e))
+                Error::Config(weir_actors::config::configuration::ConfigError::Checkpoint(
+                    e,
+                ))
             })?;
             let job_id = self.job_id();
             spec.checkpointing = Some(CheckpointingSpec {

@@ -79,8 +79,8 @@ pub enum Error {
     Job(#[from] JobError),
     /// The checkpoint to restore from cannot be used.
     #[error(transparent)]
-    Restore(#[from] crate::checkpointing::RestoreError),
+    Restore(#[from] crate::checkpoint::restore::RestoreError),
     /// A configuration key or value is invalid.
     #[error(transparent)]
-    Config(#[from] weir_actors::configuration::ConfigError),
+    Config(#[from] weir_actors::config::configuration::ConfigError),
 }

@@ -3,16 +3,16 @@
 //! chains them), so their records pass as batches in one subtask without crossing a channel.
 
 use crate::error::GraphError;
-use crate::operator::{OperatorFactory, OperatorInfo};
-use crate::partitioner::{Partitioning, RouterFactory};
 use crate::source::SourceFactory;
-use crate::state_backend::BackendSettings;
-use crate::stream_task::StreamTask;
+use crate::state::backend::BackendSettings;
+use crate::task::operator::{OperatorFactory, OperatorInfo};
+use crate::task::partitioner::{Partitioning, RouterFactory};
+use crate::task::stream_task::StreamTask;
 use std::collections::HashMap;
 use std::sync::Arc;
-use weir_actors::job::{ChannelPattern, EdgeSpec, JobSpec, RuntimeConfig, VertexSpec};
-use weir_actors::key_group::{default_max_parallelism, UPPER_BOUND_MAX_PARALLELISM};
-use weir_actors::task::{SubtaskInfo, Task, TaskFactory};
+use weir_actors::graph::job_spec::{ChannelPattern, EdgeSpec, JobSpec, RuntimeConfig, VertexSpec};
+use weir_actors::graph::key_group::{default_max_parallelism, UPPER_BOUND_MAX_PARALLELISM};
+use weir_actors::graph::task::{SubtaskInfo, Task, TaskFactory};
 use weir_actors::TaskError;
 
 /// What a node does.
@@ -261,7 +261,7 @@ impl StreamGraph {
             restore: None,
             faults: None,
             restart_strategy: None,
-            failover: weir_actors::configuration::FailoverStrategyKind::Region,
+            failover: weir_actors::config::configuration::FailoverStrategyKind::Region,
         })
     }
 

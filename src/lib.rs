@@ -22,59 +22,46 @@
 //! ```
 #![deny(missing_docs)]
 
-pub mod checkpoint_file;
-pub mod checkpoint_storage;
-pub mod checkpointing;
-pub mod committed_sink;
-mod cow_map;
+pub mod checkpoint;
 pub mod datastream;
 pub mod environment;
 pub mod error;
 mod graph;
-pub mod keyed;
-pub mod keyed_state;
-pub mod operator;
-pub mod operator_state;
-pub mod partitioner;
-pub mod rocksdb_incremental;
-mod rocksdb_keyed;
-pub mod rocksdb_store;
+pub mod operators;
 pub mod sink;
 pub mod source;
 pub mod state;
-pub mod state_backend;
-mod state_map;
-pub mod stream_task;
+pub mod task;
+pub mod time;
 
-pub use checkpointing::{RestoreError, RestoreReport};
-pub use committed_sink::CommittedCollector;
+pub use checkpoint::restore::{RestoreError, RestoreReport};
 pub use datastream::{CollectSink, DataStream, DataStreamSink, Key, KeyedStream, Record};
 pub use environment::{EnvironmentConfig, StreamEnvironment};
 pub use error::{BoxError, Error, GraphError, JobError, TaskError, TaskErrorKind, TaskFailure};
-pub use keyed::{JobClock, KeyedProcessFunction, TimerService};
-pub use keyed_state::{KeyedContext, RuntimeContext, ValueState};
-pub use operator_state::{
+pub use operators::keyed_process::KeyedProcessFunction;
+pub use sink::committed_collector::CommittedCollector;
+pub use sink::CollectHandle;
+pub use state::backend::{RocksDbStateBackend, StateBackend};
+pub use state::operator::{
     BroadcastProcessFunction, BroadcastState, BroadcastStateDescriptor, CheckpointedFunction,
     ListState as OperatorListState, OperatorStateContext, OperatorStateError, UnionListState,
 };
-pub use rocksdb_store::RocksDbOptions;
-pub use sink::CollectHandle;
+pub use state::rocksdb::store::RocksDbOptions;
 pub use state::{
-    AggregateFunction, AggregatingState, KeyedStateError, ListState, MapState, ReducingState,
-    StateTtlConfig, StateVisibility, TtlUpdateType,
+    AggregateFunction, AggregatingState, KeyedContext, KeyedStateError, ListState, MapState,
+    ReducingState, RuntimeContext, StateTtlConfig, StateVisibility, TtlUpdateType, ValueState,
 };
-pub use state_backend::{RocksDbStateBackend, StateBackend};
-pub use weir_actors::checkpoint_config::{
-    CheckpointConfig, CheckpointStorageConfig, CheckpointingMode, ExternalizedCheckpointRetention,
-};
-pub use weir_actors::checkpoint_stats::{
+pub use time::timer_service::{JobClock, TimerService};
+pub use weir_actors::checkpoint::stats::{
     CheckpointFailureReason, CheckpointStats, CheckpointStatus,
 };
-pub use weir_actors::configuration::{ConfigError, Configuration, FailoverStrategyKind};
-pub use weir_actors::fault_injection::{Fault, FaultInjector, Target};
-
-pub use weir_actors::restart_history::RestartRecord;
-pub use weir_actors::restart_strategy::RestartStrategyConfig;
+pub use weir_actors::config::checkpoint_config::{
+    CheckpointConfig, CheckpointStorageConfig, CheckpointingMode, ExternalizedCheckpointRetention,
+};
+pub use weir_actors::config::configuration::{ConfigError, Configuration, FailoverStrategyKind};
+pub use weir_actors::recovery::restart_history::RestartRecord;
+pub use weir_actors::recovery::restart_strategy::RestartStrategyConfig;
+pub use weir_actors::testing::fault_injection::{Fault, FaultInjector, Target};
 pub use weir_actors::{JobClient, JobResult, JobStatus, OperatorCount};
 
 /// The runtime crate, for what the API does not wrap (metrics types, key-group functions).

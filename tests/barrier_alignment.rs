@@ -12,10 +12,10 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use weir::operator::{Operator, StateWriter};
-use weir::runtime::task::SourceStatus;
+use weir::runtime::graph::task::SourceStatus;
 use weir::runtime::CheckpointId;
 use weir::source::SourceReader;
+use weir::task::operator::{Operator, StateWriter};
 use weir::{
     BoxError, CheckpointingMode, CommittedCollector, ExternalizedCheckpointRetention, JobError,
     StreamEnvironment,

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use weir::runtime::checkpoint_stats::SubtaskCheckpointStats;
+use weir::runtime::checkpoint::stats::SubtaskCheckpointStats;
 use weir::runtime::CheckpointId;
 use weir::{
     CheckpointConfig, CheckpointFailureReason as Reason, CheckpointStats, CheckpointStatus,

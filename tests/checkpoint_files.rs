@@ -12,13 +12,13 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use weir::checkpoint_file::{encode, FileKind};
-use weir::checkpoint_storage::FileSystemCheckpointStorage;
-use weir::operator::{Operator, StateWriter};
-use weir::runtime::checkpoint_storage::{
+use weir::checkpoint::file_format::{encode, FileKind};
+use weir::checkpoint::storage::FileSystemCheckpointStorage;
+use weir::runtime::checkpoint::storage::{
     CheckpointMetadata, CheckpointStorage, LatestCheckpoint, StateLocation, StorageError,
 };
 use weir::runtime::CheckpointId;
+use weir::task::operator::{Operator, StateWriter};
 use weir::{
     BoxError, CheckpointFailureReason, CommittedCollector, ExternalizedCheckpointRetention,
     JobError, StreamEnvironment,

@@ -3,8 +3,8 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use weir::checkpoint_storage::{FileSystemCheckpointStorage, MemoryCheckpointStorage};
-use weir::runtime::checkpoint_storage::{
+use weir::checkpoint::storage::{FileSystemCheckpointStorage, MemoryCheckpointStorage};
+use weir::runtime::checkpoint::storage::{
     CheckpointMetadata, CheckpointStorage, StateHandle, StateLocation, StorageError, VertexMetadata,
 };
 use weir::runtime::CheckpointId;

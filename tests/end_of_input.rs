@@ -6,7 +6,7 @@ mod common;
 
 use common::{deterministic_env, finish, paced, Pace};
 use std::time::Duration;
-use weir::operator::Operator;
+use weir::task::operator::Operator;
 use weir::{
     BoxError, CheckpointFailureReason, CheckpointStatus, CommittedCollector, StreamEnvironment,
 };

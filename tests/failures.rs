@@ -1,7 +1,7 @@
 //! A failing operator fails the job with a typed error naming the operator, its uid and the
 //! subtask; nothing of the job keeps running, and the next job in the same process runs fine.
 
-use weir::operator::Operator;
+use weir::task::operator::Operator;
 use weir::{BoxError, Error, JobError, JobStatus, StreamEnvironment, TaskErrorKind};
 
 #[test]

@@ -1,7 +1,7 @@
 //! Credit-based flow control: a slow sink stops its source, and no channel ever holds more batches
 //! than its credits, however large the input.
 
-use weir::operator::Operator;
+use weir::task::operator::Operator;
 use weir::{BoxError, StreamEnvironment};
 
 /// A sink that burns time per record: far slower than the source feeding it.

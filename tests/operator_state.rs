@@ -6,7 +6,7 @@
 use parking_lot::Mutex;
 use std::sync::Arc;
 use std::time::Duration;
-use weir::operator_state::{BroadcastContext, ListState, ReadOnlyContext, UnionListState};
+use weir::state::operator::{BroadcastContext, ListState, ReadOnlyContext, UnionListState};
 use weir::{
     BoxError, BroadcastProcessFunction, BroadcastStateDescriptor, CheckpointedFunction,
     CommittedCollector, ExternalizedCheckpointRetention, Fault, FaultInjector, JobError,

@@ -152,7 +152,7 @@ fn key_by_sends_every_record_of_a_key_to_one_subtask() {
 }
 
 struct TagSubtask(u32);
-impl weir::operator::Operator<u64, (u64, u32)> for TagSubtask {
+impl weir::task::operator::Operator<u64, (u64, u32)> for TagSubtask {
     fn process_batch(
         &mut self,
         input: Vec<u64>,

@@ -5,11 +5,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
-use weir::checkpoint_storage::FileSystemCheckpointStorage;
-use weir::rocksdb_incremental::{IncrementalCheckpointer, IncrementalHandle, SharedFileRegistry};
-use weir::rocksdb_store::{RocksDbError, RocksDbOptions, RocksDbStateStore, MAX_KEY_GROUP};
-use weir::runtime::key_group::assign_to_key_group;
+use weir::checkpoint::storage::FileSystemCheckpointStorage;
+use weir::runtime::graph::key_group::assign_to_key_group;
 use weir::runtime::CheckpointId;
+use weir::state::rocksdb::incremental::{
+    IncrementalCheckpointer, IncrementalHandle, SharedFileRegistry,
+};
+use weir::state::rocksdb::store::{RocksDbError, RocksDbOptions, RocksDbStateStore, MAX_KEY_GROUP};
 
 const MAX_PARALLELISM: u32 = 128;
 

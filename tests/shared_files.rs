@@ -4,8 +4,8 @@
 
 use std::fs;
 use std::path::PathBuf;
-use weir::checkpoint_storage::FileSystemCheckpointStorage;
-use weir::runtime::checkpoint_storage::{
+use weir::checkpoint::storage::FileSystemCheckpointStorage;
+use weir::runtime::checkpoint::storage::{
     CheckpointMetadata, CheckpointStorage, SharedFile, StateHandle, VertexMetadata,
 };
 use weir::runtime::CheckpointId;

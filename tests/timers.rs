@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 use std::time::Duration;
-use weir::runtime::task::SourceStatus;
+use weir::runtime::graph::task::SourceStatus;
 use weir::source::SourceReader;
 use weir::{
     BoxError, CommittedCollector, DataStream, ExternalizedCheckpointRetention, Fault,

@@ -110,7 +110,7 @@ pub enum JobError {
         /// Consecutive failures.
         failures: u32,
         /// The last one's reason.
-        last: crate::checkpoint_stats::CheckpointFailureReason,
+        last: crate::checkpoint::stats::CheckpointFailureReason,
     },
     /// The restart strategy gave up: the last failure, the strategy, and every restart before.
     #[error("job failed: recovery is suppressed by {strategy} after {} restarts; last failure: {cause}", history.len())]
@@ -121,7 +121,7 @@ pub enum JobError {
         /// The strategy, as it describes itself.
         strategy: String,
         /// Every restart made before giving up.
-        history: Vec<crate::restart_history::RestartRecord>,
+        history: Vec<crate::recovery::restart_history::RestartRecord>,
     },
     /// The job was cancelled through its client.
     #[error("job was cancelled")]

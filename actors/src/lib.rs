@@ -8,37 +8,32 @@
 //! Pure protocol parts (credit accounting, key groups, restart strategies, configuration) are plain
 //! structs with dense unit tests; actors only move messages, run timers and do I/O.
 #![deny(missing_docs)]
+//!
+//! # Layout
+//!
+//! | module | what it holds |
+//! | --- | --- |
+//! | [`graph`] | the job as the runtime sees it: job spec, the task trait, subtask keys, key groups |
+//! | [`network`] | records and barriers between subtasks: batches, credit-based input and output channels |
+//! | [`checkpoint`] | the pure checkpoint protocol: barrier alignment, pending checkpoints, storage trait, statistics |
+//! | [`recovery`] | restart strategies, failover regions, restart history |
+//! | [`config`] | Flink-style configuration keys and their typed values |
+//! | [`testing`] | fault injection for harnesses |
+//! | `actors` | the edge: the subtask, coordinator and supervisor actors and the job client |
 
-pub mod barrier_aligner;
-pub mod channel;
-pub mod checkpoint_config;
-pub mod checkpoint_stats;
-pub mod checkpoint_storage;
-pub mod client;
-pub mod configuration;
-pub mod coordinator;
-pub mod deployment;
+mod actors;
+pub mod checkpoint;
+pub mod config;
 pub mod error;
-pub mod event;
-pub mod fault_injection;
-pub mod job;
-pub mod key_group;
+pub mod graph;
 pub mod metrics;
-pub mod pending_checkpoint;
-pub mod region;
-pub mod restart_history;
-pub mod restart_strategy;
-pub mod subtask;
-pub mod subtask_checkpoint;
-pub mod supervisor;
-pub mod task;
-
-mod config_error;
-mod config_keys;
-mod config_values;
-mod exponential_delay;
+pub mod network;
+pub mod recovery;
 mod splitmix64;
+pub mod testing;
 
-pub use client::{launch, JobClient, JobResult, JobStatus, OperatorCount};
+pub use actors::client::{launch, JobClient};
+pub use actors::job_result::{JobResult, OperatorCount};
+pub use actors::job_status::JobStatus;
 pub use error::{JobError, SubtaskId, TaskError, TaskErrorKind, TaskFailure};
-pub use event::{Batch, CheckpointId};
+pub use network::event::{Batch, CheckpointId};

@@ -1,6 +1,6 @@
 //! A small seeded pseudo-random generator, [`SplitMix64`], from which the exponential-delay
 //! restart strategy draws its jitter. Re-exported from
-//! [`restart_strategy`](crate::restart_strategy).
+//! [`restart_strategy`](crate::recovery::restart_strategy).
 
 /// A tiny deterministic pseudo-random generator (SplitMix64, after Steele, Lea and Flood): a 64-bit
 /// counter advanced by the golden-ratio increment, then mixed. Not cryptographic; used so that

@@ -23,7 +23,7 @@ use crate::count::Count;
 use crate::{counting_sink, Args, Totals};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use weir::operator::{Operator, OperatorInfo};
+use weir::task::operator::{Operator, OperatorInfo};
 use weir::{BoxError, RestartStrategyConfig, StreamEnvironment, TaskError};
 
 /// What the probes saw, over all attempts.
@@ -71,7 +71,7 @@ impl Operator<(u64, u64), (u64, u64)> for Probe {
     fn snapshot_state(
         &mut self,
         checkpoint: weir::runtime::CheckpointId,
-    ) -> Result<Option<weir::operator::StateWriter>, BoxError> {
+    ) -> Result<Option<weir::task::operator::StateWriter>, BoxError> {
         self.seen_at_checkpoint.push((checkpoint, self.seen));
         Ok(None)
     }

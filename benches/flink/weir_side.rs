@@ -36,7 +36,7 @@
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use weir::operator::{Operator, OperatorInfo};
+use weir::task::operator::{Operator, OperatorInfo};
 use weir::{BoxError, StreamEnvironment, TaskError};
 
 #[path = "../common/count.rs"]

@@ -1,75 +1,26 @@
-//! The handles of keyed state, one file per kind, as Flink names them.
+//! State: keyed state (per key, by key group) and operator state (per subtask), kept in memory
+//! (`heap`) or in RocksDB (`rocksdb`), with an optional time-to-live.
 //!
-//! | kind | per key | declared with |
-//! | --- | --- | --- |
-//! | [`ValueState<V>`] | one `V` | [`RuntimeContext::value_state`] |
-//! | [`ListState<V>`] | a list of `V` | [`RuntimeContext::list_state`] |
-//! | [`MapState<UK, UV>`] | a map from `UK` to `UV` | [`RuntimeContext::map_state`] |
-//! | [`ReducingState<V>`] | one `V`, each added value folded in by a reduce function | [`RuntimeContext::reducing_state`] |
-//! | [`AggregatingState<IN, OUT>`] | an accumulator of an [`AggregateFunction`] | [`RuntimeContext::aggregating_state`] |
-//!
-//! A handle is an index into the operator's keyed state backend: cheap to clone, declared once in
-//! the function's `open`, and used in `process_element` with the [`KeyedContext`], which says which
-//! key's state is read or written. A handle's `Default` value is not registered: using it panics,
-//! which fails the subtask and names the operator. Every kind is snapshotted and restored by key
-//! group with the rules of [`crate::keyed_state`].
-//!
-//! [`RuntimeContext::value_state`]: crate::RuntimeContext::value_state
-//! [`RuntimeContext::list_state`]: crate::RuntimeContext::list_state
-//! [`RuntimeContext::map_state`]: crate::RuntimeContext::map_state
-//! [`RuntimeContext::reducing_state`]: crate::RuntimeContext::reducing_state
-//! [`RuntimeContext::aggregating_state`]: crate::RuntimeContext::aggregating_state
-//! [`KeyedContext`]: crate::KeyedContext
+//! | module | what it holds |
+//! | --- | --- |
+//! | [`keyed`] | the keyed state handles, one file per kind, and the keyed state backend |
+//! | [`operator`] | operator list, union list and broadcast state |
+//! | `heap` | the in-memory copy-on-write map behind keyed state |
+//! | [`rocksdb`] | the RocksDB store, its keyed backend and incremental checkpoints |
+//! | [`backend`] | the choice of backend per job |
+//! | [`ttl`] | state time-to-live |
 
-/// The impls every handle shares, whatever its type parameters: `Default` (an unregistered
-/// handle), `Clone` and `Debug`. A handle is `struct H<..> { index: usize, _types:
-/// PhantomData<..> }`.
-macro_rules! handle_impls {
-    ($name:ident < $($p:ident),+ >) => {
-        impl<$($p),+> Default for $name<$($p),+> {
-            fn default() -> Self {
-                $name {
-                    index: usize::MAX,
-                    _types: std::marker::PhantomData,
-                }
-            }
-        }
-
-        impl<$($p),+> Clone for $name<$($p),+> {
-            fn clone(&self) -> Self {
-                $name {
-                    index: self.index,
-                    _types: std::marker::PhantomData,
-                }
-            }
-        }
-
-        impl<$($p),+> std::fmt::Debug for $name<$($p),+> {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.debug_struct(stringify!($name))
-                    .field("index", &self.index)
-                    .finish()
-            }
-        }
-    };
-}
-
-mod aggregating_state;
-mod error;
-mod kind_table;
-mod list_state;
-mod map_state;
-mod reducing_state;
-#[cfg(test)]
-mod tests;
+pub mod backend;
+pub(crate) mod heap;
+pub mod keyed;
+pub mod operator;
+pub mod rocksdb;
+pub(crate) mod state_map;
 pub mod ttl;
-mod value_state;
 
-pub use aggregating_state::{AggregateFunction, AggregatingState};
-pub use error::KeyedStateError;
-pub(crate) use kind_table::KindTable;
-pub use list_state::ListState;
-pub use map_state::MapState;
-pub use reducing_state::ReducingState;
+pub(crate) use keyed::KindTable;
+pub use keyed::{
+    AggregateFunction, AggregatingState, KeyedContext, KeyedStateError, ListState, MapState,
+    ReducingState, RuntimeContext, ValueState,
+};
 pub use ttl::{StateTtlConfig, StateVisibility, TtlUpdateType};
-pub use value_state::ValueState;

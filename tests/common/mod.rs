@@ -8,7 +8,7 @@ use std::future::Future;
 use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
-use weir::runtime::task::SourceStatus;
+use weir::runtime::graph::task::SourceStatus;
 use weir::source::{split_range, SourceReader};
 use weir::{
     BoxError, CheckpointFailureReason, CheckpointStats, CheckpointStatus, Configuration,
@@ -243,8 +243,8 @@ pub fn chk_dirs(job_dir: &Path) -> Vec<(u64, bool)> {
 /// Checks that a job's `shared/` directory holds exactly the shared files its complete
 /// checkpoints refer to: none missing, no orphan.
 pub fn assert_no_orphan_shared_files(job_dir: &Path) {
-    use weir::runtime::checkpoint_storage::CheckpointStorage;
-    let storage = weir::checkpoint_storage::FileSystemCheckpointStorage::at_job_dir(job_dir);
+    use weir::runtime::checkpoint::storage::CheckpointStorage;
+    let storage = weir::checkpoint::storage::FileSystemCheckpointStorage::at_job_dir(job_dir);
     let mut referenced = std::collections::BTreeSet::new();
     for (id, complete) in chk_dirs(job_dir) {
         if complete {

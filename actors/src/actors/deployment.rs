@@ -1,0 +1,146 @@
+//! Deploying subtasks: building each subtask's task (with its restored state), starting its actor
+//! on an arbiter, wiring its channels and starting it. Used for the first deployment and for every
+//! restart of a region.
+
+use crate::actors::job_shared::JobShared;
+use crate::actors::messages::Start;
+use crate::actors::messages::{CoordinatorLink, DeployedSubtask, SupervisorLink};
+use crate::actors::subtask::checkpointing::SubtaskCheckpointing;
+use crate::actors::subtask::{SubtaskActor, SubtaskParts};
+use crate::actors::wiring::wire;
+use crate::error::TaskError;
+use crate::graph::job_spec::{JobSpec, RestoredCheckpoint};
+use crate::graph::subtask_key::SubtaskKey;
+use crate::graph::task::SubtaskInfo;
+use actix::prelude::*;
+use actix_rt::ArbiterHandle;
+use std::sync::Arc;
+
+/// Everything a deployment needs.
+pub(crate) struct Deployer {
+    pub spec: Arc<JobSpec>,
+    pub shared: Arc<JobShared>,
+    pub arbiters: Vec<ArbiterHandle>,
+    pub supervisor: SupervisorLink,
+    pub coordinator: Option<CoordinatorLink>,
+    /// When the job started (tokio time).
+    pub job_start: tokio::time::Instant,
+    placement: usize,
+}
+
+impl Deployer {
+    pub fn new(
+        spec: Arc<JobSpec>,
+        shared: Arc<JobShared>,
+        arbiters: Vec<ArbiterHandle>,
+        supervisor: SupervisorLink,
+        coordinator: Option<CoordinatorLink>,
+        job_start: tokio::time::Instant,
+    ) -> Self {
+        Deployer {
+            spec,
+            shared,
+            arbiters,
+            supervisor,
+            coordinator,
+            job_start,
+            placement: 0,
+        }
+    }
+
+    /// Starts the subtasks of `vertices` as deployment `attempt`, restoring `restore`'s state;
+    /// replaces their entries in `table`, wires them and starts them.
+    pub fn deploy(
+        &mut self,
+        vertices: &[usize],
+        attempt: u32,
+        restore: Option<&Arc<RestoredCheckpoint>>,
+        table: &mut [Vec<DeployedSubtask>],
+    ) {
+        let mut addrs: Vec<Vec<Addr<SubtaskActor>>> = vec![Vec::new(); self.spec.vertices.len()];
+        for &vertex in vertices {
+            let v = &self.spec.vertices[vertex];
+            let mut deployed = Vec::with_capacity(v.parallelism as usize);
+            for index in 0..v.parallelism {
+                let key = SubtaskKey {
+                    vertex,
+                    index,
+                    attempt,
+                };
+                let addr = self.start_subtask(key, restore);
+                deployed.push(DeployedSubtask {
+                    key,
+                    trigger: addr.clone().recipient(),
+                    complete: addr.clone().recipient(),
+                    aborted: addr.clone().recipient(),
+                    cancel: addr.clone().recipient(),
+                });
+                addrs[vertex].push(addr);
+            }
+            table[vertex] = deployed;
+        }
+        wire(&self.spec, &addrs, &self.shared.metrics, vertices);
+        for &vertex in vertices {
+            for addr in &addrs[vertex] {
+                addr.do_send(Start);
+            }
+        }
+    }
+
+    fn start_subtask(
+        &mut self,
+        key: SubtaskKey,
+        restore: Option<&Arc<RestoredCheckpoint>>,
+    ) -> Addr<SubtaskActor> {
+        let v = &self.spec.vertices[key.vertex];
+        let info = SubtaskInfo {
+            task_name: v.name.clone(),
+            index: key.index,
+            parallelism: v.parallelism,
+            max_parallelism: self.spec.max_parallelism,
+            attempt: key.attempt,
+            output_channels: self.spec.output_channel_counts(key.vertex),
+            metrics: self.shared.metrics.clone(),
+            job_start: self.job_start,
+            restored_state: restore
+                .and_then(|r| r.states.get(&(v.uid.clone(), key.index)))
+                .cloned(),
+            restored_vertex_states: restore.map(|r| r.vertex_states(&v.uid)).unwrap_or_default(),
+        };
+        let checkpointing = match (&self.spec.checkpointing, &self.coordinator) {
+            (Some(cp), Some(coordinator)) => Some(SubtaskCheckpointing {
+                storage: cp.storage.clone(),
+                coordinator: coordinator.clone(),
+                vertex_uid: v.uid.clone(),
+                operator_uids: v.operator_uids.clone(),
+                aligned: cp.config.mode
+                    == crate::config::checkpoint_config::CheckpointingMode::ExactlyOnce,
+                faults: self.spec.faults.clone(),
+            }),
+            _ => None,
+        };
+        let id = self.spec.subtask_id(key.vertex, key.index);
+        let factory = v.factory.clone();
+        let supervisor = self.supervisor.clone();
+        let counters = self.shared.metrics.subtask(&v.name, key.index);
+        let faults = self.spec.faults.clone();
+        let uid = v.uid.clone();
+        let paced = self.spec.runtime.deterministic_seed.is_some();
+        let arbiter = &self.arbiters[self.placement % self.arbiters.len()];
+        self.placement += 1;
+        SubtaskActor::start_in_arbiter(arbiter, move |_| {
+            let task = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| factory(&info)))
+                .unwrap_or_else(|p| Err(TaskError::from_panic(p)));
+            SubtaskActor::new(SubtaskParts {
+                key,
+                id,
+                task,
+                supervisor,
+                counters,
+                checkpointing,
+                faults: faults.map(|f| (f, uid)),
+                paced,
+            })
+        })
+    }
+}

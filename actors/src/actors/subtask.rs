@@ -1,0 +1,493 @@
+//! The subtask actor: one per operator subtask. It owns the task, its input queues and its output
+//! channels, and moves batches, barriers and control messages between them.
+//!
+//! Input is read only while every output channel has credit (no backlog), so a slow consumer
+//! stops its producers; a source produces a few batches per turn and then yields, so control
+//! messages (checkpoint triggers, credits, cancellation) are never stuck behind an endless stream
+//! of records. Checkpoint handling lives in `subtask_checkpoint.rs`.
+//!
+//! Processing-time timers: the actor keeps one tokio timer for the task's earliest pending timer
+//! ([`Task::next_timer`]), rescheduled after every call that may change it. Firing counts as
+//! processing: a backpressured subtask fires once credit arrives; after end of input nothing
+//! fires.
+
+pub(crate) mod checkpointing;
+
+use crate::actors::messages::{Cancel, Start, Wire};
+use crate::actors::messages::{InputEnded, SourceExhausted};
+use crate::checkpoint::barrier_aligner::BarrierAligner;
+use crate::error::{SubtaskId, TaskError, TaskErrorKind, TaskFailure};
+use crate::graph::subtask_key::SubtaskKey;
+use crate::network::channel::{Credit, Deliver, InputChannel, Outputs};
+use crate::network::event::{ChannelEvent, CheckpointId};
+use crate::splitmix64::SplitMix64;
+use crate::testing::fault_injection::{FaultInjector, RecordFault};
+
+use crate::actors::messages::SupervisorLink;
+use crate::actors::messages::{SubtaskFailed, SubtaskFinished};
+use crate::graph::task::{SourceStatus, Task};
+use crate::metrics::SubtaskCounters;
+use actix::prelude::*;
+use checkpointing::SubtaskCheckpointing;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Batches a source may emit in one turn before it yields to its mailbox.
+const SOURCE_BATCHES_PER_TURN: usize = 4;
+
+/// One operator subtask.
+pub struct SubtaskActor {
+    pub(crate) key: SubtaskKey,
+    pub(crate) id: SubtaskId,
+    task: Option<Box<dyn Task>>,
+    pub(crate) outputs: Option<Outputs>,
+    pub(crate) inputs: Vec<InputChannel>,
+    next_input: usize,
+    supervisor: SupervisorLink,
+    pub(crate) counters: Arc<SubtaskCounters>,
+    pub(crate) checkpointing: Option<SubtaskCheckpointing>,
+    pub(crate) aligner: BarrierAligner,
+    pub(crate) alignment_started: Option<Instant>,
+    /// Records were processed (or produced) since the last snapshot.
+    pub(crate) dirty: bool,
+    /// The checkpoint whose completion covers every record processed so far.
+    pub(crate) covered_by: Option<CheckpointId>,
+    pub(crate) last_completed: Option<CheckpointId>,
+    /// A source that has read everything: the first checkpoint it takes part in afterwards.
+    pub(crate) exhausted_barrier: Option<CheckpointId>,
+    /// The newest checkpoint this subtask took a snapshot for: a later trigger of the same one
+    /// (asked directly while its barrier was already taken) is ignored.
+    pub(crate) last_snapshot: Option<CheckpointId>,
+    pub(crate) source_exhausted: bool,
+    source_waiting_for_credit: bool,
+    source_turn_scheduled: bool,
+    /// Deterministic mode: source turns are paced on tokio time.
+    paced: bool,
+    faults: Option<(Arc<FaultInjector>, String)>,
+    fault_rng: Option<(SplitMix64, f64)>,
+    records_seen: u64,
+    cancelled: bool,
+    pub(crate) input_ended: bool,
+    finished_reported: bool,
+    pub(crate) failed: bool,
+    /// The tokio timer kept for the task's earliest processing-time timer.
+    timer: Option<(tokio::time::Instant, SpawnHandle)>,
+    /// A timer came due while the outputs were backpressured: fire once credit arrives.
+    timers_due: bool,
+}
+
+impl Actor for SubtaskActor {
+    type Context = Context<Self>;
+
+    /// An actor that stops without being cancelled and without finishing was lost (a fault, or
+    /// a bug): report it, so the supervisor never waits for it forever.
+    fn stopped(&mut self, _: &mut Context<Self>) {
+        if !self.cancelled && !self.finished_reported {
+            self.failed = false;
+            self.fail(TaskError::new(
+                TaskErrorKind::Internal,
+                "the subtask's actor stopped unexpectedly",
+            ));
+        }
+    }
+}
+
+/// What a subtask actor is built from.
+pub struct SubtaskParts {
+    /// Its place in the graph.
+    pub key: SubtaskKey,
+    /// Its name for errors.
+    pub id: SubtaskId,
+    /// The task, or the error its factory returned.
+    pub task: Result<Box<dyn Task>, TaskError>,
+    /// Where it reports finishing and failures.
+    pub supervisor: SupervisorLink,
+    /// Its channel counters.
+    pub counters: Arc<SubtaskCounters>,
+    /// Checkpointing, when the job checkpoints.
+    pub checkpointing: Option<SubtaskCheckpointing>,
+    /// Faults planned for the job, with this subtask's vertex uid.
+    pub faults: Option<(Arc<crate::testing::fault_injection::FaultInjector>, String)>,
+    /// Deterministic mode: pace source turns on tokio time.
+    pub paced: bool,
+}
+
+impl SubtaskActor {
+    /// A subtask not yet wired. A task that could not be built fails the subtask at once.
+    pub fn new(parts: SubtaskParts) -> SubtaskActor {
+        let (task, failed_build) = match parts.task {
+            Ok(task) => (Some(task), None),
+            Err(e) => (None, Some(e)),
+        };
+        let aligned = parts.checkpointing.as_ref().is_none_or(|c| c.aligned);
+        let mut actor = SubtaskActor {
+            key: parts.key,
+            id: parts.id,
+            task,
+            outputs: None,
+            inputs: Vec::new(),
+            next_input: 0,
+            supervisor: parts.supervisor,
+            counters: parts.counters,
+            checkpointing: parts.checkpointing,
+            aligner: BarrierAligner::new(0, aligned),
+            alignment_started: None,
+            dirty: false,
+            covered_by: None,
+            last_completed: None,
+            exhausted_barrier: None,
+            last_snapshot: None,
+            source_exhausted: false,
+            source_waiting_for_credit: false,
+            source_turn_scheduled: false,
+            paced: parts.paced,
+            fault_rng: parts
+                .faults
+                .as_ref()
+                .and_then(|(f, uid)| f.record_rng(uid, parts.key.index, parts.key.attempt)),
+            faults: parts.faults,
+            records_seen: 0,
+            cancelled: false,
+            input_ended: false,
+            finished_reported: false,
+            failed: false,
+            timer: None,
+            timers_due: false,
+        };
+        if let Some(e) = failed_build {
+            actor.fail(e);
+        }
+        actor
+    }
+
+    pub(crate) fn fail(&mut self, error: TaskError) {
+        if self.failed {
+            return;
+        }
+        self.failed = true;
+        let mut subtask = self.id.clone();
+        if let Some(op) = &error.operator {
+            subtask.uid = op.clone();
+        }
+        self.supervisor.failed.do_send(SubtaskFailed {
+            key: self.key,
+            failure: TaskFailure { subtask, error },
+        });
+    }
+
+    /// Runs one task call with panics caught; a failure is reported and stops further work.
+    pub(crate) fn call<R>(
+        &mut self,
+        f: impl FnOnce(&mut dyn Task, &mut Outputs) -> Result<R, TaskError>,
+    ) -> Option<R> {
+        if self.failed {
+            return None;
+        }
+        let (Some(task), Some(outputs)) = (self.task.as_mut(), self.outputs.as_mut()) else {
+            self.fail(TaskError::new(
+                TaskErrorKind::Internal,
+                "subtask called before it was wired",
+            ));
+            return None;
+        };
+        match catch_unwind(AssertUnwindSafe(|| f(task.as_mut(), outputs))) {
+            Ok(Ok(r)) => Some(r),
+            Ok(Err(e)) => {
+                self.fail(e);
+                None
+            }
+            Err(payload) => {
+                self.fail(TaskError::from_panic(payload));
+                None
+            }
+        }
+    }
+
+    pub(crate) fn backpressured(&self) -> bool {
+        self.outputs.as_ref().is_some_and(Outputs::is_backpressured)
+    }
+
+    pub(crate) fn is_source(&self) -> bool {
+        self.task.as_ref().is_some_and(|t| t.is_source())
+    }
+
+    fn schedule_source_turn(&mut self, ctx: &mut Context<Self>) {
+        if self.source_turn_scheduled || self.failed || self.input_ended || self.source_exhausted {
+            return;
+        }
+        self.source_turn_scheduled = true;
+        if self.paced {
+            // Deterministic mode: each turn takes 1 ms of (paused, auto-advancing) tokio time, so
+            // virtual time moves with the work done and timers fire at reproducible points.
+            ctx.run_later(std::time::Duration::from_millis(1), |act, ctx| {
+                act.source_turn_scheduled = false;
+                act.source_turn(ctx);
+            });
+            return;
+        }
+        // Yield to the runtime first, so other actors on this arbiter and this actor's mailbox
+        // (credits, triggers, cancellation) get their turn between batches.
+        ctx.spawn(
+            actix::fut::wrap_future::<_, Self>(tokio::task::yield_now()).map(|(), act, ctx| {
+                act.source_turn_scheduled = false;
+                act.source_turn(ctx);
+            }),
+        );
+    }
+
+    fn source_turn(&mut self, ctx: &mut Context<Self>) {
+        for _ in 0..SOURCE_BATCHES_PER_TURN {
+            if self.failed || self.input_ended || self.source_exhausted {
+                return;
+            }
+            if self.backpressured() {
+                self.source_waiting_for_credit = true;
+                return;
+            }
+            match self.call(|task, out| task.poll_source(out)) {
+                Some(SourceStatus::More) => self.dirty = true,
+                Some(SourceStatus::Idle) => {
+                    self.dirty = true;
+                    self.source_turn_scheduled = true;
+                    ctx.run_later(std::time::Duration::from_millis(1), |act, ctx| {
+                        act.source_turn_scheduled = false;
+                        act.source_turn(ctx);
+                    });
+                    return;
+                }
+                Some(SourceStatus::Finished) => {
+                    self.dirty = true;
+                    self.on_source_exhausted();
+                    return;
+                }
+                None => return,
+            }
+        }
+        self.schedule_source_turn(ctx);
+    }
+
+    /// Keeps the actor's one tokio timer at the task's earliest processing-time timer.
+    fn schedule_timer(&mut self, ctx: &mut Context<Self>) {
+        let next = match self.failed || self.input_ended {
+            true => None,
+            false => self.call(|task, _| Ok(task.next_timer())).flatten(),
+        };
+        if self.timer.as_ref().map(|(at, _)| *at) == next {
+            return;
+        }
+        if let Some((_, handle)) = self.timer.take() {
+            ctx.cancel_future(handle);
+        }
+        if let Some(at) = next {
+            let delay = at.saturating_duration_since(tokio::time::Instant::now());
+            let handle = ctx.run_later(delay, |act, ctx| {
+                act.timer = None;
+                act.fire_timers(ctx);
+            });
+            self.timer = Some((at, handle));
+        }
+    }
+
+    /// Fires the task's due timers, or, while backpressured, once credit arrives.
+    fn fire_timers(&mut self, ctx: &mut Context<Self>) {
+        if self.failed || self.input_ended {
+            return;
+        }
+        if self.backpressured() {
+            self.timers_due = true;
+            return;
+        }
+        self.timers_due = false;
+        self.dirty = true;
+        let now = tokio::time::Instant::now();
+        self.call(|task, out| task.on_timers(now, out));
+        self.schedule_timer(ctx);
+    }
+
+    /// A source read everything. Without checkpointing it ends now; with checkpointing it waits
+    /// for a checkpoint that covers its last records, so exactly-once sinks can commit them.
+    fn on_source_exhausted(&mut self) {
+        self.source_exhausted = true;
+        match &self.checkpointing {
+            None => self.end_input(),
+            Some(cp) => cp
+                .coordinator
+                .exhausted
+                .do_send(SourceExhausted { key: self.key }),
+        }
+    }
+
+    /// Asks the fault plan `check` about this subtask; false when no faults are planned.
+    pub(crate) fn injected(
+        &self,
+        check: impl Fn(&FaultInjector, (&str, u32, u32)) -> bool,
+    ) -> bool {
+        self.faults
+            .as_ref()
+            .is_some_and(|(f, uid)| check(f, (uid, self.key.index, self.key.attempt)))
+    }
+
+    /// Applies planned record faults to a batch of `len` input records; false when the batch
+    /// must not be processed.
+    fn record_faults(&mut self, len: usize, ctx: &mut Context<Self>) -> bool {
+        let Some((faults, uid)) = self.faults.clone() else {
+            return true;
+        };
+        let before = self.records_seen;
+        self.records_seen += len as u64;
+        let at = (uid.as_str(), self.key.index, self.key.attempt);
+        match faults.on_records(at, before, len as u64, self.fault_rng.as_mut()) {
+            None => true,
+            Some(RecordFault::Fail(message)) => {
+                self.fail(TaskError::new(TaskErrorKind::Injected, message));
+                false
+            }
+            Some(RecordFault::Stop) => {
+                self.failed = true;
+                ctx.stop();
+                false
+            }
+        }
+    }
+
+    /// Reads queued input while outputs have credit.
+    pub(crate) fn drain(&mut self, ctx: &mut Context<Self>) {
+        while !self.failed && !self.backpressured() {
+            let count = self.inputs.len();
+            let Some(ch) = (0..count)
+                .map(|i| (self.next_input + i) % count)
+                .find(|&i| self.inputs[i].is_ready())
+            else {
+                break;
+            };
+            self.next_input = (ch + 1) % count;
+            let gate = self.inputs[ch].gate;
+            match self.inputs[ch].take() {
+                Some(ChannelEvent::Records(batch)) => {
+                    self.counters.batch_in();
+                    self.dirty = true;
+                    if self.record_faults(batch.len(), ctx) {
+                        self.call(|task, out| task.process(gate, batch, out));
+                    }
+                }
+                Some(ChannelEvent::Barrier(barrier)) => self.on_barrier(ch, barrier),
+                Some(ChannelEvent::EndOfInput) => self.on_channel_ended(ch),
+                None => {}
+            }
+        }
+        self.schedule_timer(ctx);
+        self.report_finished_when_done();
+    }
+
+    fn on_channel_ended(&mut self, channel: usize) {
+        let action = self.aligner.on_end_of_input(channel);
+        self.apply_alignment(action);
+        if self.inputs.iter().all(|c| c.ended) {
+            self.end_input();
+        }
+    }
+
+    pub(crate) fn end_input(&mut self) {
+        if self.input_ended {
+            return;
+        }
+        self.input_ended = true;
+        if self.call(|task, out| task.end_of_input(out)).is_some() {
+            if let Some(out) = self.outputs.as_mut() {
+                out.broadcast_event(|| ChannelEvent::EndOfInput);
+            }
+            if let Some(cp) = &self.checkpointing {
+                // What end of input did (a flush, records emitted to a chained sink) must be
+                // covered by a checkpoint before the subtask finishes: the final checkpoint.
+                self.dirty = true;
+                cp.coordinator.input_ended.do_send(InputEnded(self.key));
+            }
+        }
+        self.report_finished_when_done();
+    }
+
+    /// Reports the subtask finished once its input ended, its output is flushed and, with
+    /// checkpointing, a completed checkpoint covers everything it processed.
+    pub(crate) fn report_finished_when_done(&mut self) {
+        let covered = self.checkpointing.is_none()
+            || (!self.dirty
+                && self
+                    .covered_by
+                    .is_none_or(|c| self.last_completed.is_some_and(|l| l >= c)));
+        if self.input_ended
+            && covered
+            && !self.failed
+            && !self.finished_reported
+            && !self.backpressured()
+        {
+            self.finished_reported = true;
+            self.supervisor
+                .finished
+                .do_send(SubtaskFinished { key: self.key });
+        }
+    }
+}
+
+impl Handler<Wire> for SubtaskActor {
+    type Result = ();
+    fn handle(&mut self, msg: Wire, _: &mut Context<Self>) {
+        self.outputs = Some(msg.outputs);
+        self.inputs = msg.inputs;
+        let aligned = self.checkpointing.as_ref().is_none_or(|c| c.aligned);
+        self.aligner = BarrierAligner::new(self.inputs.len(), aligned);
+    }
+}
+
+impl Handler<Start> for SubtaskActor {
+    type Result = ();
+    fn handle(&mut self, _: Start, ctx: &mut Context<Self>) {
+        if self.is_source() {
+            self.schedule_source_turn(ctx);
+        } else if self.inputs.is_empty() && !self.failed {
+            self.end_input();
+        }
+        // A restored task may hold timers already.
+        self.schedule_timer(ctx);
+    }
+}
+
+impl Handler<Deliver> for SubtaskActor {
+    type Result = ();
+    fn handle(&mut self, msg: Deliver, ctx: &mut Context<Self>) {
+        if let Some(ch) = self.inputs.get_mut(msg.channel) {
+            let queued = ch.enqueue(msg.event);
+            self.counters.observe_queued(queued);
+            self.drain(ctx);
+        }
+    }
+}
+
+impl Handler<Credit> for SubtaskActor {
+    type Result = ();
+    fn handle(&mut self, msg: Credit, ctx: &mut Context<Self>) {
+        if let Some(out) = self.outputs.as_mut() {
+            out.add_credit(msg.edge, msg.channel, msg.n);
+        }
+        if self.backpressured() {
+            return;
+        }
+        if self.source_waiting_for_credit {
+            self.source_waiting_for_credit = false;
+            self.schedule_source_turn(ctx);
+        }
+        if self.timers_due {
+            self.fire_timers(ctx);
+        }
+        self.drain(ctx);
+    }
+}
+
+impl Handler<Cancel> for SubtaskActor {
+    type Result = ();
+    fn handle(&mut self, _: Cancel, ctx: &mut Context<Self>) {
+        self.failed = true;
+        self.cancelled = true;
+        ctx.stop();
+    }
+}

@@ -1,0 +1,287 @@
+//! The subtask side of checkpointing: sources snapshot when the coordinator triggers them and
+//! inject the barrier; other subtasks align barriers across their input channels, snapshot, and
+//! forward the barrier. The snapshot's synchronous part runs on the subtask's thread; the
+//! asynchronous part (serializing and writing) runs on a blocking thread while processing goes on,
+//! and ends with an acknowledgement (or a decline) to the coordinator.
+
+use crate::actors::messages::{AcknowledgeCheckpoint, DeclineCheckpoint};
+use crate::actors::messages::{
+    NotifyCheckpointAborted, NotifyCheckpointComplete, TriggerCheckpoint,
+};
+use crate::checkpoint::barrier_aligner::AlignmentAction;
+use crate::checkpoint::stats::{CheckpointFailureReason, SubtaskCheckpointStats};
+use crate::checkpoint::storage::{CheckpointStorage, SharedFile, StateHandle, StateLocation};
+use crate::error::{TaskError, TaskErrorKind};
+use crate::network::event::{ChannelEvent, CheckpointBarrier, CheckpointId};
+
+use crate::actors::messages::CoordinatorLink;
+use crate::actors::subtask::SubtaskActor;
+use actix::prelude::*;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// What a subtask needs to take part in checkpoints.
+#[derive(Clone)]
+pub struct SubtaskCheckpointing {
+    /// Where its state is written.
+    pub storage: Arc<dyn CheckpointStorage>,
+    /// Where it acknowledges.
+    pub coordinator: CoordinatorLink,
+    /// Its vertex's uid.
+    pub vertex_uid: String,
+    /// Its chained operators' uids.
+    pub operator_uids: Vec<String>,
+    /// Exactly-once (aligned) or at-least-once.
+    pub aligned: bool,
+    /// Faults to inject, if any.
+    pub faults: Option<Arc<crate::testing::fault_injection::FaultInjector>>,
+}
+
+struct Written {
+    location: StateLocation,
+    size: u64,
+    shared: Vec<SharedFile>,
+    async_duration: Duration,
+}
+
+impl SubtaskActor {
+    /// A barrier taken from input channel `channel`.
+    pub(crate) fn on_barrier(&mut self, channel: usize, barrier: CheckpointBarrier) {
+        if self.aligner.pending().is_none() {
+            self.alignment_started = Some(Instant::now());
+        }
+        let action = self.aligner.on_barrier(channel, barrier.id);
+        self.apply_alignment_for(action, barrier.timestamp_ms);
+    }
+
+    pub(crate) fn apply_alignment(&mut self, action: AlignmentAction) {
+        self.apply_alignment_for(action, 0);
+    }
+
+    fn apply_alignment_for(&mut self, action: AlignmentAction, timestamp_ms: u64) {
+        match action {
+            AlignmentAction::None => {}
+            AlignmentAction::Block(channel) => {
+                if let Some(ch) = self.inputs.get_mut(channel) {
+                    ch.blocked = true;
+                }
+            }
+            AlignmentAction::Snapshot(id) => {
+                let alignment = self
+                    .alignment_started
+                    .take()
+                    .map(|t| t.elapsed())
+                    .unwrap_or_default();
+                self.release_channels();
+                self.snapshot(CheckpointBarrier { id, timestamp_ms }, alignment);
+            }
+            AlignmentAction::Abort { aborted, then } => {
+                self.release_channels();
+                self.decline(aborted, CheckpointFailureReason::Subsumed);
+                self.alignment_started = Some(Instant::now());
+                self.apply_alignment_for(*then, timestamp_ms);
+            }
+        }
+    }
+
+    fn release_channels(&mut self) {
+        for ch in &mut self.inputs {
+            ch.blocked = false;
+        }
+    }
+
+    fn decline(&self, id: CheckpointId, reason: CheckpointFailureReason) {
+        if let Some(cp) = &self.checkpointing {
+            cp.coordinator.decline.do_send(DeclineCheckpoint {
+                id,
+                key: self.key,
+                reason,
+            });
+        }
+    }
+
+    /// Snapshots for `barrier` (synchronous part here), forwards the barrier, and writes the
+    /// state asynchronously.
+    fn snapshot(&mut self, barrier: CheckpointBarrier, alignment: Duration) {
+        let Some(cp) = self.checkpointing.clone() else {
+            return;
+        };
+        let id = barrier.id;
+        if self.last_snapshot.is_some_and(|last| last >= id) {
+            return;
+        }
+        self.last_snapshot = Some(id);
+        if self.injected(|f, at| f.fails_snapshot(at, id)) {
+            self.fail(TaskError::new(
+                TaskErrorKind::Injected,
+                format!("injected failure in the snapshot of checkpoint {id}"),
+            ));
+            return;
+        }
+        let started = Instant::now();
+        let Some(writer) = self.call(|task, _| task.snapshot_state(id)) else {
+            return;
+        };
+        let sync_duration = started.elapsed();
+        // After end of input nothing more goes downstream, not even a barrier: consumers no longer
+        // wait for this channel.
+        if !self.input_ended {
+            if let Some(out) = self.outputs.as_mut() {
+                out.broadcast_event(|| ChannelEvent::Barrier(barrier));
+            }
+        }
+        if self.dirty {
+            self.covered_by = Some(id);
+            self.dirty = false;
+        }
+        if self.source_exhausted && self.exhausted_barrier.is_none() {
+            self.exhausted_barrier = Some(id);
+        }
+        let index = self.key.index;
+        let stats = SubtaskCheckpointStats {
+            task: self.id.task.clone(),
+            subtask: index,
+            alignment,
+            sync_duration,
+            ..Default::default()
+        };
+        let storage = cp.storage.clone();
+        let uid = cp.vertex_uid.clone();
+        let write = actix_rt::task::spawn_blocking(move || -> Result<Written, String> {
+            let started = Instant::now();
+            let snapshot = writer().map_err(|e| e.to_string())?;
+            let location = match storage.write_state(id, &uid, index, &snapshot.bytes) {
+                Ok(location) => location,
+                Err(e) => {
+                    // Shared files uploaded for a checkpoint that can no longer complete would
+                    // be orphans: remove them (files a complete checkpoint refers to stay).
+                    let uploaded: Vec<_> = snapshot
+                        .shared
+                        .iter()
+                        .filter(|f| f.uploaded)
+                        .map(|f| f.path.clone())
+                        .collect();
+                    if let Err(cleanup) = storage.discard_shared(id, &uploaded) {
+                        tracing::warn!("checkpoint {id}: {cleanup}");
+                    }
+                    return Err(e.to_string());
+                }
+            };
+            let uploaded: u64 = snapshot
+                .shared
+                .iter()
+                .filter(|f| f.uploaded)
+                .map(|f| f.size)
+                .sum();
+            Ok(Written {
+                location,
+                size: snapshot.bytes.len() as u64 + uploaded,
+                shared: snapshot.shared,
+                async_duration: started.elapsed(),
+            })
+        });
+        ctx_spawn_write(self, write, cp, stats, id);
+    }
+}
+
+/// Completes the asynchronous part: acknowledge with the state handle, or decline.
+fn ctx_spawn_write(
+    actor: &mut SubtaskActor,
+    write: tokio::task::JoinHandle<Result<Written, String>>,
+    cp: SubtaskCheckpointing,
+    mut stats: SubtaskCheckpointStats,
+    id: CheckpointId,
+) {
+    let key = actor.key;
+    let subtask = actor.id.to_string();
+    let delay = cp
+        .faults
+        .as_ref()
+        .and_then(|f| f.acknowledgement_delay((&cp.vertex_uid, key.index, key.attempt), id));
+    actix::spawn(async move {
+        let outcome = write
+            .await
+            .unwrap_or_else(|e| Err(format!("snapshot writer panicked: {e}")));
+        if let Some(delay) = delay {
+            tokio::time::sleep(delay).await;
+        }
+        match outcome {
+            Ok(written) => {
+                stats.async_duration = written.async_duration;
+                stats.state_size = written.size;
+                cp.coordinator.ack.do_send(AcknowledgeCheckpoint {
+                    id,
+                    key,
+                    handle: StateHandle {
+                        vertex_uid: cp.vertex_uid.clone(),
+                        subtask: key.index,
+                        operator_uids: cp.operator_uids.clone(),
+                        location: written.location,
+                        size: written.size,
+                        shared: written.shared,
+                    },
+                    stats,
+                });
+            }
+            Err(reason) => cp.coordinator.decline.do_send(DeclineCheckpoint {
+                id,
+                key,
+                reason: CheckpointFailureReason::Declined { subtask, reason },
+            }),
+        }
+    });
+}
+
+impl Handler<TriggerCheckpoint> for SubtaskActor {
+    type Result = ();
+    fn handle(&mut self, msg: TriggerCheckpoint, _: &mut Context<Self>) {
+        // A failed subtask stays silent: the job is failing and the checkpoint will expire or be
+        // aborted with it. A source that has ended still acknowledges its final state.
+        if !self.failed {
+            self.snapshot(msg.barrier, Duration::ZERO);
+        }
+    }
+}
+
+impl Handler<NotifyCheckpointComplete> for SubtaskActor {
+    type Result = ();
+    fn handle(&mut self, msg: NotifyCheckpointComplete, _: &mut Context<Self>) {
+        if self.failed {
+            return;
+        }
+        if self.injected(|f, at| f.fails_commit(at, msg.id)) {
+            self.fail(TaskError::new(
+                TaskErrorKind::Injected,
+                format!("injected failure committing checkpoint {}", msg.id),
+            ));
+            return;
+        }
+        self.last_completed = Some(self.last_completed.map_or(msg.id, |l| l.max(msg.id)));
+        self.call(|task, _| task.notify_checkpoint_complete(msg.id));
+        if self.source_exhausted && self.exhausted_barrier.is_some_and(|b| msg.id >= b) {
+            self.end_input();
+        }
+        self.report_finished_when_done();
+    }
+}
+
+impl Handler<NotifyCheckpointAborted> for SubtaskActor {
+    type Result = ();
+    fn handle(&mut self, msg: NotifyCheckpointAborted, ctx: &mut Context<Self>) {
+        if self.failed {
+            return;
+        }
+        if self.aligner.abort_pending(msg.id).is_some() {
+            self.alignment_started = None;
+            self.release_channels();
+        }
+        if self.exhausted_barrier == Some(msg.id) {
+            self.exhausted_barrier = None;
+        }
+        self.call(|task, _| {
+            task.notify_checkpoint_aborted(msg.id);
+            Ok(())
+        });
+        self.drain(ctx);
+    }
+}

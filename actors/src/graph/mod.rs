@@ -1,0 +1,7 @@
+//! The job as the runtime sees it: the job spec (vertices, edges, settings), the task trait a
+//! dataflow implements, and key groups.
+
+pub mod job_spec;
+pub mod key_group;
+pub mod subtask_key;
+pub mod task;

@@ -1,0 +1,137 @@
+//! The contract between the runtime and what a subtask computes.
+//!
+//! The `weir` crate implements [`Task`] for a chain of operators; the runtime calls it from the
+//! subtask actor, one call at a time, and catches panics around every call.
+//!
+//! # Processing-time timers
+//! A task with timers reports its earliest one through [`Task::next_timer`], as a tokio
+//! [`Instant`]; the runtime asks again after every call that may change it and keeps one tokio
+//! timer for it. When it is due (and the outputs have credit) the runtime calls
+//! [`Task::on_timers`], which fires every timer due by then. Timers are tokio time, so in
+//! deterministic mode they follow the paused, auto-advancing clock. After end of input the
+//! runtime fires no more timers (as Flink fires no processing-time timers after end of input).
+
+use crate::checkpoint::storage::SharedFile;
+use crate::error::TaskError;
+use crate::metrics::MetricsRegistry;
+use crate::network::channel::Outputs;
+use crate::network::event::{Batch, CheckpointId};
+use std::sync::Arc;
+use tokio::time::Instant;
+
+/// What a subtask knows about itself when its task is built.
+#[derive(Debug, Clone)]
+pub struct SubtaskInfo {
+    /// The task's name.
+    pub task_name: String,
+    /// Subtask index, from 0.
+    pub index: u32,
+    /// The task's parallelism.
+    pub parallelism: u32,
+    /// The job's max parallelism (number of key groups).
+    pub max_parallelism: u32,
+    /// How many times this subtask has been (re)started; 0 for the first run.
+    pub attempt: u32,
+    /// Channel count of each output edge, in edge order.
+    pub output_channels: Vec<usize>,
+    /// Where the task registers its operators' counters.
+    pub metrics: Arc<MetricsRegistry>,
+    /// When the job started, on tokio's clock (virtual time in deterministic mode): the origin of
+    /// the job clock that processing-time timers use.
+    pub job_start: tokio::time::Instant,
+    /// The state this subtask had in the checkpoint the job restores from, if any.
+    pub restored_state: Option<Arc<Vec<u8>>>,
+    /// The state of every subtask of this task's vertex in the checkpoint the job restores from,
+    /// indexed by the subtask index it had then (`None` where a subtask left no state); empty
+    /// when nothing is restored. Operator state that is not split by subtask (union list state,
+    /// broadcast state) reads all of it; the bytes are shared, not copied.
+    pub restored_vertex_states: Vec<Option<Arc<Vec<u8>>>>,
+}
+
+/// What a source reports after one poll.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceStatus {
+    /// It may have more records; poll again.
+    More,
+    /// Nothing to read right now: poll again after a short pause (1 ms of tokio time), so an
+    /// idle source lets time pass instead of spinning.
+    Idle,
+    /// It is exhausted: end of input follows.
+    Finished,
+}
+
+/// One subtask's computation, driven by its actor.
+pub trait Task: Send + 'static {
+    /// Whether this task is a source (no input gates; driven by [`Task::poll_source`]).
+    fn is_source(&self) -> bool;
+
+    /// Sources: emit at most one batch per output channel into `out`.
+    fn poll_source(&mut self, out: &mut Outputs) -> Result<SourceStatus, TaskError> {
+        let _ = out;
+        Ok(SourceStatus::Finished)
+    }
+
+    /// Processes one batch that arrived on input gate `gate`.
+    fn process(&mut self, gate: usize, batch: Batch, out: &mut Outputs) -> Result<(), TaskError>;
+
+    /// Every input has ended (for a source: it is exhausted): flush what is buffered.
+    fn end_of_input(&mut self, out: &mut Outputs) -> Result<(), TaskError>;
+
+    /// Takes the synchronous part of the snapshot for checkpoint `id` (fixing a consistent view of
+    /// the state) and returns the asynchronous part, which serializes it off the subtask's thread
+    /// while processing goes on. An error fails the subtask.
+    fn snapshot_state(&mut self, id: CheckpointId) -> Result<SnapshotWriter, TaskError> {
+        let _ = id;
+        Ok(Box::new(|| Ok(TaskSnapshot::default())))
+    }
+
+    /// Checkpoint `id` completed everywhere: publish what it covers.
+    fn notify_checkpoint_complete(&mut self, id: CheckpointId) -> Result<(), TaskError> {
+        let _ = id;
+        Ok(())
+    }
+
+    /// Checkpoint `id` was aborted.
+    fn notify_checkpoint_aborted(&mut self, id: CheckpointId) {
+        let _ = id;
+    }
+
+    /// The earliest pending processing-time timer, if any. The runtime asks after every call
+    /// that may change it (a batch, timers firing, the start of a restored task).
+    fn next_timer(&mut self) -> Option<Instant> {
+        None
+    }
+
+    /// Fires every timer due at `now` (tokio time), in timestamp order, into `out`.
+    fn on_timers(&mut self, now: Instant, out: &mut Outputs) -> Result<(), TaskError> {
+        let _ = (now, out);
+        Ok(())
+    }
+}
+
+/// The asynchronous part of a snapshot: returns the state's bytes and the shared files they
+/// refer to.
+pub type SnapshotWriter = Box<dyn FnOnce() -> Result<TaskSnapshot, TaskError> + Send>;
+
+/// What the asynchronous part of a subtask's snapshot produced.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TaskSnapshot {
+    /// The state's bytes, which the runtime writes to the checkpoint storage.
+    pub bytes: Vec<u8>,
+    /// Files the state refers to in the storage's shared area (incremental checkpoints), already
+    /// written there.
+    pub shared: Vec<SharedFile>,
+}
+
+impl TaskSnapshot {
+    /// A snapshot of `bytes` alone.
+    pub fn bytes(bytes: Vec<u8>) -> Self {
+        TaskSnapshot {
+            bytes,
+            shared: Vec::new(),
+        }
+    }
+}
+
+/// Builds a subtask's task; called again for each restart.
+pub type TaskFactory = Arc<dyn Fn(&SubtaskInfo) -> Result<Box<dyn Task>, TaskError> + Send + Sync>;

@@ -1,0 +1,3 @@
+//! Tools for harnesses that exercise failure: fault injection.
+
+pub mod fault_injection;

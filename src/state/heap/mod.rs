@@ -1,0 +1,3 @@
+//! The in-memory (HashMap) backend of keyed state.
+
+pub(crate) mod cow_map;

@@ -1,0 +1,431 @@
+//! Incremental checkpoints of a [`RocksDbStateStore`]: only SST files that are new since the
+//! previous checkpoint are copied to the job's `shared/` area, and a [`SharedFileRegistry`]
+//! reference-counts them across retained checkpoints.
+//!
+//! # Layout
+//! ```text
+//! <job dir>/shared/<uid>-<subtask>-<checkpoint id>-<instance>.<sst name>   SST files, shared between checkpoints
+//! <job dir>/chk-<n>/<uid>-<subtask>.rocksdb/<file>              MANIFEST, CURRENT, OPTIONS of checkpoint n
+//! ```
+//! A shared file's name carries the id of the checkpoint that uploaded it: RocksDB numbers its
+//! files per instance, so after a restore from an older checkpoint the same SST name may come back
+//! with other contents; with the checkpoint id and the uploading checkpointer's instance (unique
+//! in the process, so a failed attempt's late upload never takes a later attempt's name) two
+//! different files never share a name. Paths in an [`IncrementalHandle`] follow
+//! [`StateLocation::File`](weir_actors::checkpoint::storage::StateLocation::File): `shared/...` is
+//! relative to the job directory, anything else to the checkpoint's directory.
+//!
+//! # Guarantees
+//! - An SST file already uploaded by the base checkpoint (same name, same size, still present) is
+//!   referenced, not copied again; every other file is copied and fsynced.
+//! - A failed upload removes what it copied for that checkpoint: no partial or orphan files.
+//! - [`SharedFileRegistry::release`] returns a shared file only when no registered (retained)
+//!   checkpoint refers to it any more: storage then holds exactly the files the retained
+//!   checkpoints need, and never loses one of them.
+//!
+//! The checkpoint's steps are split as Flink splits them: [`IncrementalCheckpointer::snapshot`]
+//! is the short synchronous part (flush and a hard-linked RocksDB checkpoint in a local staging
+//! directory); [`IncrementalCheckpointer::upload`] is the asynchronous part.
+
+use crate::checkpoint::file_format::sync_dir;
+use crate::checkpoint::storage::{FileSystemCheckpointStorage, SHARED_DIR_NAME};
+use crate::state::rocksdb::store::{
+    copy_file, create_empty_dir, io_error, RocksDbError, RocksDbOptions, RocksDbStateStore, SstFile,
+};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fs;
+use std::path::{Component, Path, PathBuf};
+use weir_actors::checkpoint::storage::StorageError;
+use weir_actors::CheckpointId;
+
+/// One file of an incremental checkpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckpointedFile {
+    /// Its name in the RocksDB working directory.
+    pub local_name: String,
+    /// Where it is kept: `shared/<name>` (relative to the job directory) or a path relative to
+    /// the checkpoint's directory.
+    pub path: PathBuf,
+    /// Its size in bytes.
+    pub size: u64,
+}
+
+/// What one subtask's incremental checkpoint consists of: enough to restore its RocksDB instance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IncrementalHandle {
+    /// The checkpoint.
+    pub checkpoint_id: CheckpointId,
+    /// SST files in the job's `shared/` area, uploaded by this checkpoint or an earlier one.
+    pub shared: Vec<CheckpointedFile>,
+    /// The instance's other files, in the checkpoint's own directory.
+    pub private: Vec<CheckpointedFile>,
+    /// Bytes this checkpoint copied: its new SST files and its private files.
+    pub uploaded_bytes: u64,
+}
+
+impl IncrementalHandle {
+    /// The shared files this checkpoint refers to, relative to the job directory (what
+    /// [`SharedFileRegistry::register`] takes).
+    pub fn shared_paths(&self) -> impl Iterator<Item = &Path> {
+        self.shared.iter().map(|f| f.path.as_path())
+    }
+
+    /// The size of the whole instance, shared and private files: what a full checkpoint copies.
+    pub fn full_bytes(&self) -> u64 {
+        self.shared
+            .iter()
+            .chain(&self.private)
+            .map(|f| f.size)
+            .sum()
+    }
+
+    /// Restores the instance into `working_dir` (created if missing, must be empty): copies
+    /// every file back, checking its size, then opens it with every state registered.
+    pub fn restore(
+        &self,
+        storage: &FileSystemCheckpointStorage,
+        working_dir: impl Into<PathBuf>,
+        options: RocksDbOptions,
+    ) -> Result<RocksDbStateStore, RocksDbError> {
+        let working_dir = working_dir.into();
+        create_empty_dir(&working_dir)?;
+        let checkpoint_dir = storage.checkpoint_dir(self.checkpoint_id);
+        let files = self
+            .shared
+            .iter()
+            .map(|f| (storage.job_dir(), f))
+            .chain(self.private.iter().map(|f| (checkpoint_dir.as_path(), f)));
+        for (base, file) in files {
+            let from = checked_path(base, &file.path)?;
+            let to = checked_path(&working_dir, Path::new(&file.local_name))?;
+            let size = copy_file(&from, &to)?;
+            if size != file.size {
+                return Err(RocksDbError::SizeMismatch {
+                    path: from,
+                    expected: file.size,
+                    actual: size,
+                });
+            }
+        }
+        RocksDbStateStore::open_existing(working_dir, options)
+    }
+}
+
+/// A RocksDB checkpoint in the local staging directory, waiting to be uploaded. Dropping it
+/// removes the staging directory.
+#[derive(Debug)]
+pub struct LocalSnapshot {
+    checkpoint_id: CheckpointId,
+    dir: PathBuf,
+    files: Vec<SstFile>,
+}
+
+impl LocalSnapshot {
+    /// The checkpoint it belongs to.
+    pub fn checkpoint_id(&self) -> CheckpointId {
+        self.checkpoint_id
+    }
+
+    /// Its files, sorted by name.
+    pub fn files(&self) -> &[SstFile] {
+        &self.files
+    }
+}
+
+impl Drop for LocalSnapshot {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Numbers the checkpointers of this process (see `IncrementalCheckpointer::instance`).
+static CHECKPOINTERS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Takes incremental checkpoints of one subtask's [`RocksDbStateStore`] into a
+/// [`FileSystemCheckpointStorage`].
+#[derive(Debug, Clone)]
+pub struct IncrementalCheckpointer {
+    storage: FileSystemCheckpointStorage,
+    /// `<uid made safe>-<subtask>`: the start of every file name this subtask writes.
+    file_prefix: String,
+    /// Distinguishes this checkpointer's uploads from any other's (another attempt, another
+    /// run in the same process) that might reuse a checkpoint id and an SST file number.
+    instance: String,
+    staging_dir: PathBuf,
+}
+
+impl IncrementalCheckpointer {
+    /// A checkpointer for subtask `subtask` of vertex `vertex_uid`, staging local RocksDB
+    /// checkpoints under `staging_dir` (a local directory on the working directory's file
+    /// system, so SST files are hard-linked rather than copied).
+    pub fn new(
+        storage: FileSystemCheckpointStorage,
+        vertex_uid: &str,
+        subtask: u32,
+        staging_dir: impl Into<PathBuf>,
+    ) -> Self {
+        let name = FileSystemCheckpointStorage::state_file_name(vertex_uid, subtask);
+        let file_prefix = name
+            .strip_suffix(".state")
+            .map_or(name.clone(), str::to_owned);
+        IncrementalCheckpointer {
+            storage,
+            file_prefix,
+            instance: format!(
+                "{:x}x{:x}",
+                std::process::id(),
+                CHECKPOINTERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            ),
+            staging_dir: staging_dir.into(),
+        }
+    }
+
+    /// The job directory the checkpointer uploads into.
+    pub fn job_dir(&self) -> &Path {
+        self.storage.job_dir()
+    }
+
+    /// The synchronous part: flushes `store` and writes a RocksDB checkpoint of it into
+    /// `<staging dir>/chk-<checkpoint>` (replacing a leftover one).
+    pub fn snapshot(
+        &self,
+        store: &RocksDbStateStore,
+        checkpoint: CheckpointId,
+    ) -> Result<LocalSnapshot, RocksDbError> {
+        fs::create_dir_all(&self.staging_dir)
+            .map_err(|e| io_error("create", &self.staging_dir, &e))?;
+        let dir = self.staging_dir.join(format!("chk-{checkpoint}"));
+        match fs::remove_dir_all(&dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(io_error("delete", &dir, &e))
+            }
+            _ => {}
+        }
+        let files = store.native_checkpoint(&dir)?;
+        Ok(LocalSnapshot {
+            checkpoint_id: checkpoint,
+            dir,
+            files,
+        })
+    }
+
+    /// The asynchronous part: copies the SST files of `local` that `base` (the last completed
+    /// checkpoint of this instance's lineage: the one it was restored from, or a later one it
+    /// took) has not uploaded into `shared/`, and the other files into the checkpoint's
+    /// directory. On failure, removes what it copied.
+    pub fn upload(
+        &self,
+        local: LocalSnapshot,
+        base: Option<&IncrementalHandle>,
+    ) -> Result<IncrementalHandle, RocksDbError> {
+        let checkpoint_id = local.checkpoint_id;
+        let private_relative = PathBuf::from(format!("{}.rocksdb", self.file_prefix));
+        let private_dir = self
+            .storage
+            .checkpoint_dir(checkpoint_id)
+            .join(&private_relative);
+        let mut copied = Vec::new();
+        let result = self.copy_files(&local, base, &private_relative, &private_dir, &mut copied);
+        if result.is_err() {
+            for path in &copied {
+                let _ = fs::remove_file(path);
+            }
+            let _ = fs::remove_dir(&private_dir);
+        }
+        result
+    }
+
+    /// [`snapshot`](Self::snapshot) then [`upload`](Self::upload).
+    pub fn checkpoint(
+        &self,
+        store: &RocksDbStateStore,
+        checkpoint: CheckpointId,
+        base: Option<&IncrementalHandle>,
+    ) -> Result<IncrementalHandle, RocksDbError> {
+        let local = self.snapshot(store, checkpoint)?;
+        self.upload(local, base)
+    }
+
+    /// Deletes shared files [`SharedFileRegistry::release`] returned (paths relative to the job
+    /// directory, under `shared/`). A file already gone is not an error.
+    pub fn delete_shared_files(&self, files: &[PathBuf]) -> Result<(), RocksDbError> {
+        let job_dir = self.storage.job_dir();
+        for file in files {
+            let path = checked_path(job_dir, file)?;
+            if !file.starts_with(SHARED_DIR_NAME) {
+                return Err(StorageError::Corrupt {
+                    path,
+                    reason: "not a shared file".to_owned(),
+                }
+                .into());
+            }
+            match fs::remove_file(&path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(io_error("delete", &path, &e))
+                }
+                _ => {}
+            }
+        }
+        if !files.is_empty() {
+            sync_dir(&self.storage.shared_dir())?;
+        }
+        Ok(())
+    }
+
+    /// Copies the files of `local`, recording each new file's path in `copied`.
+    fn copy_files(
+        &self,
+        local: &LocalSnapshot,
+        base: Option<&IncrementalHandle>,
+        private_relative: &Path,
+        private_dir: &Path,
+        copied: &mut Vec<PathBuf>,
+    ) -> Result<IncrementalHandle, RocksDbError> {
+        let shared_dir = self.storage.shared_dir();
+        fs::create_dir_all(&shared_dir).map_err(|e| io_error("create", &shared_dir, &e))?;
+        fs::create_dir_all(private_dir).map_err(|e| io_error("create", private_dir, &e))?;
+        let previous: HashMap<&str, &CheckpointedFile> = base
+            .map(|b| {
+                b.shared
+                    .iter()
+                    .map(|f| (f.local_name.as_str(), f))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut handle = IncrementalHandle {
+            checkpoint_id: local.checkpoint_id,
+            shared: Vec::new(),
+            private: Vec::new(),
+            uploaded_bytes: 0,
+        };
+        for file in &local.files {
+            let from = local.dir.join(&file.name);
+            if !file.is_sst() {
+                let to = private_dir.join(&file.name);
+                copied.push(to.clone());
+                handle.uploaded_bytes += copy_file(&from, &to)?;
+                handle.private.push(CheckpointedFile {
+                    local_name: file.name.clone(),
+                    path: private_relative.join(&file.name),
+                    size: file.size,
+                });
+                continue;
+            }
+            if let Some(reused) = previous.get(file.name.as_str()) {
+                if reused.size == file.size && self.is_present(reused) {
+                    handle.shared.push((*reused).clone());
+                    continue;
+                }
+            }
+            let name = format!(
+                "{}-{}-{}.{}",
+                self.file_prefix, local.checkpoint_id, self.instance, file.name
+            );
+            let to = shared_dir.join(&name);
+            copied.push(to.clone());
+            handle.uploaded_bytes += copy_file(&from, &to)?;
+            handle.shared.push(CheckpointedFile {
+                local_name: file.name.clone(),
+                path: Path::new(SHARED_DIR_NAME).join(name),
+                size: file.size,
+            });
+        }
+        sync_dir(&shared_dir)?;
+        sync_dir(private_dir)?;
+        Ok(handle)
+    }
+
+    /// Whether a base checkpoint's shared file is still in storage with its recorded size.
+    fn is_present(&self, file: &CheckpointedFile) -> bool {
+        checked_path(self.storage.job_dir(), &file.path)
+            .ok()
+            .and_then(|p| fs::metadata(p).ok())
+            .is_some_and(|m| m.len() == file.size)
+    }
+}
+
+/// `base` joined with `relative`, refusing absolute paths, `..` and empty paths, so a corrupt
+/// handle cannot point outside its directory.
+fn checked_path(base: &Path, relative: &Path) -> Result<PathBuf, RocksDbError> {
+    let plain = relative
+        .components()
+        .all(|c| matches!(c, Component::Normal(_)));
+    if !plain || relative.as_os_str().is_empty() {
+        return Err(StorageError::Corrupt {
+            path: base.join(relative),
+            reason: "not a plain relative path".to_owned(),
+        }
+        .into());
+    }
+    Ok(base.join(relative))
+}
+
+/// Reference counts of shared files across the checkpoints that are retained (Flink's
+/// `SharedStateRegistry`). Pure bookkeeping: the caller deletes what
+/// [`release`](Self::release) returns, e.g. with [`IncrementalCheckpointer::delete_shared_files`].
+///
+/// A checkpoint is registered when its files are uploaded (so an aborted checkpoint's files are
+/// released like a subsumed one's) and released when it is subsumed, aborted or declined. After
+/// a restart, registering every retained checkpoint rebuilds the counts.
+#[derive(Debug, Clone, Default)]
+pub struct SharedFileRegistry {
+    /// How many registered checkpoints refer to each file.
+    references: BTreeMap<PathBuf, usize>,
+    /// The files each registered checkpoint refers to.
+    checkpoints: BTreeMap<CheckpointId, BTreeSet<PathBuf>>,
+}
+
+impl SharedFileRegistry {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records that `checkpoint` refers to `files`. May be called once per subtask of the
+    /// checkpoint; a file named twice for the same checkpoint counts once.
+    pub fn register<P: Into<PathBuf>>(
+        &mut self,
+        checkpoint: CheckpointId,
+        files: impl IntoIterator<Item = P>,
+    ) {
+        let known = self.checkpoints.entry(checkpoint).or_default();
+        for file in files {
+            let file = file.into();
+            if known.insert(file.clone()) {
+                *self.references.entry(file).or_default() += 1;
+            }
+        }
+    }
+
+    /// Forgets `checkpoint`; returns, sorted, the files no other registered checkpoint refers
+    /// to, which may now be deleted. Releasing an unknown checkpoint returns nothing.
+    pub fn release(&mut self, checkpoint: CheckpointId) -> Vec<PathBuf> {
+        let mut unreferenced = Vec::new();
+        for file in self.checkpoints.remove(&checkpoint).unwrap_or_default() {
+            if let Some(count) = self.references.get_mut(&file) {
+                *count -= 1;
+                if *count == 0 {
+                    self.references.remove(&file);
+                    unreferenced.push(file);
+                }
+            }
+        }
+        unreferenced
+    }
+
+    /// The registered checkpoints, ascending.
+    pub fn checkpoints(&self) -> impl Iterator<Item = CheckpointId> + '_ {
+        self.checkpoints.keys().copied()
+    }
+
+    /// Every file some registered checkpoint refers to, sorted.
+    pub fn referenced_files(&self) -> impl Iterator<Item = &Path> {
+        self.references.keys().map(PathBuf::as_path)
+    }
+
+    /// How many registered checkpoints refer to `file`.
+    pub fn reference_count(&self, file: &Path) -> usize {
+        self.references.get(file).copied().unwrap_or(0)
+    }
+}

@@ -1,0 +1,319 @@
+//! The RocksDB state backend of one keyed operator subtask: its instance in a local working
+//! directory, the [`RocksMap`]s of its states, and its snapshots.
+//!
+//! # Snapshots
+//! The synchronous part writes back every state's cached entry, flushes the memtables and takes
+//! a RocksDB checkpoint (SST files hard-linked) into a staging directory beside the instance; the
+//! asynchronous part then works from the staging copy while processing goes on:
+//! - **full**: every file of the checkpoint goes into the state bytes (written to the
+//!   checkpoint's own directory, or memory, by the checkpoint storage);
+//! - **incremental**: SST files the last completed checkpoint did not upload are copied to the
+//!   job's `shared/` area (see [`crate::state::rocksdb::incremental`]); the state bytes hold only the
+//!   handle listing them. The checkpoint storage deletes a shared file once no retained
+//!   checkpoint refers to it.
+//!
+//! # Restore
+//! The checkpoint's files are copied into a fresh working directory and opened there; the
+//! instance replaces the empty one the subtask opened with.
+
+mod map;
+
+pub(crate) use map::RocksMap;
+
+use crate::checkpoint::storage::{FileSystemCheckpointStorage, SHARED_DIR_NAME};
+use crate::error::BoxError;
+use crate::state::backend::{BackendSettings, RocksDbStateBackend};
+use crate::state::keyed::backend::{KeyGroups, StateKey};
+use crate::state::rocksdb::incremental::{IncrementalCheckpointer, IncrementalHandle};
+use crate::state::rocksdb::store::{list_files, RocksDbStateStore, MAX_KEY_GROUP};
+use crate::state::state_map::Stored;
+use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fs;
+use std::ops::RangeInclusive;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use weir_actors::checkpoint::storage::SharedFile;
+use weir_actors::CheckpointId;
+
+/// The instance, shared by the states' maps and the backend.
+pub(crate) type SharedInstance = Arc<Mutex<RocksInstance>>;
+
+/// The first error a state's read or write hit, reported by the operator after the call.
+pub(crate) type ErrorSlot = Arc<Mutex<Option<String>>>;
+
+/// A RocksDB instance in its own directory, removed (after the database is closed) on drop.
+pub(crate) struct RocksInstance {
+    /// Declared first, so it is closed before the directory is removed.
+    pub(crate) store: RocksDbStateStore,
+    root: RootDir,
+    /// The working directory's number under `root` (a restore opens a new one).
+    generation: u32,
+}
+
+/// Removes the instance's directory when dropped.
+struct RootDir(PathBuf);
+
+impl Drop for RootDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+/// How a RocksDB snapshot's files are kept.
+#[derive(Serialize, Deserialize)]
+pub(crate) enum RocksFiles {
+    /// Every file of the instance, in the state bytes (a full checkpoint).
+    Full(Vec<(String, Vec<u8>)>),
+    /// An incremental checkpoint: the files are in the job directory `job_dir`.
+    Incremental {
+        /// The job directory the handle's paths are relative to.
+        job_dir: PathBuf,
+        /// The files.
+        handle: IncrementalHandle,
+    },
+}
+
+/// The asynchronous part of a RocksDB snapshot: the files, and the shared files they refer to.
+pub(crate) type RocksWriter =
+    Box<dyn FnOnce() -> Result<(RocksFiles, Vec<SharedFile>), BoxError> + Send>;
+
+/// Gives every instance directory of this process a distinct name.
+static INSTANCES: AtomicU64 = AtomicU64::new(0);
+
+/// The RocksDB side of one keyed operator subtask's state backend.
+pub(crate) struct RocksKeyed {
+    instance: SharedInstance,
+    errors: ErrorSlot,
+    max_parallelism: u32,
+    /// Entries each state caches deserialized.
+    cache_entries: usize,
+    /// Where incremental checkpoints upload, when they are on.
+    checkpointer: Option<IncrementalCheckpointer>,
+    /// The last completed checkpoint of this instance's lineage (restored or taken): what an
+    /// incremental checkpoint need not upload again.
+    base: Option<IncrementalHandle>,
+    /// Incremental checkpoints written but not yet known to be complete.
+    pending: Arc<Mutex<BTreeMap<CheckpointId, IncrementalHandle>>>,
+}
+
+impl RocksKeyed {
+    /// Opens an empty instance for subtask `subtask` of operator `uid` (whose key groups are
+    /// numbered up to `max_parallelism`).
+    pub fn open(
+        settings: &BackendSettings,
+        config: &RocksDbStateBackend,
+        uid: &str,
+        subtask: u32,
+        max_parallelism: u32,
+    ) -> Result<Self, BoxError> {
+        let base_dir = config
+            .local_dir
+            .clone()
+            .unwrap_or_else(|| std::env::temp_dir().join("weir-rocksdb"));
+        let name = FileSystemCheckpointStorage::state_file_name(uid, subtask);
+        let stem = name.strip_suffix(".state").unwrap_or(&name);
+        let root = base_dir.join(format!(
+            "{stem}-{}-{}",
+            std::process::id(),
+            INSTANCES.fetch_add(1, Ordering::Relaxed)
+        ));
+        let root = RootDir(root);
+        let store = RocksDbStateStore::open(root.0.join("db-0"), config.options)?;
+        let checkpointer = match (&settings.storage, settings.incremental) {
+            (Some(storage), true) => Some(IncrementalCheckpointer::new(
+                storage.clone(),
+                uid,
+                subtask,
+                root.0.join("staging"),
+            )),
+            _ => None,
+        };
+        Ok(RocksKeyed {
+            instance: Arc::new(Mutex::new(RocksInstance {
+                store,
+                root,
+                generation: 0,
+            })),
+            errors: ErrorSlot::default(),
+            max_parallelism,
+            cache_entries: config.cache_entries,
+            checkpointer,
+            base: None,
+            pending: Arc::default(),
+        })
+    }
+
+    /// The map of state `name`, creating its column family if it has none.
+    pub fn map<K: StateKey, S: Stored>(
+        &self,
+        name: &str,
+        groups: &KeyGroups,
+    ) -> Result<RocksMap<K, S>, BoxError> {
+        self.instance.lock().store.register_state(name)?;
+        debug_assert_eq!(groups.max_parallelism, self.max_parallelism);
+        Ok(RocksMap::new(
+            self.instance.clone(),
+            self.errors.clone(),
+            name,
+            self.max_parallelism,
+            self.cache_entries,
+        ))
+    }
+
+    /// The first read or write error since the last call, if any.
+    pub fn take_error(&self) -> Option<String> {
+        self.errors.lock().take()
+    }
+
+    /// The synchronous part of a snapshot for `checkpoint` (every state's cache must have been
+    /// written back): a RocksDB checkpoint into the staging directory.
+    pub fn snapshot(&mut self, checkpoint: CheckpointId) -> Result<RocksWriter, BoxError> {
+        let instance = self.instance.lock();
+        if let Some(checkpointer) = &self.checkpointer {
+            let local = checkpointer.snapshot(&instance.store, checkpoint)?;
+            let checkpointer = checkpointer.clone();
+            let base = self.base.clone();
+            let pending = self.pending.clone();
+            return Ok(Box::new(move || {
+                let handle = checkpointer.upload(local, base.as_ref())?;
+                let shared = shared_files(&handle, checkpoint);
+                pending.lock().insert(checkpoint, handle.clone());
+                let job_dir = checkpointer.job_dir().to_path_buf();
+                Ok((RocksFiles::Incremental { job_dir, handle }, shared))
+            }));
+        }
+        let dir = instance
+            .root
+            .0
+            .join("staging")
+            .join(format!("chk-{checkpoint}"));
+        match fs::remove_dir_all(&dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+            _ => {}
+        }
+        fs::create_dir_all(dir.parent().unwrap_or(&dir))?;
+        instance.store.native_checkpoint(&dir)?;
+        Ok(Box::new(move || {
+            let staged = RootDir(dir);
+            let mut files = Vec::new();
+            for file in list_files(&staged.0)? {
+                let path = staged.0.join(&file.name);
+                let bytes =
+                    fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                files.push((file.name, bytes));
+            }
+            Ok((RocksFiles::Full(files), Vec::new()))
+        }))
+    }
+
+    /// Checkpoint `checkpoint` completed: it is the base of the next incremental checkpoint.
+    pub fn notify_complete(&mut self, checkpoint: CheckpointId) {
+        let mut pending = self.pending.lock();
+        if let Some(handle) = pending.remove(&checkpoint) {
+            self.base = Some(handle);
+        }
+        pending.retain(|&id, _| id > checkpoint);
+    }
+
+    /// Replaces the instance with the one `files` describe, keeping only the key groups in
+    /// `key_groups` (those the subtask owns), with `declared` states registered.
+    pub fn restore<'a>(
+        &mut self,
+        files: RocksFiles,
+        key_groups: &RangeInclusive<u32>,
+        declared: impl Iterator<Item = &'a str>,
+    ) -> Result<(), BoxError> {
+        let mut instance = self.instance.lock();
+        let generation = instance.generation + 1;
+        let working_dir = instance.root.0.join(format!("db-{generation}"));
+        let options = instance.store.options();
+        let mut store = match files {
+            RocksFiles::Full(files) => {
+                fs::create_dir_all(&working_dir)?;
+                for (name, bytes) in files {
+                    let path = plain_child(&working_dir, &name)?;
+                    fs::write(&path, bytes)
+                        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+                }
+                RocksDbStateStore::open_existing(working_dir, options)?
+            }
+            RocksFiles::Incremental { job_dir, handle } => {
+                let storage = FileSystemCheckpointStorage::at_job_dir(&job_dir);
+                let store = handle.restore(&storage, working_dir, options)?;
+                // Files of another job directory cannot be referenced by this job's checkpoints.
+                let own = self
+                    .checkpointer
+                    .as_ref()
+                    .is_some_and(|c| c.job_dir() == job_dir.as_path());
+                self.base = own.then_some(handle);
+                store
+            }
+        };
+        for name in declared {
+            store.register_state(name)?;
+        }
+        let (first, last) = (*key_groups.start(), *key_groups.end());
+        if first > 0 {
+            store.delete_key_group_range(0..=first - 1)?;
+        }
+        if last < MAX_KEY_GROUP {
+            store.delete_key_group_range(last + 1..=MAX_KEY_GROUP)?;
+        }
+        let old_dir = instance.store.path().to_path_buf();
+        instance.store = store;
+        instance.generation = generation;
+        drop(instance);
+        let _ = fs::remove_dir_all(old_dir);
+        Ok(())
+    }
+}
+
+/// `dir/name`, refusing a name that is not a plain file name (a corrupt snapshot).
+fn plain_child(dir: &Path, name: &str) -> Result<PathBuf, BoxError> {
+    let plain = !name.is_empty() && name != "." && name != ".." && !name.contains('/');
+    if plain {
+        Ok(dir.join(name))
+    } else {
+        Err(
+            format!("a RocksDB snapshot names a file {name:?}, which is not a plain file name")
+                .into(),
+        )
+    }
+}
+
+/// The shared files of `handle`, marking those `checkpoint` uploaded.
+fn shared_files(handle: &IncrementalHandle, checkpoint: CheckpointId) -> Vec<SharedFile> {
+    handle
+        .shared
+        .iter()
+        .map(|f| SharedFile {
+            path: f.path.clone(),
+            size: f.size,
+            uploaded: f
+                .path
+                .strip_prefix(SHARED_DIR_NAME)
+                .ok()
+                .and_then(|p| p.to_str())
+                .and_then(crate::checkpoint::storage::uploading_checkpoint)
+                == Some(checkpoint),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+impl RocksKeyed {
+    /// Compacts every state fully (a test's way to start from a settled instance).
+    pub fn compact(&self) {
+        self.instance
+            .lock()
+            .store
+            .compact_all()
+            .expect("compaction");
+    }
+}
+
+#[cfg(test)]
+mod tests;

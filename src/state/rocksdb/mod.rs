@@ -1,0 +1,6 @@
+//! The RocksDB backend of keyed state: the store (one instance per operator subtask), the keyed
+//! backend on top of it, and incremental checkpoints of its files.
+
+pub mod incremental;
+pub(crate) mod keyed_backend;
+pub mod store;

@@ -1,0 +1,518 @@
+//! Keyed state in an embedded RocksDB: one instance per operator subtask in a local working
+//! directory, one column family per state, keys prefixed by key group.
+//!
+//! This is the storage layer of the RocksDB state backend; it stores bytes (callers serialize
+//! keys and values with postcard) and knows nothing of operators.
+//!
+//! # Key layout
+//! ```text
+//! [key group: u16 big-endian][postcard(key)][postcard(user key), map state only]
+//! ```
+//! Big-endian key groups sort numerically, so a key-group range is one contiguous scan
+//! ([`RocksDbStateStore::scan_key_group_range`]) and one range deletion
+//! ([`RocksDbStateStore::delete_key_group_range`]). The postcard encodings of one type are
+//! prefix-free (a value is decoded without knowing its length), so the entries of one key's map
+//! are exactly those whose key starts with `[key group][postcard(key)]`
+//! ([`RocksDbStateStore::prefix_scan`]).
+//!
+//! # Guarantees
+//! - Writes take `&mut self`: a snapshot ([`full_snapshot`](RocksDbStateStore::full_snapshot),
+//!   [`native_checkpoint`](RocksDbStateStore::native_checkpoint)) never runs concurrently with a
+//!   write, so it sees every state at the same point.
+//! - The write-ahead log is off (as in Flink): the working directory is scratch space, never
+//!   reopened after a crash; durability comes from checkpoints, which flush first.
+//! - Memory is bounded by [`RocksDbOptions`]: one block cache shared by every state (index and
+//!   filter blocks included), and memtables bounded per state and in total.
+//! - Every failure, disk errors included, is a [`RocksDbError`] naming the path (and the state,
+//!   where there is one); nothing here panics.
+
+use rocksdb::checkpoint::Checkpoint;
+use rocksdb::{
+    BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, DBCompressionType,
+    IteratorMode, Options, ReadOptions, WriteBatch, WriteOptions, DB,
+};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::ops::RangeInclusive;
+use std::path::{Path, PathBuf};
+use weir_actors::graph::key_group::UPPER_BOUND_MAX_PARALLELISM;
+
+mod files;
+mod scan;
+
+use files::db_error;
+pub(crate) use files::{copy_file, create_empty_dir, io_error, list_files};
+pub use files::{RocksDbError, SstFile};
+pub use scan::StateScan;
+
+/// The largest key group a key may have (max parallelism is at most 32 768).
+pub const MAX_KEY_GROUP: u32 = UPPER_BOUND_MAX_PARALLELISM - 1;
+
+/// Column families of states are named `state:<name>`, apart from RocksDB's `default`.
+const STATE_CF_PREFIX: &str = "state:";
+
+/// Memory limits of one RocksDB instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RocksDbOptions {
+    /// Capacity of the LRU block cache shared by every state (data, index and filter blocks).
+    pub block_cache_bytes: usize,
+    /// Size of one memtable; a state's memtable is flushed to an SST file when it is full.
+    pub write_buffer_bytes: usize,
+    /// Memtables a state may hold (one active, the others being flushed). All states' memtables
+    /// together are also kept under `write_buffer_bytes * max_write_buffers`.
+    pub max_write_buffers: u32,
+}
+
+impl Default for RocksDbOptions {
+    /// 8 MiB of block cache, 4 MiB memtables, 2 of them: about 16 MiB per subtask.
+    fn default() -> Self {
+        RocksDbOptions {
+            block_cache_bytes: 8 << 20,
+            write_buffer_bytes: 4 << 20,
+            max_write_buffers: 2,
+        }
+    }
+}
+
+/// One entry of a key-group scan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateEntry {
+    /// The entry's key group.
+    pub key_group: u32,
+    /// The key without its key group: `postcard(key)`, then the user key for map state.
+    pub key: Vec<u8>,
+    /// The value.
+    pub value: Vec<u8>,
+}
+
+/// One write of a [`RocksDbStateStore::write_batch`]: a key of a key group set to a value, or
+/// deleted (`None`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchWrite {
+    /// The key group.
+    pub key_group: u32,
+    /// `postcard(key)`, then the user key for map state.
+    pub key: Vec<u8>,
+    /// The value, or `None` to delete the key.
+    pub value: Option<Vec<u8>>,
+}
+
+/// A key (or the rest of one) and its value, serialized.
+pub type KeyValue = (Vec<u8>, Vec<u8>);
+
+/// One key group's entries in a full snapshot, in key order.
+type KeyGroupEntries = (u32, Vec<KeyValue>);
+
+/// One state in a full snapshot: its entries by key group, ascending, each group's entries in
+/// key order.
+#[derive(Serialize, Deserialize)]
+struct StateSnapshot {
+    name: String,
+    groups: Vec<KeyGroupEntries>,
+}
+
+/// The keyed states of one operator subtask, in a RocksDB instance in a local working directory.
+pub struct RocksDbStateStore {
+    db: DB,
+    path: PathBuf,
+    options: RocksDbOptions,
+    cache: Cache,
+    write_options: WriteOptions,
+    states: BTreeSet<String>,
+}
+
+impl std::fmt::Debug for RocksDbStateStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RocksDbStateStore")
+            .field("path", &self.path)
+            .field("options", &self.options)
+            .field("states", &self.states)
+            .finish()
+    }
+}
+
+impl RocksDbStateStore {
+    /// A new, empty store in `working_dir`, which is created if missing and must be empty.
+    pub fn open(
+        working_dir: impl Into<PathBuf>,
+        options: RocksDbOptions,
+    ) -> Result<Self, RocksDbError> {
+        let path = working_dir.into();
+        create_empty_dir(&path)?;
+        Self::open_existing(path, options)
+    }
+
+    /// A store restored from a native checkpoint directory written by
+    /// [`native_checkpoint`](Self::native_checkpoint): its files are copied into `working_dir`
+    /// (created if missing, must be empty) and opened there. The checkpoint is left untouched.
+    pub fn restore_native_checkpoint(
+        checkpoint_dir: &Path,
+        working_dir: impl Into<PathBuf>,
+        options: RocksDbOptions,
+    ) -> Result<Self, RocksDbError> {
+        let path = working_dir.into();
+        create_empty_dir(&path)?;
+        for file in list_files(checkpoint_dir)? {
+            copy_file(&checkpoint_dir.join(&file.name), &path.join(&file.name))?;
+        }
+        Self::open_existing(path, options)
+    }
+
+    /// Opens the instance whose files are in `path` (an empty directory gives an empty store),
+    /// with every state it holds registered.
+    pub(crate) fn open_existing(
+        path: PathBuf,
+        options: RocksDbOptions,
+    ) -> Result<Self, RocksDbError> {
+        let cache = Cache::new_lru_cache(options.block_cache_bytes);
+        let mut db_options = column_family_options(&options, &cache);
+        db_options.create_if_missing(true);
+        db_options.create_missing_column_families(true);
+        db_options.set_db_write_buffer_size(
+            options
+                .write_buffer_bytes
+                .saturating_mul(options.max_write_buffers as usize),
+        );
+        db_options.set_keep_log_file_num(2);
+        db_options.set_max_background_jobs(2);
+        let names = if path.join("CURRENT").exists() {
+            DB::list_cf(&db_options, &path)
+                .map_err(|e| db_error("list column families", &path, e))?
+        } else {
+            Vec::new()
+        };
+        let descriptors = names
+            .iter()
+            .map(|n| ColumnFamilyDescriptor::new(n, column_family_options(&options, &cache)));
+        let db = DB::open_cf_descriptors(&db_options, &path, descriptors)
+            .map_err(|e| db_error("open", &path, e))?;
+        let states = names
+            .iter()
+            .filter_map(|n| n.strip_prefix(STATE_CF_PREFIX).map(str::to_owned))
+            .collect();
+        let mut write_options = WriteOptions::default();
+        write_options.disable_wal(true);
+        Ok(RocksDbStateStore {
+            db,
+            path,
+            options,
+            cache,
+            write_options,
+            states,
+        })
+    }
+
+    /// The working directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The memory limits the instance was opened with.
+    pub fn options(&self) -> RocksDbOptions {
+        self.options
+    }
+
+    /// The registered states' names, sorted.
+    pub fn states(&self) -> impl Iterator<Item = &str> {
+        self.states.iter().map(String::as_str)
+    }
+
+    /// Creates the column family of state `name` if it has none yet; registering a state again
+    /// (or one restored from a checkpoint) does nothing.
+    pub fn register_state(&mut self, name: &str) -> Result<(), RocksDbError> {
+        if self.states.contains(name) {
+            return Ok(());
+        }
+        let options = column_family_options(&self.options, &self.cache);
+        self.db
+            .create_cf(column_family_name(name), &options)
+            .map_err(|e| self.state_error("create the column family of", name, e))?;
+        self.states.insert(name.to_owned());
+        Ok(())
+    }
+
+    /// The value of `key` (`postcard(key)`, then the user key for map state) in `key_group`.
+    pub fn get(
+        &self,
+        state: &str,
+        key_group: u32,
+        key: &[u8],
+    ) -> Result<Option<Vec<u8>>, RocksDbError> {
+        let cf = self.column_family(state)?;
+        let db_key = self.db_key(state, key_group, key)?;
+        self.db
+            .get_cf(cf, db_key)
+            .map_err(|e| self.state_error("read", state, e))
+    }
+
+    /// Sets `key` of `key_group` to `value`.
+    pub fn put(
+        &mut self,
+        state: &str,
+        key_group: u32,
+        key: &[u8],
+        value: &[u8],
+    ) -> Result<(), RocksDbError> {
+        let cf = self.column_family(state)?;
+        let db_key = self.db_key(state, key_group, key)?;
+        self.db
+            .put_cf_opt(cf, db_key, value, &self.write_options)
+            .map_err(|e| self.state_error("write", state, e))
+    }
+
+    /// Applies `writes` to state `state` atomically, in one RocksDB write batch.
+    pub fn write_batch(&mut self, state: &str, writes: &[BatchWrite]) -> Result<(), RocksDbError> {
+        let cf = self.column_family(state)?;
+        let mut batch = WriteBatch::default();
+        for w in writes {
+            let db_key = self.db_key(state, w.key_group, &w.key)?;
+            match &w.value {
+                Some(value) => batch.put_cf(cf, db_key, value),
+                None => batch.delete_cf(cf, db_key),
+            }
+        }
+        self.db
+            .write_opt(batch, &self.write_options)
+            .map_err(|e| self.state_error("write", state, e))
+    }
+
+    /// Removes `key` of `key_group` (nothing happens if it is absent).
+    pub fn delete(&mut self, state: &str, key_group: u32, key: &[u8]) -> Result<(), RocksDbError> {
+        let cf = self.column_family(state)?;
+        let db_key = self.db_key(state, key_group, key)?;
+        self.db
+            .delete_cf_opt(cf, db_key, &self.write_options)
+            .map_err(|e| self.state_error("delete", state, e))
+    }
+
+    /// The entries of the key groups in `key_groups`, by key group then key, read lazily.
+    pub fn scan_key_group_range(
+        &self,
+        state: &str,
+        key_groups: RangeInclusive<u32>,
+    ) -> Result<StateScan<'_>, RocksDbError> {
+        let cf = self.column_family(state)?;
+        let lower = self.db_key(state, *key_groups.start(), &[])?;
+        let end = self.db_key(state, *key_groups.end(), &[])?;
+        let mut read = ReadOptions::default();
+        read.set_iterate_lower_bound(lower);
+        // `end` + 1 fits in a u16: key groups stop at MAX_KEY_GROUP.
+        read.set_iterate_upper_bound((u16::from_be_bytes([end[0], end[1]]) + 1).to_be_bytes());
+        Ok(self.scan(cf, state, read))
+    }
+
+    /// Every entry of `key_group` whose key starts with `prefix`, in key order, as (the rest of
+    /// the key, value): with `prefix = postcard(key)`, the user keys and values of one key's map.
+    pub fn prefix_scan(
+        &self,
+        state: &str,
+        key_group: u32,
+        prefix: &[u8],
+    ) -> Result<Vec<KeyValue>, RocksDbError> {
+        let cf = self.column_family(state)?;
+        let lower = self.db_key(state, key_group, prefix)?;
+        let mut read = ReadOptions::default();
+        if let Some(upper) = successor(&lower) {
+            read.set_iterate_upper_bound(upper);
+        }
+        read.set_iterate_lower_bound(lower);
+        self.scan(cf, state, read)
+            .take_while(|e| !matches!(e, Ok(e) if !e.key.starts_with(prefix)))
+            .map(|e| e.map(|e| (e.key[prefix.len()..].to_vec(), e.value)))
+            .collect()
+    }
+
+    /// Removes every entry of the key groups in `key_groups` from every state (after a rescale,
+    /// the groups this subtask no longer owns), with one range deletion per state.
+    pub fn delete_key_group_range(
+        &mut self,
+        key_groups: RangeInclusive<u32>,
+    ) -> Result<(), RocksDbError> {
+        if key_groups.is_empty() {
+            return Ok(());
+        }
+        for state in &self.states {
+            let cf = self.column_family(state)?;
+            let from = self.db_key(state, *key_groups.start(), &[])?;
+            let end = self.db_key(state, *key_groups.end(), &[])?;
+            let to = (u16::from_be_bytes([end[0], end[1]]) + 1)
+                .to_be_bytes()
+                .to_vec();
+            self.db
+                .delete_range_cf_opt(cf, from, to, &self.write_options)
+                .map_err(|e| self.state_error("delete a key-group range of", state, e))?;
+        }
+        Ok(())
+    }
+
+    /// Flushes every state's memtable to SST files.
+    pub fn flush(&self) -> Result<(), RocksDbError> {
+        self.db
+            .flush()
+            .map_err(|e| db_error("flush", &self.path, e))?;
+        for state in &self.states {
+            let cf = self.column_family(state)?;
+            self.db
+                .flush_cf(cf)
+                .map_err(|e| self.state_error("flush", state, e))?;
+        }
+        Ok(())
+    }
+
+    /// Compacts every state fully, waiting for the result: after a bulk load or a rescale's
+    /// [`delete_key_group_range`](Self::delete_key_group_range), it leaves each state in few
+    /// files, without deleted entries.
+    pub fn compact_all(&self) -> Result<(), RocksDbError> {
+        for state in &self.states {
+            let cf = self.column_family(state)?;
+            self.db.compact_range_cf(cf, None::<&[u8]>, None::<&[u8]>);
+        }
+        Ok(())
+    }
+
+    /// Every state's entries, encoded with postcard as `Vec<{name, Vec<(key group, Vec<(key,
+    /// value)>)>}>` (states by name, groups ascending): the layout of the hashmap backend's
+    /// snapshot, with serialized keys and values. Restore with
+    /// [`restore_full_snapshot`](Self::restore_full_snapshot).
+    pub fn full_snapshot(&self) -> Result<Vec<u8>, RocksDbError> {
+        let mut snapshot = Vec::with_capacity(self.states.len());
+        for state in &self.states {
+            let mut groups: Vec<KeyGroupEntries> = Vec::new();
+            for entry in self.scan_key_group_range(state, 0..=MAX_KEY_GROUP)? {
+                let entry = entry?;
+                match groups.last_mut() {
+                    Some((group, entries)) if *group == entry.key_group => {
+                        entries.push((entry.key, entry.value))
+                    }
+                    _ => groups.push((entry.key_group, vec![(entry.key, entry.value)])),
+                }
+            }
+            snapshot.push(StateSnapshot {
+                name: state.clone(),
+                groups,
+            });
+        }
+        postcard::to_allocvec(&snapshot).map_err(|e| RocksDbError::Db {
+            operation: "encode a full snapshot",
+            path: self.path.clone(),
+            reason: e.to_string(),
+        })
+    }
+
+    /// Adds the entries of a [`full_snapshot`](Self::full_snapshot) whose key group is in
+    /// `key_groups` (the groups this subtask owns), registering its states.
+    pub fn restore_full_snapshot(
+        &mut self,
+        bytes: &[u8],
+        key_groups: RangeInclusive<u32>,
+    ) -> Result<(), RocksDbError> {
+        let snapshot: Vec<StateSnapshot> =
+            postcard::from_bytes(bytes).map_err(|e| RocksDbError::CorruptSnapshot {
+                path: self.path.clone(),
+                reason: e.to_string(),
+            })?;
+        for state in snapshot {
+            self.register_state(&state.name)?;
+            let cf = self.column_family(&state.name)?;
+            for (group, entries) in state.groups {
+                if !key_groups.contains(&group) {
+                    continue;
+                }
+                let mut batch = WriteBatch::default();
+                for (key, value) in entries {
+                    batch.put_cf(cf, self.db_key(&state.name, group, &key)?, value);
+                }
+                self.db
+                    .write_opt(batch, &self.write_options)
+                    .map_err(|e| self.state_error("restore", &state.name, e))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Flushes, then writes a RocksDB checkpoint of every state into `dir` (which must not exist;
+    /// its parent must): SST files hard-linked where the file system allows, plus the instance's
+    /// `MANIFEST`, `CURRENT` and `OPTIONS` files. Returns the files written, sorted by name.
+    pub fn native_checkpoint(&self, dir: &Path) -> Result<Vec<SstFile>, RocksDbError> {
+        self.flush()?;
+        let checkpoint =
+            Checkpoint::new(&self.db).map_err(|e| db_error("start a checkpoint", dir, e))?;
+        checkpoint
+            .create_checkpoint(dir)
+            .map_err(|e| db_error("write a checkpoint", dir, e))?;
+        list_files(dir)
+    }
+
+    fn column_family(&self, state: &str) -> Result<&ColumnFamily, RocksDbError> {
+        self.db
+            .cf_handle(&column_family_name(state))
+            .filter(|_| self.states.contains(state))
+            .ok_or_else(|| RocksDbError::UnknownState {
+                state: state.to_owned(),
+                path: self.path.clone(),
+            })
+    }
+
+    /// `[key group: u16 big-endian][key]`, refusing key groups above [`MAX_KEY_GROUP`].
+    fn db_key(&self, state: &str, key_group: u32, key: &[u8]) -> Result<Vec<u8>, RocksDbError> {
+        let group = u16::try_from(key_group)
+            .ok()
+            .filter(|_| key_group <= MAX_KEY_GROUP)
+            .ok_or_else(|| RocksDbError::KeyGroupOutOfRange {
+                state: state.to_owned(),
+                path: self.path.clone(),
+                key_group,
+            })?;
+        let mut db_key = Vec::with_capacity(2 + key.len());
+        db_key.extend_from_slice(&group.to_be_bytes());
+        db_key.extend_from_slice(key);
+        Ok(db_key)
+    }
+
+    fn scan<'a>(&'a self, cf: &ColumnFamily, state: &str, read: ReadOptions) -> StateScan<'a> {
+        StateScan {
+            inner: self.db.iterator_cf_opt(cf, read, IteratorMode::Start),
+            state: state.to_owned(),
+            path: &self.path,
+        }
+    }
+
+    fn state_error(&self, operation: &'static str, state: &str, e: rocksdb::Error) -> RocksDbError {
+        RocksDbError::State {
+            operation,
+            state: state.to_owned(),
+            path: self.path.clone(),
+            reason: e.into_string(),
+        }
+    }
+}
+
+fn column_family_name(state: &str) -> String {
+    format!("{STATE_CF_PREFIX}{state}")
+}
+
+/// The options of one state's column family, sharing `cache`; also the base of the DB options.
+fn column_family_options(options: &RocksDbOptions, cache: &Cache) -> Options {
+    let mut table = BlockBasedOptions::default();
+    table.set_block_cache(cache);
+    table.set_cache_index_and_filter_blocks(true);
+    let mut cf = Options::default();
+    cf.set_block_based_table_factory(&table);
+    cf.set_write_buffer_size(options.write_buffer_bytes);
+    cf.set_max_write_buffer_number(i32::try_from(options.max_write_buffers).unwrap_or(i32::MAX));
+    // weir builds RocksDB without compression codecs.
+    cf.set_compression_type(DBCompressionType::None);
+    cf
+}
+
+/// The smallest key greater than every key starting with `prefix`, if there is one.
+fn successor(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut next = prefix.to_vec();
+    while let Some(last) = next.pop() {
+        if last < u8::MAX {
+            next.push(last + 1);
+            return Some(next);
+        }
+    }
+    None
+}

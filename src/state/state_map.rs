@@ -1,0 +1,264 @@
+//! [`StateMap`]: the per-key map behind every keyed state, in memory or in RocksDB, with an
+//! optional time-to-live, so the state handles are written once for both backends.
+//!
+//! The two stores have the same operations with the same results. In memory it is a [`CowMap`]
+//! (objects by key group, copy-on-write snapshots). In RocksDB it is a [`RocksMap`]: a key's
+//! entry is read into a bounded cache of deserialized entries, changed in place there, and
+//! written back in a write batch when the cache is full or a snapshot is taken; so a handle can
+//! hand out references as the in-memory map does, and a hot key costs no RocksDB access.
+//!
+//! A state with a time-to-live keeps, beside its entries and in the same store, each key's
+//! stamp (job-clock milliseconds of its last write, or read); see [`crate::state::ttl`].
+
+use crate::error::BoxError;
+use crate::operators::keyed_process::JobClock;
+use crate::state::heap::cow_map::CowMap;
+use crate::state::keyed::backend::{restore_entries, snapshot_entries, KeyGroups, StateKey};
+use crate::state::rocksdb::keyed_backend::{RocksKeyed, RocksMap};
+use crate::state::{StateTtlConfig, StateVisibility, TtlUpdateType};
+use crate::task::operator::StateWriter;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::ops::RangeInclusive;
+
+/// Bounds of what a [`StateMap`] stores per key.
+pub(crate) trait Stored:
+    Clone + Serialize + DeserializeOwned + Send + Sync + 'static
+{
+}
+impl<S: Clone + Serialize + DeserializeOwned + Send + Sync + 'static> Stored for S {}
+
+/// Where a new state's map is made.
+pub(crate) struct TableContext<'a> {
+    /// The key groups the subtask owns.
+    pub groups: KeyGroups,
+    /// The state's name.
+    pub name: &'a str,
+    /// The subtask's RocksDB instance, when the state backend is RocksDB.
+    pub rocks: Option<&'a RocksKeyed>,
+    /// The state's time-to-live and the clock it is measured on, if it has one.
+    pub ttl: Option<(StateTtlConfig, JobClock)>,
+}
+
+/// A map from key to `S` in one of the two stores.
+enum Store<K, S> {
+    Heap(CowMap<K, S>),
+    Rocks(RocksMap<K, S>),
+}
+
+impl<K: StateKey, S: Stored> Store<K, S> {
+    fn new(ctx: &TableContext<'_>, name: &str) -> Result<Self, BoxError> {
+        Ok(match ctx.rocks {
+            Some(rocks) => Store::Rocks(rocks.map(name, &ctx.groups)?),
+            None => Store::Heap(CowMap::new(&ctx.groups)),
+        })
+    }
+
+    #[inline]
+    fn get(&mut self, key: &K) -> Option<&S> {
+        match self {
+            Store::Heap(m) => m.get(key),
+            Store::Rocks(m) => m.get(key),
+        }
+    }
+
+    #[inline]
+    fn get_mut(&mut self, key: &K) -> Option<&mut S> {
+        match self {
+            Store::Heap(m) => m.get_mut(key),
+            Store::Rocks(m) => m.get_mut(key),
+        }
+    }
+
+    #[inline]
+    fn insert(&mut self, key: K, value: S) {
+        match self {
+            Store::Heap(m) => {
+                m.insert(key, value);
+            }
+            Store::Rocks(m) => m.insert(key, value),
+        }
+    }
+
+    #[inline]
+    fn remove_entry(&mut self, key: &K) -> Option<(K, S)> {
+        match self {
+            Store::Heap(m) => m.remove_entry(key),
+            Store::Rocks(m) => m.remove(key).map(|v| (key.clone(), v)),
+        }
+    }
+
+    #[inline]
+    fn get_or_insert_with(&mut self, key: &K, init: impl FnOnce() -> S) -> &mut S {
+        match self {
+            Store::Heap(m) => m.get_or_insert_with(key, init),
+            Store::Rocks(m) => m.get_or_insert_with(key, init),
+        }
+    }
+
+    fn snapshot(&mut self) -> Option<StateWriter> {
+        match self {
+            Store::Heap(m) => Some(snapshot_entries(m)),
+            Store::Rocks(m) => {
+                m.flush();
+                None
+            }
+        }
+    }
+
+    fn restore(
+        &mut self,
+        entries: &[u8],
+        key_groups: &RangeInclusive<u32>,
+    ) -> Result<(), BoxError> {
+        match self {
+            Store::Heap(m) => restore_entries(m, entries, key_groups),
+            Store::Rocks(_) => {
+                Err("entries of the hashmap backend cannot be restored into RocksDB".into())
+            }
+        }
+    }
+}
+
+/// The stamps of a state with a time-to-live.
+struct Ttl<K> {
+    config: StateTtlConfig,
+    ttl_ms: u64,
+    clock: JobClock,
+    stamps: Store<K, u64>,
+}
+
+/// A map from key to `S`, in memory or in RocksDB, with an optional time-to-live.
+pub(crate) struct StateMap<K, S> {
+    entries: Store<K, S>,
+    ttl: Option<Box<Ttl<K>>>,
+}
+
+impl<K: StateKey, S: Stored> StateMap<K, S> {
+    /// The map of state `ctx.name`: in RocksDB if the backend is RocksDB (creating its column
+    /// family, and one for its stamps if it has a time-to-live), in memory otherwise.
+    pub fn new(ctx: &TableContext<'_>) -> Result<Self, BoxError> {
+        let ttl = match ctx.ttl {
+            Some((config, clock)) => Some(Box::new(Ttl {
+                config,
+                ttl_ms: config.ttl_ms(),
+                clock,
+                stamps: Store::new(ctx, &format!("{}#ttl", ctx.name))?,
+            })),
+            None => None,
+        };
+        Ok(StateMap {
+            entries: Store::new(ctx, ctx.name)?,
+            ttl,
+        })
+    }
+
+    /// Applies the time-to-live before `key` is accessed: an expired entry that must not be seen
+    /// is removed; the stamp is renewed when the access renews it (`write`, or a read with
+    /// [`TtlUpdateType::OnReadAndWrite`]) and the key has (or, for a write, will have) an entry.
+    #[inline]
+    fn touch(&mut self, key: &K, write: bool) {
+        let Some(ttl) = self.ttl.as_mut() else {
+            return;
+        };
+        let now = ttl.clock.now_ms();
+        let expired = ttl
+            .stamps
+            .get(key)
+            .is_some_and(|&stamp| now.saturating_sub(stamp) >= ttl.ttl_ms);
+        if expired && ttl.config.visibility == StateVisibility::NeverReturnExpired {
+            self.entries.remove_entry(key);
+            ttl.stamps.remove_entry(key);
+        }
+        let renew = write || ttl.config.update_type == TtlUpdateType::OnReadAndWrite;
+        if renew && (write || self.entries.get(key).is_some()) {
+            ttl.stamps.insert(key.clone(), now);
+        }
+    }
+
+    /// The value of `key`.
+    #[inline]
+    pub fn get(&mut self, key: &K) -> Option<&S> {
+        self.touch(key, false);
+        self.entries.get(key)
+    }
+
+    /// Whether `key` has a value.
+    #[inline]
+    pub fn contains_key(&mut self, key: &K) -> bool {
+        self.get(key).is_some()
+    }
+
+    /// The value of `key`, to change in place.
+    #[inline]
+    pub fn get_mut(&mut self, key: &K) -> Option<&mut S> {
+        self.touch(key, false);
+        if self.ttl.is_some() && self.entries.get(key).is_some() {
+            self.touch(key, true);
+        }
+        self.entries.get_mut(key)
+    }
+
+    /// Sets the value of `key`.
+    #[inline]
+    pub fn insert(&mut self, key: K, value: S) {
+        self.touch(&key, true);
+        self.entries.insert(key, value);
+    }
+
+    /// Removes the value of `key`, handing back the stored key too.
+    #[inline]
+    pub fn remove_entry(&mut self, key: &K) -> Option<(K, S)> {
+        self.touch(key, false);
+        if let Some(ttl) = self.ttl.as_mut() {
+            ttl.stamps.remove_entry(key);
+        }
+        self.entries.remove_entry(key)
+    }
+
+    /// Removes the value of `key`.
+    #[inline]
+    pub fn remove(&mut self, key: &K) -> Option<S> {
+        self.remove_entry(key).map(|(_, v)| v)
+    }
+
+    /// The value of `key`, inserted by `init` first when it has none.
+    #[inline]
+    pub fn get_or_insert_with(&mut self, key: &K, init: impl FnOnce() -> S) -> &mut S {
+        self.touch(key, true);
+        self.entries.get_or_insert_with(key, init)
+    }
+
+    /// The synchronous part of a snapshot: for the in-memory map, its copy-on-write view (and
+    /// its stamps') and the writer that serializes them; for RocksDB, the cached entries are
+    /// written back and `None` returned (the instance is snapshotted as a whole).
+    pub fn snapshot(&mut self) -> Option<StateWriter> {
+        let entries = self.entries.snapshot();
+        let Some(ttl) = self.ttl.as_mut() else {
+            return entries;
+        };
+        // Both stores take their snapshot (a RocksDB one writes back its cached entry).
+        let stamps = ttl.stamps.snapshot();
+        let (entries, stamps) = (entries?, stamps?);
+        Some(Box::new(move || {
+            Ok(postcard::to_allocvec(&(entries()?, stamps()?))?)
+        }))
+    }
+
+    /// Adds the entries (and stamps) of an in-memory snapshot whose key group is in
+    /// `key_groups`.
+    pub fn restore(
+        &mut self,
+        bytes: &[u8],
+        key_groups: &RangeInclusive<u32>,
+    ) -> Result<(), BoxError> {
+        match self.ttl.as_mut() {
+            None => self.entries.restore(bytes, key_groups),
+            Some(ttl) => {
+                let (entries, stamps): (Vec<u8>, Vec<u8>) = postcard::from_bytes(bytes)?;
+                ttl.stamps.restore(&stamps, key_groups)?;
+                self.entries.restore(&entries, key_groups)
+            }
+        }
+    }
+}

@@ -1,0 +1,170 @@
+//! The task a chain of operators runs as: an optional source at its head, operators in chain
+//! order, and a router that spreads the last operator's output over the output edges.
+
+use crate::source::ErasedSource;
+use crate::task::operator::ErasedOperator;
+use crate::task::partitioner::ErasedRouter;
+use serde::{Deserialize, Serialize};
+use tokio::time::Instant;
+use weir_actors::graph::task::{SnapshotWriter, SourceStatus, Task, TaskSnapshot};
+use weir_actors::network::channel::Outputs;
+use weir_actors::{Batch, CheckpointId, TaskError, TaskErrorKind};
+
+/// A chain's state in a checkpoint: the source's position and each stateful operator's state,
+/// by operator uid.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct ChainSnapshot {
+    /// The source's position, for a source chain.
+    pub source: Option<Vec<u8>>,
+    /// `(operator uid, state bytes)` of each stateful operator.
+    pub operators: Vec<(String, Vec<u8>)>,
+}
+
+impl ChainSnapshot {
+    /// Decodes a chain's state.
+    pub fn decode(bytes: &[u8]) -> Result<ChainSnapshot, TaskError> {
+        postcard::from_bytes(bytes).map_err(|e| {
+            TaskError::new(
+                TaskErrorKind::State,
+                format!("checkpointed task state does not decode: {e}"),
+            )
+        })
+    }
+}
+
+/// One subtask of a chain.
+pub struct StreamTask {
+    /// The source at the chain's head, if it is a source chain.
+    pub source: Option<Box<dyn ErasedSource>>,
+    /// The chained operators, in order.
+    pub operators: Vec<Box<dyn ErasedOperator>>,
+    /// Where the last operator's output goes.
+    pub router: Box<dyn ErasedRouter>,
+    /// Records a source reads per poll.
+    pub batch_size: usize,
+}
+
+impl StreamTask {
+    fn push(&mut self, mut batch: Batch, from: usize, out: &mut Outputs) -> Result<(), TaskError> {
+        for op in &mut self.operators[from..] {
+            if batch.is_empty() {
+                return Ok(());
+            }
+            batch = op.process(batch)?;
+        }
+        if batch.is_empty() {
+            return Ok(());
+        }
+        self.router.route(batch, out)
+    }
+}
+
+impl Task for StreamTask {
+    fn is_source(&self) -> bool {
+        self.source.is_some()
+    }
+
+    fn poll_source(&mut self, out: &mut Outputs) -> Result<SourceStatus, TaskError> {
+        let Some(source) = self.source.as_mut() else {
+            return Ok(SourceStatus::Finished);
+        };
+        let (batch, status) = source.poll(self.batch_size)?;
+        self.push(batch, 0, out)?;
+        Ok(status)
+    }
+
+    fn process(&mut self, _gate: usize, batch: Batch, out: &mut Outputs) -> Result<(), TaskError> {
+        self.push(batch, 0, out)
+    }
+
+    fn end_of_input(&mut self, out: &mut Outputs) -> Result<(), TaskError> {
+        for i in 0..self.operators.len() {
+            let batch = self.operators[i].end_of_input()?;
+            self.push(batch, i + 1, out)?;
+        }
+        Ok(())
+    }
+
+    fn snapshot_state(&mut self, id: CheckpointId) -> Result<SnapshotWriter, TaskError> {
+        let source = match &self.source {
+            Some(s) => Some(s.snapshot_position()?),
+            None => None,
+        };
+        let mut writers = Vec::new();
+        for op in &mut self.operators {
+            if let Some(w) = op.snapshot(id)? {
+                writers.push((op.uid().to_string(), w));
+            }
+        }
+        Ok(Box::new(move || {
+            let mut operators = Vec::with_capacity(writers.len());
+            let mut shared = Vec::new();
+            for (uid, write) in writers {
+                let snapshot = write().map_err(|e| {
+                    TaskError::new(TaskErrorKind::State, e.to_string()).in_operator(uid.as_str())
+                })?;
+                shared.extend(snapshot.shared);
+                operators.push((uid, snapshot.bytes));
+            }
+            let bytes =
+                postcard::to_allocvec(&ChainSnapshot { source, operators }).map_err(|e| {
+                    TaskError::new(
+                        TaskErrorKind::State,
+                        format!("cannot encode task state: {e}"),
+                    )
+                })?;
+            Ok(TaskSnapshot { bytes, shared })
+        }))
+    }
+
+    fn notify_checkpoint_complete(&mut self, id: CheckpointId) -> Result<(), TaskError> {
+        for op in &mut self.operators {
+            op.notify_complete(id)?;
+        }
+        Ok(())
+    }
+
+    fn notify_checkpoint_aborted(&mut self, id: CheckpointId) {
+        for op in &mut self.operators {
+            op.notify_aborted(id);
+        }
+    }
+
+    /// The earliest timer of any operator in the chain.
+    fn next_timer(&mut self) -> Option<Instant> {
+        self.operators
+            .iter_mut()
+            .filter_map(|op| op.next_timer())
+            .min()
+    }
+
+    /// Fires each operator's due timers in chain order; what a firing emits goes down the chain.
+    fn on_timers(&mut self, now: Instant, out: &mut Outputs) -> Result<(), TaskError> {
+        for i in 0..self.operators.len() {
+            if let Some(batch) = self.operators[i].on_timers(now)? {
+                self.push(batch, i + 1, out)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl StreamTask {
+    /// Loads a chain's checkpointed state: the source's position and each operator's state.
+    pub fn restore(&mut self, bytes: &[u8]) -> Result<(), TaskError> {
+        let snapshot = ChainSnapshot::decode(bytes)?;
+        if let (Some(source), Some(position)) = (self.source.as_mut(), snapshot.source.as_ref()) {
+            source.restore_position(position)?;
+        }
+        for (uid, state) in &snapshot.operators {
+            let Some(op) = self.operators.iter_mut().find(|o| o.uid() == uid) else {
+                return Err(TaskError::new(
+                    TaskErrorKind::State,
+                    format!("the checkpoint holds state of operator uid {uid:?}, which this task does not have"),
+                ));
+            };
+            op.restore(state)?;
+        }
+        Ok(())
+    }
+}

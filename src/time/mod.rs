@@ -1,0 +1,3 @@
+//! Processing time as a job sees it: the job clock and keyed timers.
+
+pub mod timer_service;
