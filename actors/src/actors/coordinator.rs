@@ -114,7 +114,7 @@ impl Coordinator {
     }
 
     /// Runs `f` on the core, with this actor as its context.
-    pub(super) fn drive(
+    fn drive(
         &mut self,
         ctx: &mut Context<Self>,
         f: impl FnOnce(&mut CheckpointCoordinator, &mut ActorContext<'_>),
@@ -141,7 +141,7 @@ fn discard_on(retention: ExternalizedCheckpointRetention, status: JobStatus) -> 
 }
 
 /// The core's context while the actor handles one message.
-pub(super) struct ActorContext<'a> {
+struct ActorContext<'a> {
     edge: &'a mut Edge,
     ctx: &'a mut Context<Coordinator>,
 }
