@@ -53,7 +53,8 @@ pub use state::{
 };
 pub use time::timer_service::{JobClock, TimerService};
 pub use weir_actors::checkpoint::stats::{
-    CheckpointFailureReason, CheckpointStats, CheckpointStatus,
+    CheckpointFailureReason, CheckpointStats, CheckpointStatus, CheckpointSubtask, DeclineCause,
+    FailureSource,
 };
 pub use weir_actors::config::checkpoint_config::{
     CheckpointConfig, CheckpointStorageConfig, CheckpointingMode, ExternalizedCheckpointRetention,
