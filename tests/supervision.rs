@@ -4,80 +4,12 @@
 
 mod common;
 
+use common::supervised::{env, failure_free, message, run_with_fault, sorted};
 use std::time::Duration;
 use weir::{
-    CommittedCollector, ExternalizedCheckpointRetention, FailureCause, Fault, FaultInjector,
-    JobError, RestartStrategyConfig, StreamEnvironment, Target,
+    CheckpointFailureReason, CommittedCollector, FailureCause, Fault, FaultInjector, JobError,
+    RestartStrategyConfig, Target, TaskErrorKind,
 };
-
-fn env(seed: u64) -> StreamEnvironment {
-    let mut env = StreamEnvironment::new();
-    env.set_parallelism(2)
-        .set_batch_size(16)
-        .set_deterministic(seed)
-        .enable_checkpointing(Duration::from_millis(100));
-    env.checkpoint_config_mut().externalized_retention =
-        ExternalizedCheckpointRetention::RetainOnCancellation;
-    env
-}
-
-/// sequence → key_by → rolling max per key → committed sink; the stateful operator has uid "max".
-fn keyed_job(env: &StreamEnvironment, records: u64, out: &CommittedCollector<u64>) {
-    env.generate_sequence(0, records - 1)
-        .uid("numbers")
-        .key_by(|x| x / 1000)
-        .reduce(|a, b| a.max(b))
-        .uid("max")
-        .map(|x| x * 2)
-        .uid("double")
-        .collect_committed(out)
-        .uid("out");
-}
-
-fn failure_free(records: u64) -> Vec<u64> {
-    let out = CommittedCollector::new();
-    let env = env(0);
-    keyed_job(&env, records, &out);
-    env.execute().expect("failure-free run");
-    let mut v = out.records();
-    v.sort_unstable();
-    v
-}
-
-/// Runs [`keyed_job`] over `records` with fixed-delay(`attempts`, 1 s) restarts and `fault`
-/// injected, after `configure` adjusts the environment; returns how the job ended and its
-/// committed output in commit order.
-fn run_with_fault(
-    seed: u64,
-    records: u64,
-    attempts: u32,
-    fault: Fault,
-    configure: impl FnOnce(&mut StreamEnvironment),
-) -> (Result<weir::JobResult, weir::Error>, Vec<u64>) {
-    let mut env = env(seed);
-    configure(&mut env);
-    env.set_restart_strategy(RestartStrategyConfig::FixedDelay {
-        attempts,
-        delay: Duration::from_secs(1),
-    });
-    env.set_fault_injector(FaultInjector::new().with(fault));
-    let out = CommittedCollector::new();
-    keyed_job(&env, records, &out);
-    let result = env.execute();
-    (result, out.records())
-}
-
-/// The failed subtask's message, or "" for a failure of the whole job.
-fn message(cause: &FailureCause) -> &str {
-    cause
-        .task_failure()
-        .map_or("", |f| f.error.message.as_str())
-}
-
-fn sorted(mut v: Vec<u64>) -> Vec<u64> {
-    v.sort_unstable();
-    v
-}
 
 #[test]
 fn a_failure_restarts_the_job_from_its_latest_checkpoint_and_the_output_is_exact() {
@@ -89,6 +21,10 @@ fn a_failure_restarts_the_job_from_its_latest_checkpoint_and_the_output_is_exact
     let result = result.expect("the job finishes after one restart");
     assert_eq!(result.restarts.len(), 1);
     assert!(message(&result.restarts[0].cause).contains("record 20000"));
+    assert!(
+        result.restarts[0].restored_from.is_some(),
+        "the restart restored a checkpoint, not the beginning"
+    );
     assert!(
         sorted(out) == failure_free(100_000),
         "output differs from the failure-free run"
@@ -400,4 +336,59 @@ fn restart_strategy_keys_configure_the_same_strategy_as_the_builder() {
             .contains("restart-strategy.fixed-delay.attempts"),
         "{e}"
     );
+}
+
+#[test]
+fn a_panic_planned_at_a_record_is_caught_restarted_and_loses_nothing() {
+    let fault = Fault::PanicAtRecord {
+        target: Target::first_attempt("max", 0),
+        record: 10_000,
+    };
+    let (result, out) = run_with_fault(12, 60_000, 2, fault, |_| {});
+    let result = result.expect("restarted and finished");
+    assert_eq!(result.restarts.len(), 1);
+    let failure = result.restarts[0].cause.task_failure().expect("a subtask");
+    assert_eq!(failure.error.kind, TaskErrorKind::Panic);
+    assert_eq!(failure.error.message, "injected panic at record 10000");
+    assert!(result.restarts[0].restored_from.is_some());
+    assert!(sorted(out) == failure_free(60_000));
+}
+
+#[test]
+fn too_many_failed_checkpoints_restart_every_task_with_that_cause_and_no_made_up_task() {
+    let (result, out) = run_with_fault(
+        13,
+        60_000,
+        2,
+        common::slow_ack("max", Some(3), Duration::from_secs(5)),
+        |env| {
+            env.checkpoint_config_mut().timeout = Duration::from_secs(1);
+        },
+    );
+    let result = result.expect("restarted and finished");
+    assert_eq!(result.restarts.len(), 1);
+    let record = &result.restarts[0];
+    assert!(
+        matches!(
+            &record.cause,
+            FailureCause::CheckpointingFailed {
+                failures: 1,
+                last: CheckpointFailureReason::Expired(_)
+            }
+        ),
+        "{:?}",
+        record.cause
+    );
+    assert!(
+        !record.cause.to_string().contains("checkpoint coordinator"),
+        "{}",
+        record.cause
+    );
+    assert_eq!(record.restarted_tasks.len(), 2, "every task restarts");
+    assert_eq!(
+        record.restored_from,
+        Some(2),
+        "the newest checkpoint before the expired one"
+    );
+    assert!(sorted(out) == failure_free(60_000));
 }

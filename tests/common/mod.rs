@@ -1,8 +1,11 @@
 //! Helpers shared by the checkpoint tests: environments that never restart, a paced source (its
 //! pauses are what lets the paused clock of deterministic mode advance), a per-key sequence
 //! function, a runner that keeps a job's checkpoint statistics, a view of a job's checkpoint
-//! directory, and two hand-offs between a test thread and a job's threads (`Progress`, `Gate`).
+//! directory, two hand-offs between a test thread and a job's threads (`Progress`, `Gate`),
+//! seed counts for sweeps, and the supervision tests' job ([`supervised`]).
 #![allow(dead_code)]
+
+pub mod supervised;
 
 use std::future::Future;
 use std::path::Path;
