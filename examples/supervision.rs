@@ -56,7 +56,7 @@ fn main() -> Result<(), weir::Error> {
                 r.at.as_secs_f64(),
                 r.restarted_tasks,
                 r.delay.as_millis(),
-                r.cause.error.message
+                r.cause
             );
             printed += 1;
         }

@@ -421,12 +421,14 @@ impl StreamEnvironment {
         spec.restore = self.restore.clone();
         spec.faults = self.faults.clone();
         if let Some(strategy) = &self.restart_strategy {
-            strategy
-                .validate()
-                .map_err(|e| GraphError::InvalidSetting {
-                    setting: "restart strategy".into(),
-                    reason: e.to_string(),
-                })?;
+            strategy.validate().map_err(|source| {
+                Error::Config(
+                    weir_actors::config::configuration::ConfigError::RestartStrategy {
+                        strategy: strategy.flink_name(),
+                        source,
+                    },
+                )
+            })?;
         }
         spec.restart_strategy = self.restart_strategy.clone();
         spec.failover = self.failover;

@@ -86,7 +86,11 @@ fn a_failed_job_reports_failed_status() {
         .discard();
     let client = env.spawn().expect("job starts");
     let status = client.subscribe_status();
-    assert!(client.wait_blocking().is_err());
+    let result = client.wait_blocking();
+    assert!(
+        matches!(&result, Err(JobError::TaskFailed(f)) if f.error.message == "five"),
+        "{result:?}"
+    );
     assert_eq!(*status.borrow(), JobStatus::Failed);
 }
 

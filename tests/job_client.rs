@@ -1,7 +1,12 @@
 //! The job client: status, cancellation, metrics, and starting jobs from inside async code.
 
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use weir::{JobError, JobStatus, StreamEnvironment};
+use weir::{
+    CommittedCollector, Fault, FaultInjector, JobError, JobStatus, RestartStrategyConfig,
+    StreamEnvironment, Target,
+};
 
 #[test]
 fn an_unbounded_job_runs_until_cancelled() {
@@ -62,19 +67,87 @@ async fn execute_works_inside_an_actix_system() {
     assert_eq!(out.len(), 100);
 }
 
-#[test]
-fn deterministic_mode_runs_on_one_arbiter_with_a_paused_clock() {
+/// One run of a job that fails once at a planned record and restarts after `DELAY`: its restart
+/// history (when, after how long, from which checkpoint), its committed output, the threads its
+/// stateful operator ran on, and how long it took on the wall clock.
+struct Run {
+    restarts: Vec<(Duration, Duration, Option<u64>)>,
+    output: Vec<u64>,
+    threads: usize,
+    wall: Duration,
+}
+
+/// Far longer than the test may take on the wall clock: only a paused clock waits it out at once.
+const DELAY: Duration = Duration::from_secs(40);
+
+fn restart_run(deterministic: bool) -> Run {
     let mut env = StreamEnvironment::new();
-    env.set_parallelism(3).set_deterministic(7);
-    let out = env
-        .generate_sequence(0, 9999)
+    env.set_parallelism(3)
+        .set_batch_size(16)
+        .enable_checkpointing(Duration::from_millis(20));
+    if deterministic {
+        env.set_deterministic(7);
+    }
+    env.set_restart_strategy(RestartStrategyConfig::FixedDelay {
+        attempts: 1,
+        delay: DELAY,
+    });
+    env.set_fault_injector(FaultInjector::new().with(Fault::FailAtRecord {
+        target: Target::first_attempt("sum", 1),
+        record: 3_000,
+    }));
+    let threads = Arc::new(Mutex::new(HashSet::new()));
+    let seen = threads.clone();
+    let out = CommittedCollector::new();
+    env.generate_sequence(0, 29_999)
         .key_by(|x| x % 10)
         .reduce(|a, b| a + b)
-        .collect();
+        .uid("sum")
+        .map(move |x| {
+            seen.lock()
+                .expect("lock")
+                .insert(std::thread::current().id());
+            x
+        })
+        .collect_committed(&out);
     let started = std::time::Instant::now();
-    env.execute().expect("finishes");
-    assert!(started.elapsed() < Duration::from_secs(60));
-    assert_eq!(out.len(), 10_000);
+    let result = env.execute().expect("finishes after one restart");
+    let mut output = out.records();
+    output.sort_unstable();
+    let threads = threads.lock().expect("lock").len();
+    Run {
+        restarts: (result.restarts.iter())
+            .map(|r| (r.at, r.delay, r.restored_from))
+            .collect(),
+        output,
+        threads,
+        wall: started.elapsed(),
+    }
+}
+
+/// Holds only in deterministic mode: without it the restart delay takes its 40 s of wall time,
+/// subtasks run on several arbiter threads, and two runs never restart at the same instant.
+#[test]
+fn deterministic_mode_runs_on_one_thread_with_a_paused_clock_and_replays_a_restart_exactly() {
+    let first = restart_run(true);
+    assert!(
+        first.wall < DELAY / 4,
+        "a {DELAY:?} restart delay took {:?} of wall time",
+        first.wall
+    );
+    assert_eq!(first.threads, 1, "every subtask on the one arbiter");
+    assert_eq!(first.restarts.len(), 1);
+    let (at, delay, restored) = first.restarts[0];
+    assert_eq!(delay, DELAY);
+    assert!(restored.is_some(), "the restart restored a checkpoint");
+    assert!(at > Duration::ZERO);
+    let second = restart_run(true);
+    assert_eq!(
+        second.restarts, first.restarts,
+        "the same instant, to the nanosecond"
+    );
+    assert_eq!(second.output, first.output);
+    assert_eq!(first.output.len(), 30_000);
 }
 
 #[test]

@@ -2,73 +2,14 @@
 //! only the failed region; giving up with the last cause and the restart history. Every test runs
 //! in deterministic mode (paused tokio clock), so minutes of restart delays take milliseconds.
 
+mod common;
+
+use common::supervised::{env, failure_free, message, run_with_fault, sorted};
 use std::time::Duration;
 use weir::{
-    CommittedCollector, ExternalizedCheckpointRetention, Fault, FaultInjector, JobError,
-    RestartStrategyConfig, StreamEnvironment, Target,
+    CheckpointFailureReason, CommittedCollector, FailureCause, Fault, FaultInjector, JobError,
+    RestartStrategyConfig, Target, TaskErrorKind,
 };
-
-fn env(seed: u64) -> StreamEnvironment {
-    let mut env = StreamEnvironment::new();
-    env.set_parallelism(2)
-        .set_batch_size(16)
-        .set_deterministic(seed)
-        .enable_checkpointing(Duration::from_millis(100));
-    env.checkpoint_config_mut().externalized_retention =
-        ExternalizedCheckpointRetention::RetainOnCancellation;
-    env
-}
-
-/// sequence → key_by → rolling max per key → committed sink; the stateful operator has uid "max".
-fn keyed_job(env: &StreamEnvironment, records: u64, out: &CommittedCollector<u64>) {
-    env.generate_sequence(0, records - 1)
-        .uid("numbers")
-        .key_by(|x| x / 1000)
-        .reduce(|a, b| a.max(b))
-        .uid("max")
-        .map(|x| x * 2)
-        .uid("double")
-        .collect_committed(out)
-        .uid("out");
-}
-
-fn failure_free(records: u64) -> Vec<u64> {
-    let out = CommittedCollector::new();
-    let env = env(0);
-    keyed_job(&env, records, &out);
-    env.execute().expect("failure-free run");
-    let mut v = out.records();
-    v.sort_unstable();
-    v
-}
-
-/// Runs [`keyed_job`] over `records` with fixed-delay(`attempts`, 1 s) restarts and `fault`
-/// injected, after `configure` adjusts the environment; returns how the job ended and its
-/// committed output in commit order.
-fn run_with_fault(
-    seed: u64,
-    records: u64,
-    attempts: u32,
-    fault: Fault,
-    configure: impl FnOnce(&mut StreamEnvironment),
-) -> (Result<weir::JobResult, weir::Error>, Vec<u64>) {
-    let mut env = env(seed);
-    configure(&mut env);
-    env.set_restart_strategy(RestartStrategyConfig::FixedDelay {
-        attempts,
-        delay: Duration::from_secs(1),
-    });
-    env.set_fault_injector(FaultInjector::new().with(fault));
-    let out = CommittedCollector::new();
-    keyed_job(&env, records, &out);
-    let result = env.execute();
-    (result, out.records())
-}
-
-fn sorted(mut v: Vec<u64>) -> Vec<u64> {
-    v.sort_unstable();
-    v
-}
 
 #[test]
 fn a_failure_restarts_the_job_from_its_latest_checkpoint_and_the_output_is_exact() {
@@ -79,11 +20,11 @@ fn a_failure_restarts_the_job_from_its_latest_checkpoint_and_the_output_is_exact
     let (result, out) = run_with_fault(1, 100_000, 3, fault, |_| {});
     let result = result.expect("the job finishes after one restart");
     assert_eq!(result.restarts.len(), 1);
-    assert!(result.restarts[0]
-        .cause
-        .error
-        .message
-        .contains("record 20000"));
+    assert!(message(&result.restarts[0].cause).contains("record 20000"));
+    assert!(
+        result.restarts[0].restored_from.is_some(),
+        "the restart restored a checkpoint, not the beginning"
+    );
     assert!(
         sorted(out) == failure_free(100_000),
         "output differs from the failure-free run"
@@ -110,7 +51,7 @@ fn a_strategy_that_gives_up_fails_the_job_with_the_cause_and_the_history() {
         .discard();
     match env.execute() {
         Err(weir::Error::Job(JobError::RestartsExhausted { cause, history, .. })) => {
-            assert_eq!(cause.error.message, "poison record");
+            assert_eq!(message(&cause), "poison record");
             assert_eq!(history.len(), 2, "exactly 2 restarts before giving up");
             assert!(history.iter().all(|r| r.delay == Duration::from_secs(5)));
             assert!(history[1].at - history[0].at >= Duration::from_secs(5));
@@ -264,46 +205,70 @@ fn a_stopped_actor_is_noticed_and_restarted() {
     let (result, out) = run_with_fault(6, 40_000, 1, fault, |_| {});
     let result = result.expect("restarted and finished");
     assert_eq!(result.restarts.len(), 1);
-    assert!(result.restarts[0]
-        .cause
-        .error
-        .message
-        .contains("stopped unexpectedly"));
+    assert!(message(&result.restarts[0].cause).contains("stopped unexpectedly"));
     assert!(sorted(out) == failure_free(40_000));
 }
 
 fn seeds() -> u64 {
-    std::env::var("WEIR_SUPERVISION_SEEDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(50)
+    common::seed_count("WEIR_SUPERVISION_SEEDS", 50)
 }
 
 /// The seed's job shape: sequence → key_by → a stateful operator failing at random (seeded) →
-/// map → committed sink; fixed-delay(10, 1 s) restarts, 2 s checkpoints. Over many seeds the job
-/// finishes and its output equals the failure-free run.
+/// map → committed sink; fixed-delay(20, 1 s) restarts, 200 ms checkpoints. Over many seeds the
+/// job finishes and its output equals the failure-free run, and at least 80 % of the seeds
+/// restored from a checkpoint at least once (so the sweep proves restores, not restarts from
+/// nothing).
 #[test]
 fn random_failures_with_fixed_delay_restarts_give_the_failure_free_output_over_many_seeds() {
     let records = 100_000;
     let expected = failure_free(records);
-    let mut restarted_runs = 0;
+    let mut restored_runs = 0;
     for seed in 0..seeds() {
         let (result, out) =
-            run_with_fault(seed, records, 10, random_fault(seed, 60_000.0), |env| {
+            run_with_fault(seed, records, 20, random_fault(seed, 40_000.0), |env| {
                 env.set_batch_size(4)
-                    .enable_checkpointing(Duration::from_secs(2));
+                    .enable_checkpointing(Duration::from_millis(200));
             });
         let result = result.unwrap_or_else(|e| panic!("seed {seed}: {e}"));
         assert!(
             sorted(out) == expected,
             "seed {seed}: output differs from the failure-free run"
         );
-        restarted_runs += u64::from(!result.restarts.is_empty());
+        restored_runs += u64::from(result.restarts.iter().any(|r| r.restored_from.is_some()));
     }
-    assert!(
-        restarted_runs * 2 >= seeds(),
-        "most seeds failed and restarted ({restarted_runs})"
+    common::assert_most_restored(restored_runs, seeds(), "random failures");
+}
+
+/// The text `f` panics with, or `None` when it returns.
+fn panic_text(f: impl FnOnce() + std::panic::UnwindSafe) -> Option<String> {
+    let payload = std::panic::catch_unwind(f).err()?;
+    let text = payload.downcast_ref::<String>().cloned();
+    Some(text.unwrap_or_else(|| format!("{:?}", payload.downcast_ref::<&str>())))
+}
+
+#[test]
+fn a_sweep_refuses_to_run_no_seed_and_to_pass_with_few_restores() {
+    let count = |value: &str| {
+        std::env::set_var("WEIR_SEED_COUNT_CHECK", value);
+        panic_text(|| {
+            common::seed_count("WEIR_SEED_COUNT_CHECK", 5);
+        })
+    };
+    for bad in ["0", "many", "-3"] {
+        let text = count(bad).unwrap_or_else(|| panic!("{bad:?} is accepted"));
+        assert!(text.contains("positive number of seeds"), "{text}");
+    }
+    assert_eq!(count("7"), None);
+    assert_eq!(common::seed_count("WEIR_SEED_COUNT_CHECK", 5), 7);
+    assert_eq!(common::seed_count("WEIR_SEED_COUNT_UNSET", 5), 5);
+    assert_eq!(
+        panic_text(|| common::assert_most_restored(16, 20, "x")),
+        None
     );
+    let few = panic_text(|| common::assert_most_restored(15, 20, "x")).unwrap_or_default();
+    assert!(few.contains("only 15 of 20"), "{few}");
+    let none = panic_text(|| common::assert_most_restored(0, 0, "x")).unwrap_or_default();
+    assert!(none.contains("no seed ran"), "{none}");
 }
 
 /// Failures of the stateful operator "max" at random, about one per `one_in` records.
@@ -324,7 +289,7 @@ fn random_failure_run(seed: u64) -> (Vec<(Duration, Duration, String)>, Vec<u64>
     let restarts = result
         .restarts
         .iter()
-        .map(|r| (r.at, r.delay, r.cause.error.message.clone()))
+        .map(|r| (r.at, r.delay, message(&r.cause).to_string()))
         .collect();
     (restarts, out)
 }
@@ -371,4 +336,59 @@ fn restart_strategy_keys_configure_the_same_strategy_as_the_builder() {
             .contains("restart-strategy.fixed-delay.attempts"),
         "{e}"
     );
+}
+
+#[test]
+fn a_panic_planned_at_a_record_is_caught_restarted_and_loses_nothing() {
+    let fault = Fault::PanicAtRecord {
+        target: Target::first_attempt("max", 0),
+        record: 10_000,
+    };
+    let (result, out) = run_with_fault(12, 60_000, 2, fault, |_| {});
+    let result = result.expect("restarted and finished");
+    assert_eq!(result.restarts.len(), 1);
+    let failure = result.restarts[0].cause.task_failure().expect("a subtask");
+    assert_eq!(failure.error.kind, TaskErrorKind::Panic);
+    assert_eq!(failure.error.message, "injected panic at record 10000");
+    assert!(result.restarts[0].restored_from.is_some());
+    assert!(sorted(out) == failure_free(60_000));
+}
+
+#[test]
+fn too_many_failed_checkpoints_restart_every_task_with_that_cause_and_no_made_up_task() {
+    let (result, out) = run_with_fault(
+        13,
+        60_000,
+        2,
+        common::slow_ack("max", Some(3), Duration::from_secs(5)),
+        |env| {
+            env.checkpoint_config_mut().timeout = Duration::from_secs(1);
+        },
+    );
+    let result = result.expect("restarted and finished");
+    assert_eq!(result.restarts.len(), 1);
+    let record = &result.restarts[0];
+    assert!(
+        matches!(
+            &record.cause,
+            FailureCause::CheckpointingFailed {
+                failures: 1,
+                last: CheckpointFailureReason::Expired(_)
+            }
+        ),
+        "{:?}",
+        record.cause
+    );
+    assert!(
+        !record.cause.to_string().contains("checkpoint coordinator"),
+        "{}",
+        record.cause
+    );
+    assert_eq!(record.restarted_tasks.len(), 2, "every task restarts");
+    assert_eq!(
+        record.restored_from,
+        Some(2),
+        "the newest checkpoint before the expired one"
+    );
+    assert!(sorted(out) == failure_free(60_000));
 }

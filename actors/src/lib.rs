@@ -37,3 +37,4 @@ pub use actors::job_result::{JobResult, OperatorCount};
 pub use actors::job_status::JobStatus;
 pub use error::{JobError, SubtaskId, TaskError, TaskErrorKind, TaskFailure};
 pub use network::event::{Batch, CheckpointId};
+pub use recovery::failure_cause::FailureCause;

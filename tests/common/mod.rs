@@ -1,8 +1,11 @@
 //! Helpers shared by the checkpoint tests: environments that never restart, a paced source (its
 //! pauses are what lets the paused clock of deterministic mode advance), a per-key sequence
 //! function, a runner that keeps a job's checkpoint statistics, a view of a job's checkpoint
-//! directory, and two hand-offs between a test thread and a job's threads (`Progress`, `Gate`).
+//! directory, two hand-offs between a test thread and a job's threads (`Progress`, `Gate`),
+//! seed counts for sweeps, and the supervision tests' job ([`supervised`]).
 #![allow(dead_code)]
+
+pub mod supervised;
 
 use std::future::Future;
 use std::path::Path;
@@ -262,6 +265,29 @@ pub fn assert_no_orphan_shared_files(job_dir: &Path) {
         "shared/ must hold exactly the files the complete checkpoints refer to (checkpoint \
          directories, with whether complete: {:?})",
         chk_dirs(job_dir)
+    );
+}
+
+/// How many seeds a sweep runs: the number in the environment variable `var`, else `default`.
+/// Anything but a positive number fails the test: a sweep of no seed proves nothing.
+pub fn seed_count(var: &str, default: u64) -> u64 {
+    match std::env::var(var) {
+        Err(std::env::VarError::NotPresent) => default,
+        Ok(value) => match value.trim().parse::<u64>() {
+            Ok(n) if n > 0 => n,
+            _ => panic!("{var}={value:?}: a sweep needs a positive number of seeds"),
+        },
+        Err(e) => panic!("{var}: {e}"),
+    }
+}
+
+/// Fails unless at least 80 % of a sweep's `seeds` runs (and at least one) restored from a
+/// checkpoint: a sweep whose runs mostly start over proves little about restores.
+pub fn assert_most_restored(restored: u64, seeds: u64, what: &str) {
+    assert!(seeds > 0, "{what}: no seed ran");
+    assert!(
+        restored * 5 >= seeds * 4,
+        "{what}: only {restored} of {seeds} runs restored from a checkpoint (at least 80 % must)"
     );
 }
 

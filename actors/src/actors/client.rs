@@ -120,8 +120,7 @@ impl JobClient {
                 self.shared.done.wait(&mut slot);
             }
         }
-        self.take_result()
-            .unwrap_or_else(|| Err(JobError::Startup("job result already taken".into())))
+        self.take_result().unwrap_or(Err(JobError::ResultTaken))
     }
 
     /// Waits for the job to end.
@@ -143,7 +142,7 @@ impl JobClient {
         });
         let _ = joined.join();
         let result = shared.result.lock().take();
-        result.unwrap_or_else(|| Err(JobError::Startup("job result already taken".into())))
+        result.unwrap_or(Err(JobError::ResultTaken))
     }
 }
 

@@ -1,6 +1,8 @@
 //! Deploying subtasks: building each subtask's task (with its restored state), starting its actor
 //! on an arbiter, wiring its channels and starting it. Used for the first deployment and for every
-//! restart of a region.
+//! restart of a region. A subtask a fault plan aims at gets its task wrapped in a
+//! [`FaultInjectingTask`] and, when its acknowledgements are to be held back, an
+//! [`AcknowledgementDelay`] between it and the coordinator.
 
 use crate::actors::job_shared::JobShared;
 use crate::actors::messages::Start;
@@ -11,7 +13,10 @@ use crate::actors::wiring::wire;
 use crate::error::TaskError;
 use crate::graph::job_spec::{JobSpec, RestoredCheckpoint};
 use crate::graph::subtask_key::SubtaskKey;
-use crate::graph::task::SubtaskInfo;
+use crate::graph::task::{SubtaskInfo, Task};
+use crate::testing::acknowledgement_delay::AcknowledgementDelay;
+use crate::testing::fault_injecting_task::{FaultInjectingTask, FaultSite};
+use crate::testing::fault_injection::FaultInjector;
 use actix::prelude::*;
 use actix_rt::ArbiterHandle;
 use std::sync::Arc;
@@ -107,15 +112,23 @@ impl Deployer {
                 .cloned(),
             restored_vertex_states: restore.map(|r| r.vertex_states(&v.uid)).unwrap_or_default(),
         };
+        let site = FaultSite {
+            uid: v.uid.clone(),
+            subtask: key.index,
+            attempt: key.attempt,
+        };
+        let faults = (self.spec.faults.clone())
+            .filter(|plan| plan.aims_at((&site.uid, site.subtask, site.attempt)));
+        let arbiter = self.arbiters[self.placement % self.arbiters.len()].clone();
+        self.placement += 1;
         let checkpointing = match (&self.spec.checkpointing, &self.coordinator) {
             (Some(cp), Some(coordinator)) => Some(SubtaskCheckpointing {
                 storage: cp.storage.clone(),
-                coordinator: coordinator.clone(),
+                coordinator: link_with_faults(coordinator, faults.as_ref(), &site, &arbiter),
                 vertex_uid: v.uid.clone(),
                 operator_uids: v.operator_uids.clone(),
                 aligned: cp.config.mode
                     == crate::config::checkpoint_config::CheckpointingMode::ExactlyOnce,
-                faults: self.spec.faults.clone(),
             }),
             _ => None,
         };
@@ -123,14 +136,17 @@ impl Deployer {
         let factory = v.factory.clone();
         let supervisor = self.supervisor.clone();
         let counters = self.shared.metrics.subtask(&v.name, key.index);
-        let faults = self.spec.faults.clone();
-        let uid = v.uid.clone();
         let paced = self.spec.runtime.deterministic_seed.is_some();
-        let arbiter = &self.arbiters[self.placement % self.arbiters.len()];
-        self.placement += 1;
-        SubtaskActor::start_in_arbiter(arbiter, move |_| {
+        SubtaskActor::start_in_arbiter(&arbiter, move |ctx| {
             let task = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| factory(&info)))
                 .unwrap_or_else(|p| Err(TaskError::from_panic(p)));
+            let task = match faults {
+                Some(plan) => task.map(|inner| {
+                    let abandon = ctx.address().recipient();
+                    Box::new(FaultInjectingTask::new(inner, plan, site, abandon)) as Box<dyn Task>
+                }),
+                None => task,
+            };
             SubtaskActor::new(SubtaskParts {
                 key,
                 id,
@@ -138,9 +154,29 @@ impl Deployer {
                 supervisor,
                 counters,
                 checkpointing,
-                faults: faults.map(|f| (f, uid)),
                 paced,
             })
         })
     }
+}
+
+/// The coordinator link of the subtask at `site`: `link` itself, or with its acknowledgements
+/// going through an [`AcknowledgementDelay`] on `arbiter` when `faults` hold them back.
+fn link_with_faults(
+    link: &CoordinatorLink,
+    faults: Option<&Arc<FaultInjector>>,
+    site: &FaultSite,
+    arbiter: &ArbiterHandle,
+) -> CoordinatorLink {
+    let mut link = link.clone();
+    if let Some(plan) =
+        faults.filter(|p| p.delays_acknowledgements((&site.uid, site.subtask, site.attempt)))
+    {
+        let (ack, plan, site) = (link.ack.clone(), plan.clone(), site.clone());
+        let delay = AcknowledgementDelay::start_in_arbiter(arbiter, move |_| {
+            AcknowledgementDelay::new(ack, plan, site)
+        });
+        link.ack = delay.recipient();
+    }
+    link
 }

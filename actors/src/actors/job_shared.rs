@@ -7,6 +7,7 @@ use crate::actors::messages::TriggerNow;
 use crate::checkpoint::stats::CheckpointStats;
 use crate::error::JobError;
 use crate::metrics::MetricsRegistry;
+use crate::network::event::CheckpointId;
 use crate::recovery::restart_history::RestartRecord;
 use actix::Recipient;
 use parking_lot::{Condvar, Mutex};
@@ -25,7 +26,6 @@ pub struct JobShared {
     pub(crate) coordinator: Mutex<Option<Recipient<TriggerNow>>>,
     pub(crate) checkpoints: Mutex<std::collections::VecDeque<CheckpointStats>>,
     pub(crate) last_completed: watch::Sender<Option<CheckpointStats>>,
-    pub(crate) latest_checkpoint: Mutex<Option<crate::network::event::CheckpointId>>,
     pub(crate) restarts: Mutex<Vec<RestartRecord>>,
     pub(crate) downtime: Mutex<Duration>,
 }
@@ -55,7 +55,6 @@ impl JobShared {
             coordinator: Mutex::new(None),
             checkpoints: Mutex::new(std::collections::VecDeque::new()),
             last_completed: watch::Sender::new(None),
-            latest_checkpoint: Mutex::new(None),
             restarts: Mutex::new(Vec::new()),
             downtime: Mutex::new(Duration::ZERO),
         }
@@ -63,6 +62,14 @@ impl JobShared {
 
     pub(crate) fn record_restart(&self, record: RestartRecord) {
         self.restarts.lock().push(record);
+    }
+
+    /// Restart `attempt` happened, restoring `restored_from`.
+    pub(crate) fn restart_restored(&self, attempt: u32, restored_from: Option<CheckpointId>) {
+        let mut restarts = self.restarts.lock();
+        if let Some(record) = restarts.iter_mut().find(|r| r.attempt == attempt) {
+            record.restored_from = restored_from;
+        }
     }
 
     pub(crate) fn add_downtime(&self, d: Duration) {
@@ -76,9 +83,6 @@ impl JobShared {
 
     pub(crate) fn record_checkpoint(&self, stats: CheckpointStats) {
         let completed = stats.status == crate::checkpoint::stats::CheckpointStatus::Completed;
-        if completed {
-            *self.latest_checkpoint.lock() = Some(stats.id);
-        }
         {
             let mut history = self.checkpoints.lock();
             history.push_back(stats.clone());

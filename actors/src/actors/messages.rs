@@ -102,6 +102,12 @@ pub struct Start;
 #[rtype(result = "()")]
 pub struct Cancel;
 
+/// Stops a subtask's actor at once without a report, as a crashed thread leaves an actor; the
+/// actor's stop then reports the subtask as lost. Only a planned fault sends it.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(crate) struct Abandon;
+
 /// A subtask read all its input and flushed all its output.
 #[derive(Message)]
 #[rtype(result = "()")]
@@ -208,6 +214,8 @@ pub(crate) struct CoordinatorControl {
     pub subtask_done: Recipient<SubtaskDone>,
     /// The job ended.
     pub terminate: Recipient<Terminate>,
+    /// Which checkpoint a restart starts from.
+    pub latest: Recipient<LatestCompletedCheckpoint>,
 }
 
 /// Asks the coordinator for the newest checkpoint completed in this run. Sent by the supervisor

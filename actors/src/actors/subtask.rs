@@ -4,7 +4,8 @@
 //! Input is read only while every output channel has credit (no backlog), so a slow consumer
 //! stops its producers; a source produces a few batches per turn and then yields, so control
 //! messages (checkpoint triggers, credits, cancellation) are never stuck behind an endless stream
-//! of records. Checkpoint handling lives in `subtask_checkpoint.rs`.
+//! of records. Checkpoint handling lives in `subtask/checkpointing.rs`; where the subtask is in
+//! its life (running, input ended, finished, failed, cancelled…) is one [`Lifecycle`] value.
 //!
 //! Processing-time timers: the actor keeps one tokio timer for the task's earliest pending timer
 //! ([`Task::next_timer`]), rescheduled after every call that may change it. Firing counts as
@@ -12,16 +13,16 @@
 //! fires.
 
 pub(crate) mod checkpointing;
+pub(crate) mod lifecycle;
+pub(crate) mod snapshot_error;
 
-use crate::actors::messages::{Cancel, Start, Wire};
+use crate::actors::messages::{Abandon, Cancel, Start, Wire};
 use crate::actors::messages::{InputEnded, SourceExhausted};
 use crate::checkpoint::barrier_aligner::BarrierAligner;
 use crate::error::{SubtaskId, TaskError, TaskErrorKind, TaskFailure};
 use crate::graph::subtask_key::SubtaskKey;
 use crate::network::channel::{Credit, Deliver, InputChannel, Outputs};
 use crate::network::event::{ChannelEvent, CheckpointId};
-use crate::splitmix64::SplitMix64;
-use crate::testing::fault_injection::{FaultInjector, RecordFault};
 
 use crate::actors::messages::SupervisorLink;
 use crate::actors::messages::{SubtaskFailed, SubtaskFinished};
@@ -29,6 +30,7 @@ use crate::graph::task::{SourceStatus, Task};
 use crate::metrics::SubtaskCounters;
 use actix::prelude::*;
 use checkpointing::SubtaskCheckpointing;
+use lifecycle::{Lifecycle, LifecycleEvent};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::Instant;
@@ -59,18 +61,12 @@ pub struct SubtaskActor {
     /// The newest checkpoint this subtask took a snapshot for: a later trigger of the same one
     /// (asked directly while its barrier was already taken) is ignored.
     pub(crate) last_snapshot: Option<CheckpointId>,
-    pub(crate) source_exhausted: bool,
+    /// Where the subtask is in its life; changed only through [`SubtaskActor::enter`].
+    lifecycle: Lifecycle,
     source_waiting_for_credit: bool,
     source_turn_scheduled: bool,
     /// Deterministic mode: source turns are paced on tokio time.
     paced: bool,
-    faults: Option<(Arc<FaultInjector>, String)>,
-    fault_rng: Option<(SplitMix64, f64)>,
-    records_seen: u64,
-    cancelled: bool,
-    pub(crate) input_ended: bool,
-    finished_reported: bool,
-    pub(crate) failed: bool,
     /// The tokio timer kept for the task's earliest processing-time timer.
     timer: Option<(tokio::time::Instant, SpawnHandle)>,
     /// A timer came due while the outputs were backpressured: fire once credit arrives.
@@ -83,9 +79,8 @@ impl Actor for SubtaskActor {
     /// An actor that stops without being cancelled and without finishing was lost (a fault, or
     /// a bug): report it, so the supervisor never waits for it forever.
     fn stopped(&mut self, _: &mut Context<Self>) {
-        if !self.cancelled && !self.finished_reported {
-            self.failed = false;
-            self.fail(TaskError::new(
+        if self.enter(LifecycleEvent::ActorStopped) {
+            self.report_failure(TaskError::new(
                 TaskErrorKind::Internal,
                 "the subtask's actor stopped unexpectedly",
             ));
@@ -107,8 +102,6 @@ pub struct SubtaskParts {
     pub counters: Arc<SubtaskCounters>,
     /// Checkpointing, when the job checkpoints.
     pub checkpointing: Option<SubtaskCheckpointing>,
-    /// Faults planned for the job, with this subtask's vertex uid.
-    pub faults: Option<(Arc<crate::testing::fault_injection::FaultInjector>, String)>,
     /// Deterministic mode: pace source turns on tokio time.
     pub paced: bool,
 }
@@ -138,20 +131,10 @@ impl SubtaskActor {
             last_completed: None,
             exhausted_barrier: None,
             last_snapshot: None,
-            source_exhausted: false,
+            lifecycle: Lifecycle::Running,
             source_waiting_for_credit: false,
             source_turn_scheduled: false,
             paced: parts.paced,
-            fault_rng: parts
-                .faults
-                .as_ref()
-                .and_then(|(f, uid)| f.record_rng(uid, parts.key.index, parts.key.attempt)),
-            faults: parts.faults,
-            records_seen: 0,
-            cancelled: false,
-            input_ended: false,
-            finished_reported: false,
-            failed: false,
             timer: None,
             timers_due: false,
         };
@@ -161,11 +144,35 @@ impl SubtaskActor {
         actor
     }
 
-    pub(crate) fn fail(&mut self, error: TaskError) {
-        if self.failed {
-            return;
+    /// Moves the lifecycle by `event`; false when the event does not apply.
+    pub(crate) fn enter(&mut self, event: LifecycleEvent) -> bool {
+        match self.lifecycle.on(event) {
+            Some(next) => {
+                self.lifecycle = next;
+                true
+            }
+            None => false,
         }
-        self.failed = true;
+    }
+
+    /// Where the subtask is in its life.
+    pub(crate) fn lifecycle(&self) -> Lifecycle {
+        self.lifecycle
+    }
+
+    /// Whether the subtask still calls its task.
+    pub(crate) fn is_active(&self) -> bool {
+        self.lifecycle.is_active()
+    }
+
+    /// Fails the subtask and reports it, once.
+    pub(crate) fn fail(&mut self, error: TaskError) {
+        if self.enter(LifecycleEvent::Failed) {
+            self.report_failure(error);
+        }
+    }
+
+    fn report_failure(&mut self, error: TaskError) {
         let mut subtask = self.id.clone();
         if let Some(op) = &error.operator {
             subtask.uid = op.clone();
@@ -181,7 +188,7 @@ impl SubtaskActor {
         &mut self,
         f: impl FnOnce(&mut dyn Task, &mut Outputs) -> Result<R, TaskError>,
     ) -> Option<R> {
-        if self.failed {
+        if !self.is_active() {
             return None;
         }
         let (Some(task), Some(outputs)) = (self.task.as_mut(), self.outputs.as_mut()) else {
@@ -213,7 +220,7 @@ impl SubtaskActor {
     }
 
     fn schedule_source_turn(&mut self, ctx: &mut Context<Self>) {
-        if self.source_turn_scheduled || self.failed || self.input_ended || self.source_exhausted {
+        if self.source_turn_scheduled || !self.lifecycle.reads() {
             return;
         }
         self.source_turn_scheduled = true;
@@ -238,7 +245,7 @@ impl SubtaskActor {
 
     fn source_turn(&mut self, ctx: &mut Context<Self>) {
         for _ in 0..SOURCE_BATCHES_PER_TURN {
-            if self.failed || self.input_ended || self.source_exhausted {
+            if !self.lifecycle.reads() {
                 return;
             }
             if self.backpressured() {
@@ -269,9 +276,9 @@ impl SubtaskActor {
 
     /// Keeps the actor's one tokio timer at the task's earliest processing-time timer.
     fn schedule_timer(&mut self, ctx: &mut Context<Self>) {
-        let next = match self.failed || self.input_ended {
-            true => None,
-            false => self.call(|task, _| Ok(task.next_timer())).flatten(),
+        let next = match self.fires_timers() {
+            false => None,
+            true => self.call(|task, _| Ok(task.next_timer())).flatten(),
         };
         if self.timer.as_ref().map(|(at, _)| *at) == next {
             return;
@@ -289,9 +296,14 @@ impl SubtaskActor {
         }
     }
 
+    /// Whether processing-time timers fire: not after end of input, not once failed.
+    fn fires_timers(&self) -> bool {
+        self.is_active() && !self.lifecycle.input_ended()
+    }
+
     /// Fires the task's due timers, or, while backpressured, once credit arrives.
     fn fire_timers(&mut self, ctx: &mut Context<Self>) {
-        if self.failed || self.input_ended {
+        if !self.fires_timers() {
             return;
         }
         if self.backpressured() {
@@ -308,7 +320,9 @@ impl SubtaskActor {
     /// A source read everything. Without checkpointing it ends now; with checkpointing it waits
     /// for a checkpoint that covers its last records, so exactly-once sinks can commit them.
     fn on_source_exhausted(&mut self) {
-        self.source_exhausted = true;
+        if !self.enter(LifecycleEvent::SourceExhausted) {
+            return;
+        }
         match &self.checkpointing {
             None => self.end_input(),
             Some(cp) => cp
@@ -318,42 +332,9 @@ impl SubtaskActor {
         }
     }
 
-    /// Asks the fault plan `check` about this subtask; false when no faults are planned.
-    pub(crate) fn injected(
-        &self,
-        check: impl Fn(&FaultInjector, (&str, u32, u32)) -> bool,
-    ) -> bool {
-        self.faults
-            .as_ref()
-            .is_some_and(|(f, uid)| check(f, (uid, self.key.index, self.key.attempt)))
-    }
-
-    /// Applies planned record faults to a batch of `len` input records; false when the batch
-    /// must not be processed.
-    fn record_faults(&mut self, len: usize, ctx: &mut Context<Self>) -> bool {
-        let Some((faults, uid)) = self.faults.clone() else {
-            return true;
-        };
-        let before = self.records_seen;
-        self.records_seen += len as u64;
-        let at = (uid.as_str(), self.key.index, self.key.attempt);
-        match faults.on_records(at, before, len as u64, self.fault_rng.as_mut()) {
-            None => true,
-            Some(RecordFault::Fail(message)) => {
-                self.fail(TaskError::new(TaskErrorKind::Injected, message));
-                false
-            }
-            Some(RecordFault::Stop) => {
-                self.failed = true;
-                ctx.stop();
-                false
-            }
-        }
-    }
-
     /// Reads queued input while outputs have credit.
     pub(crate) fn drain(&mut self, ctx: &mut Context<Self>) {
-        while !self.failed && !self.backpressured() {
+        while self.is_active() && !self.backpressured() {
             let count = self.inputs.len();
             let Some(ch) = (0..count)
                 .map(|i| (self.next_input + i) % count)
@@ -367,9 +348,7 @@ impl SubtaskActor {
                 Some(ChannelEvent::Records(batch)) => {
                     self.counters.batch_in();
                     self.dirty = true;
-                    if self.record_faults(batch.len(), ctx) {
-                        self.call(|task, out| task.process(gate, batch, out));
-                    }
+                    self.call(|task, out| task.process(gate, batch, out));
                 }
                 Some(ChannelEvent::Barrier(barrier)) => self.on_barrier(ch, barrier),
                 Some(ChannelEvent::EndOfInput) => self.on_channel_ended(ch),
@@ -389,10 +368,9 @@ impl SubtaskActor {
     }
 
     pub(crate) fn end_input(&mut self) {
-        if self.input_ended {
+        if !self.enter(LifecycleEvent::InputEnded) {
             return;
         }
-        self.input_ended = true;
         if self.call(|task, out| task.end_of_input(out)).is_some() {
             if let Some(out) = self.outputs.as_mut() {
                 out.broadcast_event(|| ChannelEvent::EndOfInput);
@@ -415,13 +393,11 @@ impl SubtaskActor {
                 && self
                     .covered_by
                     .is_none_or(|c| self.last_completed.is_some_and(|l| l >= c)));
-        if self.input_ended
+        if self.lifecycle == Lifecycle::InputEnded
             && covered
-            && !self.failed
-            && !self.finished_reported
             && !self.backpressured()
+            && self.enter(LifecycleEvent::Finished)
         {
-            self.finished_reported = true;
             self.supervisor
                 .finished
                 .do_send(SubtaskFinished { key: self.key });
@@ -444,7 +420,7 @@ impl Handler<Start> for SubtaskActor {
     fn handle(&mut self, _: Start, ctx: &mut Context<Self>) {
         if self.is_source() {
             self.schedule_source_turn(ctx);
-        } else if self.inputs.is_empty() && !self.failed {
+        } else if self.inputs.is_empty() && self.is_active() {
             self.end_input();
         }
         // A restored task may hold timers already.
@@ -486,8 +462,16 @@ impl Handler<Credit> for SubtaskActor {
 impl Handler<Cancel> for SubtaskActor {
     type Result = ();
     fn handle(&mut self, _: Cancel, ctx: &mut Context<Self>) {
-        self.failed = true;
-        self.cancelled = true;
+        self.enter(LifecycleEvent::Cancelled);
         ctx.stop();
+    }
+}
+
+impl Handler<Abandon> for SubtaskActor {
+    type Result = ();
+    fn handle(&mut self, _: Abandon, ctx: &mut Context<Self>) {
+        if self.enter(LifecycleEvent::Abandoned) {
+            ctx.stop();
+        }
     }
 }

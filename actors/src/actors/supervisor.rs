@@ -1,6 +1,23 @@
 //! The supervisor actor: it deploys a job's subtasks, receives every finish and failure report,
-//! asks the restart strategy whether and when to restart, restarts the failed subtask's region (or
-//! every task) from the latest complete checkpoint, and owns the job's lifecycle.
+//! carries out what the [`FailureHandler`] decides about each failure, restarts the failed
+//! subtask's region (or every task) from the latest complete checkpoint, and owns the job's
+//! lifecycle.
+//!
+//! # Restarts
+//! A restart decision cancels the tasks at once and tells the coordinator ([`RegionFailed`]), which
+//! aborts pending checkpoints and triggers none until the tasks are deployed again. When the
+//! delay is over, the supervisor asks the coordinator for the newest completed checkpoint
+//! ([`LatestCompletedCheckpoint`]), waits for the answer with its own mailbox paused, loads that
+//! checkpoint (or, when none completed in this run, takes the one the job was started from) and
+//! deploys the tasks from it. Everything runs on tokio's clock and by messages, so under the
+//! paused clock of deterministic mode restarts happen at the same points run after run.
+//!
+//! # Logs
+//! One `info` line when the job starts, one when it restores a checkpoint (which, and what it
+//! skipped), one per restart decision (cause, attempt, delay); one `error` line per failure that
+//! ends the job.
+
+mod restart;
 
 use crate::actors::coordinator::Coordinator;
 use crate::actors::deployment::Deployer;
@@ -12,14 +29,16 @@ use crate::actors::messages::{CancelJob, CheckpointingFailed, SubtaskFailed, Sub
 use crate::actors::messages::{
     CoordinatorControl, CoordinatorLink, DeployedSubtask, SupervisorLink,
 };
-use crate::actors::messages::{Deployed, RegionFailed, SubtaskDone, Terminate};
-use crate::config::configuration::FailoverStrategyKind;
-use crate::error::{JobError, TaskFailure};
-use crate::graph::job_spec::{JobSpec, RestoredCheckpoint};
+use crate::actors::messages::{Deployed, SubtaskDone, Terminate};
+#[cfg(doc)]
+use crate::actors::messages::{LatestCompletedCheckpoint, RegionFailed};
+use crate::error::JobError;
+use crate::graph::job_spec::JobSpec;
 use crate::graph::subtask_key::SubtaskKey;
-use crate::recovery::failover_region::{pipelined_regions, region_of};
-use crate::recovery::restart_history::RestartRecord;
-use crate::recovery::restart_strategy::{RestartBackoffTimeStrategy, RestartStrategyConfig};
+use crate::recovery::failover_decision::{FailoverDecision, FailureHandler, FailureReport};
+use crate::recovery::failover_region::pipelined_regions;
+use crate::recovery::failure_cause::FailureCause;
+use crate::recovery::restart_strategy::RestartStrategyConfig;
 use actix::prelude::*;
 use actix_rt::ArbiterHandle;
 use std::collections::HashSet;
@@ -35,13 +54,7 @@ pub struct Supervisor {
     subtasks: Vec<Vec<DeployedSubtask>>,
     finished: HashSet<SubtaskKey>,
     coordinator: Option<CoordinatorControl>,
-    strategy: Box<dyn RestartBackoffTimeStrategy + Send>,
-    strategy_is_none: bool,
-    regions: Vec<usize>,
-    attempts: Vec<u32>,
-    restarting: HashSet<usize>,
-    restarts: u32,
-    history: Vec<RestartRecord>,
+    failures: FailureHandler,
     started: Instant,
     restarting_since: Option<Instant>,
     done: bool,
@@ -56,10 +69,10 @@ impl Supervisor {
             .unwrap_or_else(|| RestartStrategyConfig::default_for(spec.checkpointing.is_some()));
         let seed = spec.runtime.deterministic_seed.unwrap_or(0);
         let regions = pipelined_regions(spec.vertices.len(), &spec.edges);
+        let names = spec.vertices.iter().map(|v| v.name.clone()).collect();
         let vertices = spec.vertices.len();
         Supervisor {
-            strategy: config.create(seed),
-            strategy_is_none: config == RestartStrategyConfig::NoRestart,
+            failures: FailureHandler::new(&config, seed, spec.failover, regions, names),
             spec,
             arbiters,
             shared,
@@ -67,11 +80,6 @@ impl Supervisor {
             subtasks: vec![Vec::new(); vertices],
             finished: HashSet::new(),
             coordinator: None,
-            regions,
-            attempts: vec![0; vertices],
-            restarting: HashSet::new(),
-            restarts: 0,
-            history: Vec::new(),
             started: Instant::now(),
             restarting_since: None,
             done: false,
@@ -80,11 +88,6 @@ impl Supervisor {
 
     fn total_subtasks(&self) -> usize {
         self.subtasks.iter().map(Vec::len).sum()
-    }
-
-    fn is_current(&self, key: &SubtaskKey) -> bool {
-        self.attempts.get(key.vertex) == Some(&key.attempt)
-            && !self.restarting.contains(&key.vertex)
     }
 
     fn cancel(&self, vertices: &[usize]) {
@@ -100,6 +103,7 @@ impl Supervisor {
             return;
         }
         self.done = true;
+        self.failures.end();
         let all: Vec<usize> = (0..self.subtasks.len()).collect();
         self.cancel(&all);
         self.shared.set_status(status);
@@ -111,128 +115,63 @@ impl Supervisor {
         }
     }
 
-    /// The checkpoint a restarted region starts from: the latest complete one of this run, or the
-    /// one the job was started from.
-    fn latest_checkpoint(&self) -> Result<Option<Arc<RestoredCheckpoint>>, String> {
-        let latest = *self.shared.latest_checkpoint.lock();
-        match (latest, &self.spec.checkpointing) {
-            (Some(id), Some(cp)) => RestoredCheckpoint::load(cp.storage.as_ref(), id)
-                .map(|r| Some(Arc::new(r)))
-                .map_err(|e| format!("cannot load checkpoint {id} to restart from: {e}")),
-            _ => Ok(self.spec.restore.clone()),
-        }
-    }
-
-    /// A failure of subtask `key`, or of the whole job (`None`: too many failed checkpoints).
-    fn handle_failure(
-        &mut self,
-        ctx: &mut Context<Self>,
-        key: Option<SubtaskKey>,
-        failure: TaskFailure,
-        unrestarted: JobError,
-    ) {
-        if self.done || key.is_some_and(|k| !self.is_current(&k)) {
-            return;
-        }
-        tracing::error!("{failure}");
+    /// Carries out what the failure handler decides about `report`.
+    fn handle_failure(&mut self, ctx: &mut Context<Self>, report: FailureReport) {
         let now = self.started.elapsed();
-        let counted = self.strategy.notify_failure(now);
-        if !self.strategy.can_restart() {
-            self.shared.set_status(JobStatus::Failing);
-            let error = if self.strategy_is_none {
-                unrestarted
-            } else {
-                JobError::RestartsExhausted {
-                    cause: Box::new(failure),
-                    strategy: self.strategy.describe(),
-                    history: self.history.clone(),
-                }
-            };
-            self.complete(JobStatus::Failed, Err(error));
-            return;
+        match self.failures.on_failure(report, now) {
+            FailoverDecision::Ignore(stale) => {
+                tracing::debug!(job = %self.spec.name, ?stale, "failure report ignored");
+            }
+            FailoverDecision::JoinScheduledRestart => {
+                tracing::debug!(job = %self.spec.name, "failure joins the scheduled restart");
+            }
+            FailoverDecision::FailJob(error) => {
+                tracing::error!(job = %self.spec.name, "job {} fails: {error}", self.spec.name);
+                self.shared.set_status(JobStatus::Failing);
+                self.complete(JobStatus::Failed, Err(error));
+            }
+            FailoverDecision::Restart {
+                vertices,
+                delay,
+                record,
+            } => self.schedule_restart(ctx, vertices, delay, record),
         }
-        let delay = self.strategy.backoff_time(now);
-        let vertices = match (self.spec.failover, key) {
-            (FailoverStrategyKind::Region, Some(key)) => region_of(&self.regions, key.vertex),
-            _ => (0..self.spec.vertices.len()).collect(),
-        };
-        // Regions already restarting keep their scheduled restart.
-        let vertices: Vec<usize> = vertices
-            .into_iter()
-            .filter(|v| !self.restarting.contains(v))
-            .collect();
-        if vertices.is_empty() {
-            return;
-        }
-        self.cancel(&vertices);
-        self.finished.retain(|k| !vertices.contains(&k.vertex));
-        self.restarting.extend(vertices.iter().copied());
-        self.restarts += 1;
-        let record = RestartRecord {
-            at: now,
-            cause: failure,
-            attempt: self.restarts,
-            delay,
-            restarted_tasks: vertices
-                .iter()
-                .map(|&v| self.spec.vertices[v].name.clone())
-                .collect(),
-            counted,
-        };
-        tracing::warn!(
-            "restart {} of {:?} in {:?} after: {}",
-            record.attempt,
-            record.restarted_tasks,
-            delay,
-            record.cause
-        );
-        metrics::counter!("weir_restarts_total").increment(1);
-        self.history.push(record.clone());
-        self.shared.record_restart(record);
-        if let Some(coordinator) = &self.coordinator {
-            coordinator
-                .region_failed
-                .do_send(RegionFailed(vertices.clone()));
-        }
-        if self.restarting_since.is_none() {
-            self.restarting_since = Some(Instant::now());
-        }
-        self.shared.set_status(JobStatus::Restarting);
-        ctx.run_later(delay, move |act, ctx| act.restart(ctx, vertices));
     }
 
-    fn restart(&mut self, _ctx: &mut Context<Self>, vertices: Vec<usize>) {
-        if self.done {
-            return;
-        }
-        let restore = match self.latest_checkpoint() {
-            Ok(r) => r,
-            Err(reason) => {
-                let error = JobError::Startup(reason);
-                self.complete(JobStatus::Failed, Err(error));
-                return;
-            }
-        };
-        // Every deployment gets a new attempt number, so reports of the old one are told apart.
-        let attempt = self.restarts;
-        for &v in &vertices {
-            self.attempts[v] = attempt;
-            self.restarting.remove(&v);
-        }
+    fn deploy_all(&mut self) {
+        let all: Vec<usize> = (0..self.spec.vertices.len()).collect();
+        let restore = self.spec.restore.clone();
         if let Some(deployer) = self.deployer.as_mut() {
-            deployer.deploy(&vertices, attempt, restore.as_ref(), &mut self.subtasks);
+            deployer.deploy(&all, 0, restore.as_ref(), &mut self.subtasks);
         }
         if let Some(coordinator) = &self.coordinator {
             coordinator
                 .deployed
                 .do_send(Deployed(self.subtasks.clone()));
         }
-        if self.restarting.is_empty() {
-            if let Some(since) = self.restarting_since.take() {
-                self.shared.add_downtime(since.elapsed());
-            }
-            self.shared.set_status(JobStatus::Running);
-        }
+    }
+
+    /// Starts the coordinator, when the job checkpoints: what the subtasks send it, and what
+    /// the supervisor does.
+    fn start_coordinator(&mut self, ctx: &mut Context<Self>) -> Option<CoordinatorLink> {
+        let cp = self.spec.checkpointing.clone()?;
+        let failed = ctx.address().recipient();
+        let coordinator = Coordinator::new(self.spec.clone(), cp, self.shared.clone(), failed);
+        let coordinator = coordinator.start();
+        self.shared.set_coordinator(coordinator.clone().recipient());
+        self.coordinator = Some(CoordinatorControl {
+            deployed: coordinator.clone().recipient(),
+            region_failed: coordinator.clone().recipient(),
+            subtask_done: coordinator.clone().recipient(),
+            terminate: coordinator.clone().recipient(),
+            latest: coordinator.clone().recipient(),
+        });
+        Some(CoordinatorLink {
+            ack: coordinator.clone().recipient(),
+            decline: coordinator.clone().recipient(),
+            exhausted: coordinator.clone().recipient(),
+            input_ended: coordinator.recipient(),
+        })
     }
 }
 
@@ -241,46 +180,21 @@ impl Actor for Supervisor {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         self.started = Instant::now();
-        let mut link = None;
-        if let Some(cp) = self.spec.checkpointing.clone() {
-            let failed = ctx.address().recipient();
-            let coordinator = Coordinator::new(self.spec.clone(), cp, self.shared.clone(), failed);
-            let coordinator = coordinator.start();
-            self.shared.set_coordinator(coordinator.clone().recipient());
-            link = Some(CoordinatorLink {
-                ack: coordinator.clone().recipient(),
-                decline: coordinator.clone().recipient(),
-                exhausted: coordinator.clone().recipient(),
-                input_ended: coordinator.clone().recipient(),
-            });
-            self.coordinator = Some(CoordinatorControl {
-                deployed: coordinator.clone().recipient(),
-                region_failed: coordinator.clone().recipient(),
-                subtask_done: coordinator.clone().recipient(),
-                terminate: coordinator.recipient(),
-            });
-        }
+        let link = self.start_coordinator(ctx);
         let supervisor = SupervisorLink {
             finished: ctx.address().recipient(),
             failed: ctx.address().recipient(),
         };
-        let mut deployer = Deployer::new(
+        self.deployer = Some(Deployer::new(
             self.spec.clone(),
             self.shared.clone(),
             self.arbiters.clone(),
             supervisor,
             link,
             self.started,
-        );
-        let all: Vec<usize> = (0..self.spec.vertices.len()).collect();
-        let restore = self.spec.restore.clone();
-        deployer.deploy(&all, 0, restore.as_ref(), &mut self.subtasks);
-        self.deployer = Some(deployer);
-        if let Some(coordinator) = &self.coordinator {
-            coordinator
-                .deployed
-                .do_send(Deployed(self.subtasks.clone()));
-        }
+        ));
+        self.log_start();
+        self.deploy_all();
         self.shared.set_status(JobStatus::Running);
         if self.total_subtasks() == 0 {
             let result = self.shared.job_result(&self.spec.name);
@@ -292,14 +206,14 @@ impl Actor for Supervisor {
 impl Handler<SubtaskFinished> for Supervisor {
     type Result = ();
     fn handle(&mut self, msg: SubtaskFinished, _: &mut Context<Self>) {
-        if !self.is_current(&msg.key) {
+        if self.done || !self.failures.is_current(&msg.key) {
             return;
         }
         self.finished.insert(msg.key);
         if let Some(coordinator) = &self.coordinator {
             coordinator.subtask_done.do_send(SubtaskDone(msg.key));
         }
-        if self.finished.len() == self.total_subtasks() && self.restarting.is_empty() {
+        if self.finished.len() == self.total_subtasks() && self.failures.is_settled() {
             let result = self.shared.job_result(&self.spec.name);
             self.complete(JobStatus::Finished, Ok(result));
         }
@@ -309,9 +223,11 @@ impl Handler<SubtaskFinished> for Supervisor {
 impl Handler<SubtaskFailed> for Supervisor {
     type Result = ();
     fn handle(&mut self, msg: SubtaskFailed, ctx: &mut Context<Self>) {
-        let unrestarted = JobError::TaskFailed(Box::new(msg.failure.clone()));
-
-        self.handle_failure(ctx, Some(msg.key), msg.failure, unrestarted);
+        let report = FailureReport {
+            subtask: Some(msg.key),
+            cause: FailureCause::Subtask(msg.failure),
+        };
+        self.handle_failure(ctx, report);
     }
 }
 
@@ -320,26 +236,14 @@ impl Handler<CheckpointingFailed> for Supervisor {
     /// As in Flink, exceeding the tolerable checkpoint failures is a job failure that goes
     /// through the restart strategy (restarting every task).
     fn handle(&mut self, msg: CheckpointingFailed, ctx: &mut Context<Self>) {
-        let failure = TaskFailure {
-            subtask: crate::error::SubtaskId {
-                task: "checkpoint coordinator".into(),
-                uid: String::new(),
-                index: 0,
-                parallelism: 1,
+        let report = FailureReport {
+            subtask: None,
+            cause: FailureCause::CheckpointingFailed {
+                failures: msg.failures,
+                last: msg.reason,
             },
-            error: crate::error::TaskError::new(
-                crate::error::TaskErrorKind::State,
-                format!(
-                    "{} consecutive checkpoint failures exceed the tolerable number; last: {}",
-                    msg.failures, msg.reason
-                ),
-            ),
         };
-        let unrestarted = JobError::CheckpointingFailed {
-            failures: msg.failures,
-            last: msg.reason,
-        };
-        self.handle_failure(ctx, None, failure, unrestarted);
+        self.handle_failure(ctx, report);
     }
 }
 

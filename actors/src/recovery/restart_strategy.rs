@@ -187,6 +187,17 @@ impl RestartStrategyConfig {
         }
     }
 
+    /// The strategy's name as Flink's `restart-strategy.type` spells it: `none`, `fixed-delay`,
+    /// `failure-rate` or `exponential-delay`.
+    pub fn flink_name(&self) -> &'static str {
+        match self {
+            Self::NoRestart => "none",
+            Self::FixedDelay { .. } => "fixed-delay",
+            Self::FailureRate { .. } => "failure-rate",
+            Self::ExponentialDelay { .. } => "exponential-delay",
+        }
+    }
+
     /// Checks the parameters against Flink's rules: fixed delay accepts any attempts and delay;
     /// failure rate needs at least 1 failure and an interval of at least 1 ms; exponential delay
     /// as in [`ExponentialDelayOptions::validate`].

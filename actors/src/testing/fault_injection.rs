@@ -2,11 +2,13 @@
 //!
 //! A [`FaultInjector`] is a list of planned faults, each aimed at one subtask (by the uid of its
 //! task's first operator and its index) or, for random faults, at every subtask. The runtime
-//! consults it where a fault can occur: before a batch is processed (or after a source batch is
-//! read), in a snapshot, in a commit, and after writing a snapshot. Random faults draw from a
-//! generator seeded by the plan's seed, the subtask and its attempt, so the same seed replays the
-//! same failures, and a restarted subtask does not fail at the very same record again. Nothing here
-//! reads the wall clock: delays run on tokio's clock and work under a paused one.
+//! carries a plan out by decorating what it drives, never by branches of its own: each planned
+//! subtask's task is wrapped in a fault-injecting task that fails, panics or stops before a batch
+//! of input records, in a snapshot or in a commit, and a delayed acknowledgement goes through a
+//! forwarder that holds it back. Random faults draw from a generator seeded by the plan's seed,
+//! the subtask and its attempt, so the same seed replays the same failures, and a restarted
+//! subtask does not fail at the very same record again. Nothing here reads the wall clock: delays
+//! run on tokio's clock and work under a paused one.
 
 use crate::network::event::CheckpointId;
 use crate::splitmix64::SplitMix64;
@@ -74,6 +76,14 @@ pub enum Fault {
         /// Only subtasks of this uid, or every subtask when `None`.
         uid: Option<String>,
     },
+    /// Panic in the task (user code panicking) at the subtask's `record`-th input record; the
+    /// runtime catches it at the operator boundary as it catches any panic.
+    PanicAtRecord {
+        /// The subtask.
+        target: Target,
+        /// The record number.
+        record: u64,
+    },
     /// Stop the subtask's actor outright at its `record`-th record, without reporting anything
     /// (as an actor lost to a crashed thread would be).
     StopActor {
@@ -94,11 +104,13 @@ pub enum Fault {
     },
 }
 
-/// What the runtime must do about the records of one batch.
+/// What the fault-injecting task does instead of processing one batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RecordFault {
+pub(crate) enum RecordFault {
     /// Fail the subtask with this message.
     Fail(String),
+    /// Panic with this message.
+    Panic(String),
     /// Stop the actor without a report.
     Stop,
 }
@@ -122,7 +134,12 @@ impl FaultInjector {
     }
 
     /// The random-fault generator of one subtask attempt (seeded by plan, subtask and attempt).
-    pub fn record_rng(&self, uid: &str, subtask: u32, attempt: u32) -> Option<(SplitMix64, f64)> {
+    pub(crate) fn record_rng(
+        &self,
+        uid: &str,
+        subtask: u32,
+        attempt: u32,
+    ) -> Option<(SplitMix64, f64)> {
         self.faults.iter().find_map(|f| match f {
             Fault::Random {
                 seed,
@@ -140,7 +157,7 @@ impl FaultInjector {
 
     /// The fault, if any, for a batch taking the subtask's record count from `before` (records
     /// already seen) to `before + len`; `rng` is the subtask's random-fault generator.
-    pub fn on_records(
+    pub(crate) fn on_records(
         &self,
         at: (&str, u32, u32),
         before: u64,
@@ -156,6 +173,13 @@ impl FaultInjector {
                 {
                     return Some(RecordFault::Fail(format!(
                         "injected failure at record {record}"
+                    )));
+                }
+                Fault::PanicAtRecord { target, record }
+                    if target.matches(uid, subtask, attempt) && in_batch(*record) =>
+                {
+                    return Some(RecordFault::Panic(format!(
+                        "injected panic at record {record}"
                     )));
                 }
                 Fault::StopActor { target, record }
@@ -180,7 +204,7 @@ impl FaultInjector {
     }
 
     /// Whether the subtask fails in checkpoint `checkpoint`'s snapshot.
-    pub fn fails_snapshot(&self, at: (&str, u32, u32), checkpoint: CheckpointId) -> bool {
+    pub(crate) fn fails_snapshot(&self, at: (&str, u32, u32), checkpoint: CheckpointId) -> bool {
         self.faults.iter().any(|f| {
             matches!(f, Fault::FailInSnapshot { target, checkpoint: c }
                 if target.matches(at.0, at.1, at.2) && *c == checkpoint)
@@ -188,15 +212,37 @@ impl FaultInjector {
     }
 
     /// Whether the subtask fails committing checkpoint `checkpoint`.
-    pub fn fails_commit(&self, at: (&str, u32, u32), checkpoint: CheckpointId) -> bool {
+    pub(crate) fn fails_commit(&self, at: (&str, u32, u32), checkpoint: CheckpointId) -> bool {
         self.faults.iter().any(|f| {
             matches!(f, Fault::FailInCommit { target, checkpoint: c }
                 if target.matches(at.0, at.1, at.2) && *c == checkpoint)
         })
     }
 
+    /// Whether the subtask holds back any acknowledgement.
+    pub(crate) fn delays_acknowledgements(&self, at: (&str, u32, u32)) -> bool {
+        self.faults.iter().any(|f| {
+            matches!(f, Fault::DelayAcknowledgement { target, .. }
+                if target.matches(at.0, at.1, at.2))
+        })
+    }
+
+    /// Whether any fault could be aimed at the subtask (a random fault without a uid is aimed
+    /// at every subtask).
+    pub(crate) fn aims_at(&self, at: (&str, u32, u32)) -> bool {
+        self.faults.iter().any(|f| match f {
+            Fault::FailAtRecord { target, .. }
+            | Fault::PanicAtRecord { target, .. }
+            | Fault::FailInSnapshot { target, .. }
+            | Fault::FailInCommit { target, .. }
+            | Fault::StopActor { target, .. }
+            | Fault::DelayAcknowledgement { target, .. } => target.matches(at.0, at.1, at.2),
+            Fault::Random { uid, .. } => uid.as_deref().is_none_or(|u| u == at.0),
+        })
+    }
+
     /// How long the subtask holds back its acknowledgement of `checkpoint`.
-    pub fn acknowledgement_delay(
+    pub(crate) fn acknowledgement_delay(
         &self,
         at: (&str, u32, u32),
         checkpoint: CheckpointId,

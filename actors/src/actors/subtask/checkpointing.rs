@@ -13,10 +13,12 @@ use crate::checkpoint::stats::{
     CheckpointFailureReason, CheckpointSubtask, DeclineCause, FailureSource, SubtaskCheckpointStats,
 };
 use crate::checkpoint::storage::{CheckpointStorage, SharedFile, StateHandle, StateLocation};
-use crate::error::{TaskError, TaskErrorKind};
+use crate::graph::task::SnapshotWriter;
 use crate::network::event::{ChannelEvent, CheckpointBarrier, CheckpointId};
 
 use crate::actors::messages::CoordinatorLink;
+use crate::actors::subtask::lifecycle::Lifecycle;
+use crate::actors::subtask::snapshot_error::SnapshotError;
 use crate::actors::subtask::SubtaskActor;
 use actix::prelude::*;
 use std::sync::Arc;
@@ -35,8 +37,6 @@ pub struct SubtaskCheckpointing {
     pub operator_uids: Vec<String>,
     /// Exactly-once (aligned) or at-least-once.
     pub aligned: bool,
-    /// Faults to inject, if any.
-    pub faults: Option<Arc<crate::testing::fault_injection::FaultInjector>>,
 }
 
 struct Written {
@@ -113,13 +113,6 @@ impl SubtaskActor {
             return;
         }
         self.last_snapshot = Some(id);
-        if self.injected(|f, at| f.fails_snapshot(at, id)) {
-            self.fail(TaskError::new(
-                TaskErrorKind::Injected,
-                format!("injected failure in the snapshot of checkpoint {id}"),
-            ));
-            return;
-        }
         let started = Instant::now();
         let Some(writer) = self.call(|task, _| task.snapshot_state(id)) else {
             return;
@@ -127,7 +120,7 @@ impl SubtaskActor {
         let sync_duration = started.elapsed();
         // After end of input nothing more goes downstream, not even a barrier: consumers no longer
         // wait for this channel.
-        if !self.input_ended {
+        if !self.lifecycle().input_ended() {
             if let Some(out) = self.outputs.as_mut() {
                 out.broadcast_event(|| ChannelEvent::Barrier(barrier));
             }
@@ -136,7 +129,7 @@ impl SubtaskActor {
             self.covered_by = Some(id);
             self.dirty = false;
         }
-        if self.source_exhausted && self.exhausted_barrier.is_none() {
+        if self.lifecycle() == Lifecycle::SourceExhausted && self.exhausted_barrier.is_none() {
             self.exhausted_barrier = Some(id);
         }
         let index = self.key.index;
@@ -149,47 +142,63 @@ impl SubtaskActor {
         };
         let storage = cp.storage.clone();
         let uid = cp.vertex_uid.clone();
-        let write = actix_rt::task::spawn_blocking(move || -> Result<Written, DeclineCause> {
-            let started = Instant::now();
-            let snapshot = writer().map_err(|e| DeclineCause::Snapshot(FailureSource::new(e)))?;
-            let location = match storage.write_state(id, &uid, index, &snapshot.bytes) {
-                Ok(location) => location,
-                Err(e) => {
-                    // Shared files uploaded for a checkpoint that can no longer complete would
-                    // be orphans: remove them (files a complete checkpoint refers to stay).
-                    let uploaded: Vec<_> = snapshot
-                        .shared
-                        .iter()
-                        .filter(|f| f.uploaded)
-                        .map(|f| f.path.clone())
-                        .collect();
-                    if let Err(cleanup) = storage.discard_shared(id, &uploaded) {
-                        tracing::warn!("checkpoint {id}: {cleanup}");
-                    }
-                    return Err(DeclineCause::StateWrite(FailureSource::new(e)));
-                }
-            };
-            let uploaded: u64 = snapshot
-                .shared
-                .iter()
-                .filter(|f| f.uploaded)
-                .map(|f| f.size)
-                .sum();
-            Ok(Written {
-                location,
-                size: snapshot.bytes.len() as u64 + uploaded,
-                shared: snapshot.shared,
-                async_duration: started.elapsed(),
-            })
+        let write = actix_rt::task::spawn_blocking(move || {
+            write_snapshot(writer, storage.as_ref(), (id, &uid, index))
         });
         ctx_spawn_write(self, write, cp, stats, id);
     }
 }
 
+/// The asynchronous part, on a blocking thread: runs the task's writer and writes its bytes to
+/// `storage` as the state of `(checkpoint, vertex uid, subtask)`.
+fn write_snapshot(
+    writer: SnapshotWriter,
+    storage: &dyn CheckpointStorage,
+    (id, uid, index): (CheckpointId, &str, u32),
+) -> Result<Written, SnapshotError> {
+    let started = Instant::now();
+    let snapshot = writer().map_err(|error| SnapshotError::Writer {
+        checkpoint: id,
+        error,
+    })?;
+    let location = match storage.write_state(id, uid, index, &snapshot.bytes) {
+        Ok(location) => location,
+        Err(error) => {
+            // Shared files uploaded for a checkpoint that can no longer complete would be
+            // orphans: remove them (files a complete checkpoint refers to stay).
+            let uploaded: Vec<_> = snapshot
+                .shared
+                .iter()
+                .filter(|f| f.uploaded)
+                .map(|f| f.path.clone())
+                .collect();
+            if let Err(cleanup) = storage.discard_shared(id, &uploaded) {
+                tracing::warn!("checkpoint {id}: {cleanup}");
+            }
+            return Err(SnapshotError::Storage {
+                checkpoint: id,
+                error,
+            });
+        }
+    };
+    let uploaded: u64 = snapshot
+        .shared
+        .iter()
+        .filter(|f| f.uploaded)
+        .map(|f| f.size)
+        .sum();
+    Ok(Written {
+        location,
+        size: snapshot.bytes.len() as u64 + uploaded,
+        shared: snapshot.shared,
+        async_duration: started.elapsed(),
+    })
+}
+
 /// Completes the asynchronous part: acknowledge with the state handle, or decline.
 fn ctx_spawn_write(
     actor: &mut SubtaskActor,
-    write: tokio::task::JoinHandle<Result<Written, DeclineCause>>,
+    write: tokio::task::JoinHandle<Result<Written, SnapshotError>>,
     cp: SubtaskCheckpointing,
     mut stats: SubtaskCheckpointStats,
     id: CheckpointId,
@@ -201,17 +210,13 @@ fn ctx_spawn_write(
         index: actor.id.index,
         parallelism: actor.id.parallelism,
     };
-    let delay = cp
-        .faults
-        .as_ref()
-        .and_then(|f| f.acknowledgement_delay((&cp.vertex_uid, key.index, key.attempt), id));
     actix::spawn(async move {
-        let outcome = write
-            .await
-            .unwrap_or_else(|e| Err(DeclineCause::WriterPanicked(FailureSource::new(e))));
-        if let Some(delay) = delay {
-            tokio::time::sleep(delay).await;
-        }
+        let outcome = write.await.unwrap_or_else(|e| {
+            Err(SnapshotError::WriterPanicked {
+                checkpoint: id,
+                message: e.to_string(),
+            })
+        });
         match outcome {
             Ok(written) => {
                 stats.async_duration = written.async_duration;
@@ -230,13 +235,25 @@ fn ctx_spawn_write(
                     stats,
                 });
             }
-            Err(cause) => cp.coordinator.decline.do_send(DeclineCheckpoint {
+            Err(error) => cp.coordinator.decline.do_send(DeclineCheckpoint {
                 id,
                 key,
-                reason: CheckpointFailureReason::Declined { subtask, cause },
+                reason: declined(subtask, error),
             }),
         }
     });
+}
+
+/// The reason a subtask whose snapshot failed with `error` gives when it declines.
+fn declined(subtask: CheckpointSubtask, error: SnapshotError) -> CheckpointFailureReason {
+    let cause = match error {
+        SnapshotError::Writer { error, .. } => DeclineCause::Snapshot(FailureSource::new(error)),
+        SnapshotError::Storage { error, .. } => DeclineCause::StateWrite(FailureSource::new(error)),
+        panicked @ SnapshotError::WriterPanicked { .. } => {
+            DeclineCause::WriterPanicked(FailureSource::new(panicked))
+        }
+    };
+    CheckpointFailureReason::Declined { subtask, cause }
 }
 
 impl Handler<TriggerCheckpoint> for SubtaskActor {
@@ -244,7 +261,7 @@ impl Handler<TriggerCheckpoint> for SubtaskActor {
     fn handle(&mut self, msg: TriggerCheckpoint, _: &mut Context<Self>) {
         // A failed subtask stays silent: the job is failing and the checkpoint will expire or be
         // aborted with it. A source that has ended still acknowledges its final state.
-        if !self.failed {
+        if self.is_active() {
             self.snapshot(msg.barrier, Duration::ZERO);
         }
     }
@@ -253,19 +270,13 @@ impl Handler<TriggerCheckpoint> for SubtaskActor {
 impl Handler<NotifyCheckpointComplete> for SubtaskActor {
     type Result = ();
     fn handle(&mut self, msg: NotifyCheckpointComplete, _: &mut Context<Self>) {
-        if self.failed {
-            return;
-        }
-        if self.injected(|f, at| f.fails_commit(at, msg.id)) {
-            self.fail(TaskError::new(
-                TaskErrorKind::Injected,
-                format!("injected failure committing checkpoint {}", msg.id),
-            ));
+        if !self.is_active() {
             return;
         }
         self.last_completed = Some(self.last_completed.map_or(msg.id, |l| l.max(msg.id)));
         self.call(|task, _| task.notify_checkpoint_complete(msg.id));
-        if self.source_exhausted && self.exhausted_barrier.is_some_and(|b| msg.id >= b) {
+        let exhausted = self.lifecycle() == Lifecycle::SourceExhausted;
+        if exhausted && self.exhausted_barrier.is_some_and(|b| msg.id >= b) {
             self.end_input();
         }
         self.report_finished_when_done();
@@ -275,7 +286,7 @@ impl Handler<NotifyCheckpointComplete> for SubtaskActor {
 impl Handler<NotifyCheckpointAborted> for SubtaskActor {
     type Result = ();
     fn handle(&mut self, msg: NotifyCheckpointAborted, ctx: &mut Context<Self>) {
-        if self.failed {
+        if !self.is_active() {
             return;
         }
         if self.aligner.abort_pending(msg.id).is_some() {
