@@ -65,7 +65,7 @@ pub use weir_actors::graph::task::{SourceStatus, SubtaskInfo};
 pub use weir_actors::recovery::restart_history::RestartRecord;
 pub use weir_actors::recovery::restart_strategy::RestartStrategyConfig;
 pub use weir_actors::testing::fault_injection::{Fault, FaultInjector, Target};
-pub use weir_actors::{CheckpointId, JobClient, JobResult, JobStatus, OperatorCount};
+pub use weir_actors::{CheckpointId, CtrlCError, JobClient, JobResult, JobStatus, OperatorCount};
 
 /// The runtime crate, for what the API does not wrap (metrics types, key-group functions).
 pub use weir_actors as runtime;

@@ -57,4 +57,4 @@ pub use weir_actors::config::checkpoint_config::{
 pub use weir_actors::config::configuration::Configuration;
 pub use weir_actors::graph::task::{SourceStatus, SubtaskInfo};
 pub use weir_actors::recovery::restart_strategy::RestartStrategyConfig;
-pub use weir_actors::{CheckpointId, JobClient, JobResult, JobStatus};
+pub use weir_actors::{CheckpointId, CtrlCError, JobClient, JobResult, JobStatus};

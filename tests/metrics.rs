@@ -128,19 +128,28 @@ fn every_metric_has_its_documented_name_and_labels_and_the_clients_figures() {
         .build()
         .expect("runtime");
     rt.block_on(async {
-        tokio::time::timeout(Duration::from_secs(120), status.wait_for(|s| s.is_terminal()))
-            .await
-            .expect("the job hangs")
-            .map(|_| ())
+        tokio::time::timeout(
+            Duration::from_secs(120),
+            status.wait_for(|s| s.is_terminal()),
+        )
+        .await
+        .expect("the job hangs")
+        .map(|_| ())
     })
     .expect("status");
     let operators = client.operator_metrics();
     let subtasks = client.subtask_metrics();
-    let result = client.wait_blocking().expect("the job finishes after its restart");
+    let result = client
+        .wait_blocking()
+        .expect("the job finishes after its restart");
     assert_eq!(result.restarts.len(), 1);
 
     // Operator level: `operator`, `uid`, `subtask`; the client's counts.
-    assert_eq!(operators.len(), 8, "4 operators × 2 subtasks: {operators:?}");
+    assert_eq!(
+        operators.len(),
+        8,
+        "4 operators × 2 subtasks: {operators:?}"
+    );
     for o in &operators {
         let subtask = o.subtask.to_string();
         let labels = [
@@ -148,16 +157,28 @@ fn every_metric_has_its_documented_name_and_labels_and_the_clients_figures() {
             ("uid", o.uid.as_str()),
             ("subtask", subtask.as_str()),
         ];
-        assert_eq!(recording.get(names::RECORDS_IN, &labels), Some(o.records_in));
-        assert_eq!(recording.get(names::RECORDS_OUT, &labels), Some(o.records_out));
+        assert_eq!(
+            recording.get(names::RECORDS_IN, &labels),
+            Some(o.records_in)
+        );
+        assert_eq!(
+            recording.get(names::RECORDS_OUT, &labels),
+            Some(o.records_out)
+        );
     }
     // Task level: `task` (the chain's name) and `subtask`.
     assert_eq!(subtasks.len(), 4, "2 chains × 2 subtasks: {subtasks:?}");
     for t in &subtasks {
         let subtask = t.subtask.to_string();
         let labels = [("task", t.task.as_str()), ("subtask", subtask.as_str())];
-        assert_eq!(recording.get(names::BATCHES_IN, &labels), Some(t.batches_in));
-        assert_eq!(recording.get(names::BATCHES_OUT, &labels), Some(t.batches_out));
+        assert_eq!(
+            recording.get(names::BATCHES_IN, &labels),
+            Some(t.batches_in)
+        );
+        assert_eq!(
+            recording.get(names::BATCHES_OUT, &labels),
+            Some(t.batches_out)
+        );
         assert_eq!(
             recording.get(names::BACKPRESSURED_MS, &labels),
             Some(t.backpressured_ns / 1_000_000)
@@ -175,8 +196,14 @@ fn every_metric_has_its_documented_name_and_labels_and_the_clients_figures() {
         uids.dedup();
         uids
     };
-    assert_eq!(uids(names::RECORDS_IN), ["double", "numbers", "plus-one", "sink"]);
-    assert!(uids(names::BATCHES_IN).is_empty(), "no uid label at task level");
+    assert_eq!(
+        uids(names::RECORDS_IN),
+        ["double", "numbers", "plus-one", "sink"]
+    );
+    assert!(
+        uids(names::BATCHES_IN).is_empty(),
+        "no uid label at task level"
+    );
 
     // Job level: no labels.
     let count = |name: &str| recording.get(name, &[]);
