@@ -55,7 +55,8 @@ pub use state::{
 pub use task::operator::{Operator, OperatorInfo, StateWriter};
 pub use time::timer_service::{JobClock, TimerService};
 pub use weir_actors::checkpoint::stats::{
-    CheckpointFailureReason, CheckpointStats, CheckpointStatus,
+    CheckpointFailureReason, CheckpointStats, CheckpointStatus, CheckpointSubtask, DeclineCause,
+    FailureSource,
 };
 pub use weir_actors::config::checkpoint_config::{
     CheckpointConfig, CheckpointStorageConfig, CheckpointingMode, ExternalizedCheckpointRetention,

@@ -13,7 +13,7 @@ use weir::runtime::checkpoint::stats::SubtaskCheckpointStats;
 use weir::runtime::CheckpointId;
 use weir::{
     CheckpointConfig, CheckpointFailureReason as Reason, CheckpointStats, CheckpointStatus,
-    CheckpointStorageConfig, CheckpointingMode, Configuration,
+    CheckpointStorageConfig, CheckpointingMode, Configuration, DeclineCause,
     ExternalizedCheckpointRetention as Retention, FaultInjector, JobError, JobStatus,
     StreamEnvironment,
 };
@@ -322,10 +322,15 @@ fn unwritable(tmp: &Path) -> PathBuf {
     tmp.join("a-file").join("checkpoints")
 }
 
-/// Whether `reason` is a decline naming the regular file `unwritable` put in the way.
+/// Whether `reason` is a decline for a failed state write naming the regular file
+/// `unwritable` put in the way.
 fn is_declined_naming(reason: &Reason, dir: &Path) -> bool {
     let base = dir.parent().unwrap().display().to_string();
-    matches!(reason, Reason::Declined { reason, .. } if reason.contains(&base))
+    matches!(
+        reason,
+        Reason::Declined { cause: DeclineCause::StateWrite(source), .. }
+            if source.to_string().contains(&base)
+    )
 }
 
 #[test]

@@ -15,7 +15,7 @@
 //! | --- | --- |
 //! | [`graph`] | the job as the runtime sees it: job spec, the task trait, subtask keys, key groups |
 //! | [`network`] | records and barriers between subtasks: batches, credit-based input and output channels |
-//! | [`checkpoint`] | the pure checkpoint protocol: barrier alignment, pending checkpoints, storage trait, statistics |
+//! | [`checkpoint`] | the pure checkpoint protocol: barrier alignment, pending checkpoints, trigger scheduling, retention, failure counting, the coordinator's core, storage trait, statistics |
 //! | [`recovery`] | restart strategies, failover regions, restart history |
 //! | [`config`] | Flink-style configuration keys and their typed values |
 //! | [`testing`] | fault injection for harnesses |

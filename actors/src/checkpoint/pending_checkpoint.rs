@@ -20,6 +20,18 @@ pub enum AckOutcome {
     Unexpected,
 }
 
+/// Where a subtask stands in a pending checkpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubtaskRole {
+    /// It has yet to acknowledge.
+    Expected,
+    /// It acknowledged already.
+    Acknowledged,
+    /// The checkpoint does not wait for it: another attempt of the subtask, or no subtask of the
+    /// checkpoint at all.
+    Unknown,
+}
+
 /// A checkpoint waiting for every expected subtask to acknowledge it.
 #[derive(Debug)]
 pub struct PendingCheckpoint {
@@ -68,6 +80,17 @@ impl PendingCheckpoint {
     /// it is no longer waited for. Returns whether the checkpoint is now complete.
     pub fn subtask_finished(&mut self, key: SubtaskKey) -> bool {
         self.expected.remove(&key) && self.is_complete()
+    }
+
+    /// Where `key` stands in this checkpoint.
+    pub fn role(&self, key: &SubtaskKey) -> SubtaskRole {
+        if self.expected.contains(key) {
+            SubtaskRole::Expected
+        } else if self.acknowledged.contains(key) {
+            SubtaskRole::Acknowledged
+        } else {
+            SubtaskRole::Unknown
+        }
     }
 
     /// Whether `key` has yet to acknowledge.
@@ -151,6 +174,19 @@ mod tests {
             AckOutcome::Unexpected
         );
         assert!(!p.is_complete());
+    }
+
+    #[test]
+    fn a_subtask_is_expected_then_acknowledged_and_another_attempt_is_unknown() {
+        let mut p = PendingCheckpoint::new(1, [key(0, 0)]);
+        assert_eq!(p.role(&key(0, 0)), SubtaskRole::Expected);
+        p.acknowledge(key(0, 0), handle(0), Default::default());
+        assert_eq!(p.role(&key(0, 0)), SubtaskRole::Acknowledged);
+        let earlier = SubtaskKey {
+            attempt: 1,
+            ..key(0, 0)
+        };
+        assert_eq!(p.role(&earlier), SubtaskRole::Unknown);
     }
 
     #[test]

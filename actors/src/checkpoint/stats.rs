@@ -1,56 +1,11 @@
-//! Checkpoint statistics and failure reasons, as the coordinator records them and the job client
-//! reads them.
+//! Checkpoint statistics, as the coordinator records them and the job client reads them. The
+//! failure reasons live in [`crate::checkpoint::failure_reason`] and are re-exported here.
 
+pub use crate::checkpoint::failure_reason::{
+    CheckpointFailureReason, CheckpointSubtask, DeclineCause, FailureSource,
+};
 use crate::network::event::CheckpointId;
 use std::time::Duration;
-
-/// Why a checkpoint did not complete.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum CheckpointFailureReason {
-    /// It did not complete within the checkpoint timeout.
-    #[error("checkpoint expired before completing (timeout {0:?})")]
-    Expired(Duration),
-    /// A subtask declined it (its state could not be written, or it could not take part).
-    #[error("declined by {subtask}: {reason}")]
-    Declined {
-        /// The subtask, as `task (uid) subtask i/p`.
-        subtask: String,
-        /// Why.
-        reason: String,
-    },
-    /// A newer checkpoint overtook it during alignment.
-    #[error("subsumed by a newer checkpoint")]
-    Subsumed,
-    /// Its metadata could not be written.
-    #[error("metadata could not be written: {0}")]
-    MetadataWrite(String),
-    /// No source subtask is running, so there is nothing to checkpoint.
-    #[error("no running source subtask to trigger")]
-    NoRunningSources,
-    /// The job is ending.
-    #[error("the job is terminating")]
-    JobTerminating,
-    /// A task failed: pending checkpoints are aborted while it restarts.
-    #[error("a task failed and is restarting")]
-    TaskFailure,
-    /// Triggering was refused because the maximum number of concurrent checkpoints is pending.
-    #[error("too many concurrent checkpoints")]
-    TooManyConcurrent,
-}
-
-impl CheckpointFailureReason {
-    /// Whether this failure counts against the tolerable-failed-checkpoints limit (as in Flink,
-    /// failures caused by the job's own lifecycle or by subsumption do not).
-    pub fn counts_as_failure(&self) -> bool {
-        matches!(
-            self,
-            CheckpointFailureReason::Expired(_)
-                | CheckpointFailureReason::Declined { .. }
-                | CheckpointFailureReason::MetadataWrite(_)
-        )
-    }
-}
 
 /// One subtask's part in one checkpoint.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -9,7 +9,9 @@ use crate::actors::messages::{
     NotifyCheckpointAborted, NotifyCheckpointComplete, TriggerCheckpoint,
 };
 use crate::checkpoint::barrier_aligner::AlignmentAction;
-use crate::checkpoint::stats::{CheckpointFailureReason, SubtaskCheckpointStats};
+use crate::checkpoint::stats::{
+    CheckpointFailureReason, CheckpointSubtask, DeclineCause, FailureSource, SubtaskCheckpointStats,
+};
 use crate::checkpoint::storage::{CheckpointStorage, SharedFile, StateHandle, StateLocation};
 use crate::error::{TaskError, TaskErrorKind};
 use crate::network::event::{ChannelEvent, CheckpointBarrier, CheckpointId};
@@ -147,9 +149,9 @@ impl SubtaskActor {
         };
         let storage = cp.storage.clone();
         let uid = cp.vertex_uid.clone();
-        let write = actix_rt::task::spawn_blocking(move || -> Result<Written, String> {
+        let write = actix_rt::task::spawn_blocking(move || -> Result<Written, DeclineCause> {
             let started = Instant::now();
-            let snapshot = writer().map_err(|e| e.to_string())?;
+            let snapshot = writer().map_err(|e| DeclineCause::Snapshot(FailureSource::new(e)))?;
             let location = match storage.write_state(id, &uid, index, &snapshot.bytes) {
                 Ok(location) => location,
                 Err(e) => {
@@ -164,7 +166,7 @@ impl SubtaskActor {
                     if let Err(cleanup) = storage.discard_shared(id, &uploaded) {
                         tracing::warn!("checkpoint {id}: {cleanup}");
                     }
-                    return Err(e.to_string());
+                    return Err(DeclineCause::StateWrite(FailureSource::new(e)));
                 }
             };
             let uploaded: u64 = snapshot
@@ -187,13 +189,18 @@ impl SubtaskActor {
 /// Completes the asynchronous part: acknowledge with the state handle, or decline.
 fn ctx_spawn_write(
     actor: &mut SubtaskActor,
-    write: tokio::task::JoinHandle<Result<Written, String>>,
+    write: tokio::task::JoinHandle<Result<Written, DeclineCause>>,
     cp: SubtaskCheckpointing,
     mut stats: SubtaskCheckpointStats,
     id: CheckpointId,
 ) {
     let key = actor.key;
-    let subtask = actor.id.to_string();
+    let subtask = CheckpointSubtask {
+        task: actor.id.task.clone(),
+        uid: actor.id.uid.clone(),
+        index: actor.id.index,
+        parallelism: actor.id.parallelism,
+    };
     let delay = cp
         .faults
         .as_ref()
@@ -201,7 +208,7 @@ fn ctx_spawn_write(
     actix::spawn(async move {
         let outcome = write
             .await
-            .unwrap_or_else(|e| Err(format!("snapshot writer panicked: {e}")));
+            .unwrap_or_else(|e| Err(DeclineCause::WriterPanicked(FailureSource::new(e))));
         if let Some(delay) = delay {
             tokio::time::sleep(delay).await;
         }
@@ -223,10 +230,10 @@ fn ctx_spawn_write(
                     stats,
                 });
             }
-            Err(reason) => cp.coordinator.decline.do_send(DeclineCheckpoint {
+            Err(cause) => cp.coordinator.decline.do_send(DeclineCheckpoint {
                 id,
                 key,
-                reason: CheckpointFailureReason::Declined { subtask, reason },
+                reason: CheckpointFailureReason::Declined { subtask, cause },
             }),
         }
     });

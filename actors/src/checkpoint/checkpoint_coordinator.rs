@@ -1,0 +1,303 @@
+//! The checkpoint coordinator's protocol, as a pure struct (Flink's `CheckpointCoordinator`,
+//! without its I/O): it triggers checkpoints when the [`CheckpointScheduler`] allows, collects
+//! acknowledgements, completes a checkpoint by having its metadata written last, retains and
+//! subsumes through the [`CompletedCheckpointStore`], counts failures in the
+//! [`CheckpointFailureManager`], and applies the late-message rule of [`late_message`]. Every
+//! side effect goes through a [`CoordinatorContext`], so scenario tests run it without actors.
+//!
+//! # Guarantees
+//! - A checkpoint completes only when every subtask deployed at its trigger acknowledged and its
+//!   metadata was written; only then is `Complete` sent, to every deployed subtask.
+//! - A checkpoint ends once: completed, or failed with one reason, which is published once, sent
+//!   as `Aborted` to every deployed subtask, logged once and counted at most once.
+//! - Passing the tolerable number of consecutive failures is reported to the supervisor once
+//!   per run of the tasks.
+//!
+//! # What is not guaranteed
+//! - A subtask that is no longer deployed receives nothing; a restarted subtask learns the
+//!   outcome of earlier checkpoints from the checkpoint it restores.
+//!
+//! [`late_message`]: crate::checkpoint::late_message
+
+use crate::checkpoint::checkpoint_plan::CheckpointPlanCalculator;
+use crate::checkpoint::completed_checkpoint_store::CompletedCheckpointStore;
+use crate::checkpoint::coordinator_context::{
+    CoordinatorContext, RequestId, SubtaskMessage, Timer,
+};
+use crate::checkpoint::failure_manager::CheckpointFailureManager;
+use crate::checkpoint::failure_reason::CheckpointFailureReason;
+use crate::checkpoint::late_message::CheckpointFate;
+use crate::checkpoint::pending_checkpoint::PendingCheckpoint;
+use crate::checkpoint::scheduler::{CheckpointScheduler, ManualDecision, TriggerDecision};
+use crate::checkpoint::storage::VertexMetadata;
+use crate::config::checkpoint_config::CheckpointConfig;
+use crate::graph::subtask_key::SubtaskKey;
+use crate::network::event::{CheckpointBarrier, CheckpointId};
+use std::collections::BTreeMap;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// What the coordinator knows of the job.
+#[derive(Debug, Clone)]
+pub(crate) struct CoordinatedJob {
+    /// The job's id (its directory under the checkpoint directory).
+    pub(crate) job_id: String,
+    /// The job's max parallelism, recorded in every checkpoint.
+    pub(crate) max_parallelism: u32,
+    /// The job's vertices, recorded in every checkpoint.
+    pub(crate) vertices: Vec<VertexMetadata>,
+    /// Whether vertex `v` is a source, for each `v`.
+    pub(crate) is_source: Vec<bool>,
+}
+
+/// A triggered checkpoint collecting acknowledgements.
+struct Pending {
+    tracker: PendingCheckpoint,
+    barrier: CheckpointBarrier,
+    triggered_at: Instant,
+    requests: Vec<RequestId>,
+}
+
+/// One job's checkpoint coordinator, without I/O.
+pub(crate) struct CheckpointCoordinator {
+    job_id: String,
+    max_parallelism: u32,
+    vertices: Vec<VertexMetadata>,
+    timeout: Duration,
+    scheduler: CheckpointScheduler,
+    store: CompletedCheckpointStore,
+    failures: CheckpointFailureManager,
+    plan: CheckpointPlanCalculator,
+    pending: BTreeMap<CheckpointId, Pending>,
+    first_id: CheckpointId,
+    next_id: CheckpointId,
+    started: Instant,
+    terminated: bool,
+}
+
+impl CheckpointCoordinator {
+    /// A coordinator for `job` with `config`; its first checkpoint gets id `first_id`.
+    pub(crate) fn new(
+        job: CoordinatedJob,
+        config: &CheckpointConfig,
+        first_id: CheckpointId,
+        now: Instant,
+    ) -> CheckpointCoordinator {
+        CheckpointCoordinator {
+            job_id: job.job_id,
+            max_parallelism: job.max_parallelism,
+            vertices: job.vertices,
+            timeout: config.timeout,
+            scheduler: CheckpointScheduler::new(config),
+            store: CompletedCheckpointStore::new(config.num_retained),
+            failures: CheckpointFailureManager::new(config.tolerable_failed_checkpoints),
+            plan: CheckpointPlanCalculator::new(job.is_source),
+            pending: BTreeMap::new(),
+            first_id,
+            next_id: first_id,
+            started: now,
+            terminated: false,
+        }
+    }
+
+    /// The job starts now: trigger times count from here; the first periodic trigger is armed.
+    pub(crate) fn start(&mut self, cx: &mut impl CoordinatorContext) {
+        self.started = cx.now();
+        let first = self.scheduler.first_trigger(self.started);
+        cx.schedule(Timer::Trigger, first);
+    }
+
+    /// The newest checkpoint completed in this run, if any.
+    pub(crate) fn latest_completed(&self) -> Option<CheckpointId> {
+        self.store.latest()
+    }
+
+    /// The trigger timer fired.
+    pub(crate) fn on_trigger_timer(&mut self, cx: &mut impl CoordinatorContext) {
+        if self.terminated {
+            return;
+        }
+        let decision = self.scheduler.on_timer(cx.now(), self.pending.len());
+        self.apply(decision, cx);
+    }
+
+    /// A manual trigger `request`: answered when its checkpoint ends, or refused.
+    pub(crate) fn trigger_manual(&mut self, request: RequestId, cx: &mut impl CoordinatorContext) {
+        if self.terminated {
+            cx.answer(request, Err(CheckpointFailureReason::JobTerminating));
+            return;
+        }
+        match self.scheduler.request_manual(request, self.pending.len()) {
+            ManualDecision::Queued => {}
+            ManualDecision::Refuse(reason) => cx.answer(request, Err(reason)),
+            ManualDecision::Trigger => {
+                if let Err(reason) = self.trigger(vec![request], cx) {
+                    cx.answer(request, Err(reason));
+                }
+            }
+        }
+    }
+
+    /// `subtasks` is every deployed subtask now: checkpoints may go again.
+    pub(crate) fn deployed(&mut self, subtasks: Vec<SubtaskKey>, cx: &mut impl CoordinatorContext) {
+        self.plan.deployed(subtasks);
+        self.scheduler.resume();
+        self.slot_freed(cx);
+    }
+
+    /// The tasks of `vertices` failed and will restart: every pending checkpoint is aborted,
+    /// and none is triggered until they are deployed again.
+    pub(crate) fn region_failed(&mut self, vertices: &[usize], cx: &mut impl CoordinatorContext) {
+        self.scheduler.suspend();
+        self.failures.reset();
+        self.plan.region_failed(vertices);
+        let pending: Vec<CheckpointId> = self.pending.keys().copied().collect();
+        for id in pending {
+            self.abort(id, CheckpointFailureReason::TaskFailure, cx);
+        }
+    }
+
+    /// Source `key` read everything: a checkpoint covering its last records goes promptly.
+    pub(crate) fn source_exhausted(&mut self, key: SubtaskKey, cx: &mut impl CoordinatorContext) {
+        tracing::debug!(subtask = ?key, "source read everything");
+        self.request_prompt(cx);
+    }
+
+    /// Every input of `key` ended: it is asked directly for its state from now on; once every
+    /// input ended, a final checkpoint covers what end of input emitted.
+    pub(crate) fn input_ended(&mut self, key: SubtaskKey, cx: &mut impl CoordinatorContext) {
+        self.plan.input_ended(key);
+        self.ask_directly(key, cx);
+        if self.plan.all_input_ended() && self.plan.any_unfinished() {
+            self.request_prompt(cx);
+        }
+    }
+
+    /// `key` finished: it acknowledges nothing unless asked directly.
+    pub(crate) fn subtask_done(&mut self, key: SubtaskKey, cx: &mut impl CoordinatorContext) {
+        self.plan.finished(key);
+        self.ask_directly(key, cx);
+    }
+
+    /// The job ends: pending checkpoints and queued requests fail as
+    /// [`CheckpointFailureReason::JobTerminating`], uncounted; the retained checkpoints are
+    /// discarded when `discard_completed`.
+    pub(crate) fn terminate(&mut self, discard_completed: bool, cx: &mut impl CoordinatorContext) {
+        self.terminated = true;
+        cx.cancel(Timer::Trigger);
+        let pending: Vec<CheckpointId> = self.pending.keys().copied().collect();
+        for id in pending {
+            self.abort(id, CheckpointFailureReason::JobTerminating, cx);
+        }
+        for request in self.scheduler.drain_queued() {
+            cx.answer(request, Err(CheckpointFailureReason::JobTerminating));
+        }
+        if discard_completed {
+            for id in self.store.take_all() {
+                self.discard(id, cx);
+            }
+        }
+    }
+
+    /// Does what the scheduler decided about a due trigger.
+    fn apply(&mut self, decision: TriggerDecision, cx: &mut impl CoordinatorContext) {
+        match decision {
+            TriggerDecision::Trigger { next_periodic } => {
+                if let Err(reason) = self.trigger(Vec::new(), cx) {
+                    tracing::debug!("no checkpoint triggered: {reason}");
+                }
+                cx.schedule(Timer::Trigger, next_periodic);
+            }
+            TriggerDecision::Skip { next_periodic } => cx.schedule(Timer::Trigger, next_periodic),
+            TriggerDecision::WaitUntil(at) => cx.schedule(Timer::Trigger, at),
+            TriggerDecision::WaitForSlot => {}
+        }
+    }
+
+    fn request_prompt(&mut self, cx: &mut impl CoordinatorContext) {
+        let decision = self.scheduler.request_prompt(cx.now(), self.pending.len());
+        self.apply(decision, cx);
+    }
+
+    fn slot_freed(&mut self, cx: &mut impl CoordinatorContext) {
+        if self.terminated {
+            return;
+        }
+        if let Some(decision) = self.scheduler.slot_freed(cx.now(), self.pending.len()) {
+            self.apply(decision, cx);
+        }
+    }
+
+    /// A checkpoint ended: queued manual requests take the free slots, then a trigger that
+    /// waited for one is due.
+    fn after_checkpoint_ended(&mut self, cx: &mut impl CoordinatorContext) {
+        while let Some(request) = self.scheduler.pop_queued(self.pending.len()) {
+            self.trigger_manual(request, cx);
+        }
+        self.slot_freed(cx);
+    }
+
+    /// Triggers a checkpoint now, as the plan says, answering `requests` when it ends; returns
+    /// its id.
+    fn trigger(
+        &mut self,
+        requests: Vec<RequestId>,
+        cx: &mut impl CoordinatorContext,
+    ) -> Result<CheckpointId, CheckpointFailureReason> {
+        let plan = self.plan.plan()?;
+        let id = self.next_id;
+        self.next_id += 1;
+        let now = cx.now();
+        let barrier = CheckpointBarrier {
+            id,
+            timestamp_ms: now.duration_since(self.started).as_millis() as u64,
+        };
+        cx.schedule(Timer::Timeout(id), now + self.timeout);
+        let pending = Pending {
+            tracker: PendingCheckpoint::new(id, plan.to_wait_for),
+            barrier,
+            triggered_at: now,
+            requests,
+        };
+        self.pending.insert(id, pending);
+        for key in plan.to_trigger {
+            cx.send(key, SubtaskMessage::Trigger(barrier));
+        }
+        Ok(id)
+    }
+
+    /// Asks `key`, which no barrier reaches any more, for its state in every pending checkpoint
+    /// it has not acknowledged.
+    fn ask_directly(&self, key: SubtaskKey, cx: &mut impl CoordinatorContext) {
+        for pending in self.pending.values() {
+            if pending.tracker.is_expected(&key) {
+                cx.send(key, SubtaskMessage::Trigger(pending.barrier));
+            }
+        }
+    }
+
+    /// Where checkpoint `id` stands for a message from `key`.
+    fn fate(&self, id: CheckpointId, key: &SubtaskKey) -> CheckpointFate {
+        if let Some(pending) = self.pending.get(&id) {
+            CheckpointFate::Pending(pending.tracker.role(key))
+        } else if self.store.contains(id) {
+            CheckpointFate::Retained
+        } else if (self.first_id..self.next_id).contains(&id) {
+            CheckpointFate::Ended
+        } else {
+            CheckpointFate::Unknown
+        }
+    }
+
+    fn discard(&self, id: CheckpointId, cx: &mut impl CoordinatorContext) {
+        if let Err(e) = cx.discard(id) {
+            tracing::warn!("cannot delete checkpoint {id}: {e}");
+        }
+    }
+}
+
+mod completion;
+#[cfg(test)]
+mod scenario;
+#[cfg(test)]
+mod scenario_tests;

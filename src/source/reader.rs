@@ -1,0 +1,113 @@
+//! [`SourceReader`]: a typed source split read a batch at a time, and its type erasure for the task.
+
+use crate::error::{BoxError, TaskError, TaskErrorKind};
+use crate::task::operator::OperatorInfo;
+use std::sync::Arc;
+use weir_actors::graph::task::SourceStatus;
+use weir_actors::metrics::OperatorCounters;
+use weir_actors::Batch;
+
+/// A typed source split, read a batch at a time.
+pub trait SourceReader<T>: Send + 'static {
+    /// Appends up to `max` records to `out`; returns [`SourceStatus::Finished`] once exhausted.
+    fn read(&mut self, max: usize, out: &mut Vec<T>) -> Result<SourceStatus, BoxError>;
+
+    /// The reader's position (what it has read so far), for a checkpoint.
+    fn snapshot_position(&self) -> Result<Vec<u8>, BoxError> {
+        Ok(Vec::new())
+    }
+
+    /// Moves the reader to a position [`SourceReader::snapshot_position`] returned, so it
+    /// continues exactly after what the checkpoint covered. Readers that cannot do this fail the
+    /// restore rather than replay from the start.
+    fn restore_position(&mut self, position: &[u8]) -> Result<(), BoxError> {
+        let _ = position;
+        Err(
+            "this source cannot resume from a checkpoint (it does not implement restore_position)"
+                .into(),
+        )
+    }
+}
+
+/// A source reader with its record type erased.
+pub trait ErasedSource: Send {
+    /// Reads up to `max` records.
+    fn poll(&mut self, max: usize) -> Result<(Batch, SourceStatus), TaskError>;
+    /// See [`SourceReader::snapshot_position`].
+    fn snapshot_position(&self) -> Result<Vec<u8>, TaskError>;
+    /// See [`SourceReader::restore_position`].
+    fn restore_position(&mut self, position: &[u8]) -> Result<(), TaskError>;
+}
+
+/// Builds one subtask's source reader.
+pub type SourceFactory =
+    Arc<dyn Fn(&OperatorInfo) -> Result<Box<dyn ErasedSource>, TaskError> + Send + Sync>;
+
+struct ErasedReader<T, R> {
+    reader: R,
+    label: String,
+    counters: Arc<OperatorCounters>,
+    _t: std::marker::PhantomData<fn() -> T>,
+}
+
+impl<T: Send + 'static, R: SourceReader<T>> ErasedSource for ErasedReader<T, R> {
+    fn poll(&mut self, max: usize) -> Result<(Batch, SourceStatus), TaskError> {
+        let mut out = Vec::with_capacity(max);
+        let reader = &mut self.reader;
+        let status =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| reader.read(max, &mut out)))
+                .map_err(|p| TaskError::from_panic(p).in_operator(&self.label))?
+                .map_err(|e| {
+                    TaskError::new(TaskErrorKind::User, e.to_string()).in_operator(&self.label)
+                })?;
+        self.counters.add_out(out.len());
+        Ok((Batch::new(out), status))
+    }
+
+    fn snapshot_position(&self) -> Result<Vec<u8>, TaskError> {
+        crate::task::operator::guarded(&self.label, TaskErrorKind::State, || {
+            self.reader.snapshot_position()
+        })
+    }
+
+    fn restore_position(&mut self, position: &[u8]) -> Result<(), TaskError> {
+        let reader = &mut self.reader;
+        crate::task::operator::guarded(&self.label, TaskErrorKind::State, || {
+            reader.restore_position(position)
+        })
+    }
+}
+
+pub(crate) fn encode_u64(x: u64) -> Result<Vec<u8>, BoxError> {
+    Ok(postcard::to_allocvec(&x)?)
+}
+
+pub(crate) fn decode_u64(bytes: &[u8]) -> Result<u64, BoxError> {
+    Ok(postcard::from_bytes(bytes)?)
+}
+
+/// Wraps a typed reader for `info`'s subtask.
+pub fn erase_reader<T: Send + 'static, R: SourceReader<T>>(
+    reader: R,
+    info: &OperatorInfo,
+) -> Box<dyn ErasedSource> {
+    Box::new(ErasedReader {
+        reader,
+        label: info.label(),
+        counters: info
+            .subtask
+            .metrics
+            .operator(&info.name, &info.uid, info.subtask.index),
+        _t: std::marker::PhantomData,
+    })
+}
+
+/// The contiguous share `[start, end)` of `len` items that subtask `index` of `parallelism` reads.
+pub fn split_range(len: u64, index: u32, parallelism: u32) -> (u64, u64) {
+    let p = u64::from(parallelism.max(1));
+    let i = u64::from(index);
+    (
+        (u128::from(len) * u128::from(i) / u128::from(p)) as u64,
+        (u128::from(len) * u128::from(i + 1) / u128::from(p)) as u64,
+    )
+}
