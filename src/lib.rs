@@ -4,8 +4,13 @@
 //! Apache Flink's model: a DataStream API, keyed state, parallel subtasks connected by channels
 //! under credit-based flow control (so memory stays bounded whatever the input size).
 //!
+//! The package is `weir-stream` (`cargo add weir-stream`); its library is `weir`, and
+//! [`prelude`] holds what a job needs. The default feature `rocksdb` builds the RocksDB state
+//! backend; without it nothing of RocksDB's C++ is built and only
+//! [`StateBackend::HashMap`] is available.
+//!
 //! ```
-//! use weir::StreamEnvironment;
+//! use weir::prelude::*;
 //!
 //! let mut env = StreamEnvironment::new();
 //! env.set_parallelism(2);

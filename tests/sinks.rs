@@ -1,6 +1,6 @@
 //! Sinks across failures and restores: `write_lines` keeps the lines its checkpoints cover and
 //! holds every record exactly once at the end, whether the job was cancelled and restored by a
-//! later run or restarted within one run; a custom `SinkWriter` sees flushes, snapshots and
+//! later run, killed with SIGKILL, or restarted within one run; a custom `SinkWriter` sees flushes, snapshots and
 //! commits in Flink's order.
 
 use std::path::{Path, PathBuf};
@@ -230,6 +230,71 @@ fn write_lines_holds_every_record_once_after_a_restart_within_the_job() {
         .expect("the job finishes after one restart");
     assert_eq!(result.restarts.len(), 1, "{:?}", result.restarts);
     assert_eq!(files(&out, 1), expected);
+}
+
+/// Set in a child process: the directory it runs the job of
+/// [`write_lines_survives_a_sigkill_and_restores_whole_lines`] in.
+const KILL_CHILD_DIR: &str = "WEIR_TEST_SIGKILL_DIR";
+
+#[test]
+fn write_lines_survives_a_sigkill_and_restores_whole_lines() {
+    let checkpoints = |dir: &Path| dir.join("checkpoints");
+    if let Some(dir) = std::env::var_os(KILL_CHILD_DIR) {
+        // The child: a checkpoint after 10 000 numbers, 5 000 more, then it waits to be killed.
+        let dir = PathBuf::from(dir);
+        let gate = Gate::new(10_000);
+        let env = checkpointing_env(&checkpoints(&dir), RestartStrategyConfig::NoRestart);
+        lines_job(&env, &gate, &dir.join("out.txt"), 2);
+        let client = run_to_first_checkpoint(&env, &gate);
+        gate.allow(15_000);
+        gate.wait_emitted(15_000);
+        println!("past the checkpoint");
+        let _ = client.wait_blocking();
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("out.txt");
+    let expected = failure_free(dir.path(), 2);
+
+    let mut child = std::process::Command::new(std::env::current_exe().expect("test binary"))
+        .args([
+            "--exact",
+            "write_lines_survives_a_sigkill_and_restores_whole_lines",
+            "--nocapture",
+        ])
+        .env(KILL_CHILD_DIR, dir.path())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("child starts");
+    let pid = child.id() as libc::pid_t;
+    let stdout = child.stdout.take().expect("piped");
+    use std::io::BufRead;
+    for line in std::io::BufReader::new(stdout).lines() {
+        if line.expect("child output").contains("past the checkpoint") {
+            // SAFETY: kill(2) on our own child's pid has no memory effects.
+            assert_eq!(unsafe { libc::kill(pid, libc::SIGKILL) }, 0);
+            break;
+        }
+    }
+    let status = child.wait().expect("child ends");
+    assert!(!status.success(), "the child was killed: {status:?}");
+    // What the OS may leave when it cuts a write short: a partial last line.
+    let torn = PathBuf::from(format!("{}.0", out.display()));
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&torn)
+        .expect("the killed run's file");
+    std::io::Write::write_all(&mut file, b"1234").expect("append");
+
+    let gate = Gate::new(u64::MAX);
+    let mut env = checkpointing_env(&checkpoints(dir.path()), RestartStrategyConfig::NoRestart);
+    let report = env
+        .restore_from_latest(checkpoints(dir.path()))
+        .expect("restores");
+    assert_eq!(report.checkpoint_id, 1);
+    lines_job(&env, &gate, &out, 2);
+    env.execute().expect("the restored run finishes");
+    assert_eq!(files(&out, 2), expected);
 }
 
 /// What a custom writer saw, in order.
