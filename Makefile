@@ -19,6 +19,7 @@ test: deps
 lint: deps
 	cargo fmt --all -- --check
 	cargo clippy --release --workspace --all-targets -- -D warnings
+	cargo check --release -p weir-stream --no-default-features
 
 bench: deps
 	cargo bench --bench throughput

@@ -2,14 +2,11 @@
 //! again: it resumes from the latest complete checkpoint, with its counts and its source position.
 //!
 //! `cargo run --release --example checkpointed_count -- [dir] [seconds]`
-//! (default dir `./weir-checkpoints`; with `seconds`, it cancels itself after that long, keeping
-//! its checkpoints, which is what Ctrl-C does too).
+//! (default dir `./weir-checkpoints`; with `seconds`, it cancels itself after that long, which
+//! is what Ctrl-C does too: the job is cancelled and its checkpoints are kept).
 
-use std::time::{Duration, Instant};
-use weir::{
-    BoxError, ExternalizedCheckpointRetention, KeyedContext, KeyedProcessFunction, RuntimeContext,
-    StreamEnvironment, ValueState,
-};
+use std::time::Duration;
+use weir::prelude::*;
 
 #[derive(Clone, Default)]
 struct Count {
@@ -34,21 +31,25 @@ impl KeyedProcessFunction<u64, u64, (u64, u64)> for Count {
     }
 }
 
-fn main() -> Result<(), weir::Error> {
+fn main() -> Result<(), BoxError> {
     let mut args = std::env::args().skip(1);
     let dir = args
         .next()
         .unwrap_or_else(|| "weir-checkpoints".to_string());
     let seconds: Option<u64> = args.next().and_then(|s| s.parse().ok());
+    run(&dir, seconds.map(Duration::from_secs))
+}
 
+/// Runs the job until Ctrl-C (or `stop_after`), printing each completed checkpoint.
+pub fn run(dir: &str, stop_after: Option<Duration>) -> Result<(), BoxError> {
     let mut env = StreamEnvironment::new();
     env.set_job_name("checkpointed count")
         .set_parallelism(2)
         .enable_checkpointing(Duration::from_secs(1))
-        .set_checkpoint_dir(&dir);
+        .set_checkpoint_dir(dir);
     env.checkpoint_config_mut().externalized_retention =
         ExternalizedCheckpointRetention::RetainOnCancellation;
-    match env.restore_from_latest(&dir) {
+    match env.restore_from_latest(dir) {
         Ok(report) => {
             println!(
                 "resuming from checkpoint {} in {}",
@@ -58,10 +59,10 @@ fn main() -> Result<(), weir::Error> {
                 println!("  skipped an incomplete checkpoint: {skipped}");
             }
         }
-        Err(weir::Error::Restore(weir::RestoreError::NoCompleteCheckpoint { .. })) => {
+        Err(Error::Restore(RestoreError::NoCompleteCheckpoint { .. })) => {
             println!("no checkpoint in {dir} yet: starting from the beginning");
         }
-        Err(e) => return Err(e),
+        Err(e) => return Err(e.into()),
     }
     env.generate_sequence(0, u64::MAX - 1)
         .uid("numbers")
@@ -72,40 +73,54 @@ fn main() -> Result<(), weir::Error> {
         .uid("discard");
 
     let client = env.spawn()?;
-    let mut completed = client.subscribe_checkpoints();
-    let started = Instant::now();
-    let rt = tokio::runtime::Builder::new_current_thread()
+    client.cancel_on_ctrl_c()?;
+    println!("job running: press Ctrl-C to cancel it (its checkpoints are kept)");
+    tokio::runtime::Builder::new_current_thread()
         .enable_time()
-        .build()
-        .map_err(|e| weir::Error::Job(weir::JobError::Startup(e.to_string())))?;
+        .build()?
+        .block_on(watch(&client, stop_after));
+    match client.wait_blocking() {
+        Ok(_) => Ok(()),
+        Err(JobError::Cancelled) => {
+            println!("cancelled: the checkpoints in {dir} are kept; run again to resume");
+            Ok(())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Prints each completed checkpoint until the job ends, or cancels it after `stop_after`.
+async fn watch(client: &JobClient, stop_after: Option<Duration>) {
+    let mut completed = client.subscribe_checkpoints();
+    let mut status = client.subscribe_status();
+    let stop = async {
+        match stop_after {
+            Some(after) => tokio::time::sleep(after).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(stop);
     loop {
-        let changed = rt.block_on(async {
-            tokio::time::timeout(Duration::from_millis(250), completed.changed()).await
-        });
-        if let Ok(Ok(())) = changed {
-            if let Some(stats) = completed.borrow_and_update().clone() {
-                println!(
-                    "checkpoint {:>4}  {:>8.1} ms  {:>10} bytes",
-                    stats.id,
-                    stats.duration.as_secs_f64() * 1000.0,
-                    stats.state_size
-                );
+        tokio::select! {
+            changed = completed.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+                if let Some(stats) = completed.borrow_and_update().clone() {
+                    println!(
+                        "checkpoint {:>4}  {:>8.1} ms  {:>10} bytes",
+                        stats.id,
+                        stats.duration.as_secs_f64() * 1000.0,
+                        stats.state_size
+                    );
+                }
+            }
+            _ = status.wait_for(|s| s.is_terminal()) => return,
+            _ = &mut stop => {
+                println!("stopping after {} s", stop_after.unwrap_or_default().as_secs());
+                client.cancel();
+                return;
             }
         }
-        if client.status().is_terminal() {
-            break;
-        }
-        if seconds.is_some_and(|s| started.elapsed() >= Duration::from_secs(s)) {
-            println!(
-                "stopping after {} s (checkpoints are kept)",
-                started.elapsed().as_secs()
-            );
-            client.cancel();
-            break;
-        }
-    }
-    match client.wait_blocking() {
-        Ok(_) | Err(weir::JobError::Cancelled) => Ok(()),
-        Err(e) => Err(e.into()),
     }
 }

@@ -1,11 +1,13 @@
-//! The DataStream API: typed streams and the transformations between them.
+//! The DataStream API: typed streams and the transformations between them; the sinks
+//! ([`DataStream::sink_to`], [`DataStream::write_lines`]…) are in a file of their own.
+
+mod sinks;
+
+pub use sinks::{CollectSink, DataStreamSink};
 
 use crate::graph::{Input, Node, NodeKind, StreamGraph};
 use crate::operators::keyed_process::{
     KeySelector, KeyedProcessFunction, KeyedProcessOperator, ReduceFunction,
-};
-use crate::sink::{
-    CollectHandle, CollectOperator, DiscardOperator, LineFileOperator, PrintOperator,
 };
 use crate::task::operator::{
     Erased, FilterOperator, FlatMapOperator, MapOperator, Operator, OperatorFactory, OperatorInfo,
@@ -13,9 +15,7 @@ use crate::task::operator::{
 use crate::task::partitioner::{router_factory, KeyHashFn, Partitioning};
 use crate::TaskError;
 use parking_lot::Mutex;
-use std::fmt::Display;
 use std::marker::PhantomData;
-use std::path::PathBuf;
 use std::sync::Arc;
 use weir_actors::graph::key_group::stable_hash;
 use weir_actors::TaskErrorKind;
@@ -82,21 +82,6 @@ impl<T: Record> DataStream<T> {
             router: router_factory::<O>(),
         });
         DataStream::from_node(self.graph.clone(), node)
-    }
-
-    fn add_sink(&self, name: &str, factory: OperatorFactory) -> DataStreamSink {
-        let node = self.graph.lock().add(Node {
-            name: name.to_string(),
-            uid: None,
-            parallelism: None,
-            kind: NodeKind::Sink(factory),
-            inputs: self.inputs.clone(),
-            router: router_factory::<()>(),
-        });
-        DataStreamSink {
-            graph: self.graph.clone(),
-            node,
-        }
     }
 
     fn with_partitioning(&self, partitioning: Partitioning) -> DataStream<T> {
@@ -216,103 +201,6 @@ impl<T: Record> DataStream<T> {
         s.node = None;
         s
     }
-
-    /// Ends the stream in a custom sink: an operator that emits nothing, one instance per subtask.
-    pub fn sink_to<Op, F>(&self, name: &str, make: F) -> DataStreamSink
-    where
-        Op: Operator<T, ()>,
-        F: Fn(&OperatorInfo) -> Result<Op, TaskError> + Send + Sync + 'static,
-    {
-        self.add_sink(name, operator_factory(make))
-    }
-
-    /// Collects every record into memory; read them through the returned handle.
-    pub fn collect(&self) -> CollectSink<T> {
-        let records = Arc::new(Mutex::new(Vec::new()));
-        let target = records.clone();
-        let sink = self.add_sink(
-            "Sink: Collect",
-            operator_factory(move |_| {
-                Ok(CollectOperator {
-                    target: target.clone(),
-                })
-            }),
-        );
-        CollectSink {
-            sink,
-            handle: CollectHandle { records },
-        }
-    }
-
-    /// Commits every record into `target` once a checkpoint covering it completes: the output of
-    /// an exactly-once transactional sink (see [`crate::sink::committed_collector`]). Without checkpointing
-    /// nothing is ever committed.
-    pub fn collect_committed(&self, target: &crate::CommittedCollector<T>) -> DataStreamSink
-    where
-        T: serde::Serialize + serde::de::DeserializeOwned,
-    {
-        let target = target.clone();
-        self.add_sink(
-            "Sink: Committed collect",
-            operator_factory(move |info| {
-                Ok(
-                    crate::sink::committed_collector::CommittedCollectOperator::new(
-                        target.clone(),
-                        info.uid.clone(),
-                        info.subtask.index,
-                    ),
-                )
-            }),
-        )
-    }
-
-    /// Drops every record (Flink's `DiscardingSink`).
-    pub fn discard(&self) -> DataStreamSink {
-        self.add_sink(
-            "Sink: Discard",
-            operator_factory::<T, (), _, _>(|_| Ok(DiscardOperator)),
-        )
-    }
-
-    /// Writes records as lines to `path` (one subtask), or to `path.<i>` for subtask `i` when the
-    /// sink runs with more than one.
-    pub fn write_lines(&self, path: impl Into<PathBuf>) -> DataStreamSink
-    where
-        T: Display,
-    {
-        let path: PathBuf = path.into();
-        self.add_sink(
-            "Sink: Lines",
-            operator_factory::<T, (), _, _>(move |info| {
-                let file = if info.subtask.parallelism == 1 {
-                    path.clone()
-                } else {
-                    let mut name = path.clone().into_os_string();
-                    name.push(format!(".{}", info.subtask.index));
-                    PathBuf::from(name)
-                };
-                Ok(LineFileOperator::new(file))
-            }),
-        )
-    }
-
-    /// Prints every record, prefixed by its subtask's number when the sink has more than one.
-    pub fn print(&self) -> DataStreamSink
-    where
-        T: Display,
-    {
-        self.add_sink(
-            "Sink: Print",
-            operator_factory::<T, (), _, _>(|info| {
-                let prefix = if info.subtask.parallelism > 1 {
-                    format!("{}> ", info.subtask.index + 1)
-                } else {
-                    String::new()
-                };
-                Ok(PrintOperator { prefix })
-            }),
-        )
-    }
 }
 
 /// A stream partitioned by key: operators on it see every record of a key in one subtask.
@@ -366,81 +254,5 @@ impl<K: Key, T: Record> KeyedStream<K, T> {
         F: Fn(T, T) -> T + Clone + Send + Sync + 'static,
     {
         self.process(ReduceFunction::new(f)).name("Reduce")
-    }
-}
-
-/// A sink in the job graph; set its uid, name and parallelism.
-pub struct DataStreamSink {
-    graph: Arc<Mutex<StreamGraph>>,
-    node: usize,
-}
-
-impl DataStreamSink {
-    fn configure(self, f: impl FnOnce(&mut Node)) -> Self {
-        if let Some(n) = self.graph.lock().nodes.get_mut(self.node) {
-            f(n);
-        }
-        self
-    }
-
-    /// Sets the sink's uid.
-    pub fn uid(self, uid: &str) -> Self {
-        self.configure(|n| n.uid = Some(uid.to_string()))
-    }
-
-    /// Sets the sink's name.
-    pub fn name(self, name: &str) -> Self {
-        self.configure(|n| n.name = name.to_string())
-    }
-
-    /// Sets the sink's parallelism.
-    pub fn set_parallelism(self, parallelism: u32) -> Self {
-        self.configure(|n| n.parallelism = Some(parallelism))
-    }
-}
-
-/// A collecting sink: the sink's settings, and the handle its records are read through.
-pub struct CollectSink<T> {
-    sink: DataStreamSink,
-    handle: CollectHandle<T>,
-}
-
-impl<T: Clone> CollectSink<T> {
-    /// Sets the sink's uid.
-    pub fn uid(mut self, uid: &str) -> Self {
-        self.sink = self.sink.uid(uid);
-        self
-    }
-
-    /// Sets the sink's name.
-    pub fn name(mut self, name: &str) -> Self {
-        self.sink = self.sink.name(name);
-        self
-    }
-
-    /// Sets the sink's parallelism.
-    pub fn set_parallelism(mut self, parallelism: u32) -> Self {
-        self.sink = self.sink.set_parallelism(parallelism);
-        self
-    }
-
-    /// The handle to read the collected records through.
-    pub fn handle(&self) -> CollectHandle<T> {
-        self.handle.clone()
-    }
-
-    /// A copy of the records collected so far.
-    pub fn records(&self) -> Vec<T> {
-        self.handle.records()
-    }
-
-    /// How many records have been collected so far.
-    pub fn len(&self) -> usize {
-        self.handle.len()
-    }
-
-    /// Whether no record has been collected yet.
-    pub fn is_empty(&self) -> bool {
-        self.handle.is_empty()
     }
 }

@@ -438,6 +438,12 @@ impl StreamEnvironment {
     /// What keyed operators need of the state backend; incremental RocksDB checkpoints need a
     /// checkpoint directory to upload their shared files to.
     fn backend_settings(&self) -> Result<BackendSettings, Error> {
+        #[cfg(not(feature = "rocksdb"))]
+        if matches!(self.state_backend, StateBackend::RocksDb(_)) {
+            let needed_by = "the RocksDB state backend".to_string();
+            let feature = "rocksdb";
+            return Err(GraphError::FeatureNotEnabled { feature, needed_by }.into());
+        }
         let storage = match &self.checkpoint_config.storage {
             Some(CheckpointStorageConfig::FileSystem(dir)) if self.checkpoint_storage.is_none() => {
                 Some(FileSystemCheckpointStorage::new(

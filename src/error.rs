@@ -57,6 +57,15 @@ pub enum GraphError {
         /// The parallelism asked for.
         parallelism: u32,
     },
+    /// The job needs a cargo feature of weir this build does not have (`rocksdb` for
+    /// [`StateBackend::RocksDb`](crate::StateBackend::RocksDb)).
+    #[error("{needed_by} needs weir's `{feature}` cargo feature, which this build does not have")]
+    FeatureNotEnabled {
+        /// The feature.
+        feature: &'static str,
+        /// What needs it.
+        needed_by: String,
+    },
     /// A configuration value the graph cannot use.
     #[error("invalid setting {setting}: {reason}")]
     InvalidSetting {

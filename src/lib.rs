@@ -4,8 +4,13 @@
 //! Apache Flink's model: a DataStream API, keyed state, parallel subtasks connected by channels
 //! under credit-based flow control (so memory stays bounded whatever the input size).
 //!
+//! The package is `weir-stream` (`cargo add weir-stream`); its library is `weir`, and
+//! [`prelude`] holds what a job needs. The default feature `rocksdb` builds the RocksDB state
+//! backend; without it nothing of RocksDB's C++ is built and only
+//! [`StateBackend::HashMap`] is available.
+//!
 //! ```
-//! use weir::StreamEnvironment;
+//! use weir::prelude::*;
 //!
 //! let mut env = StreamEnvironment::new();
 //! env.set_parallelism(2);
@@ -28,6 +33,7 @@ pub mod environment;
 pub mod error;
 mod graph;
 pub mod operators;
+pub mod prelude;
 pub mod sink;
 pub mod source;
 pub mod state;
@@ -40,7 +46,7 @@ pub use environment::{EnvironmentConfig, StreamEnvironment};
 pub use error::{BoxError, Error, GraphError, JobError, TaskError, TaskErrorKind, TaskFailure};
 pub use operators::keyed_process::KeyedProcessFunction;
 pub use sink::committed_collector::CommittedCollector;
-pub use sink::CollectHandle;
+pub use sink::{CollectHandle, SinkWriter};
 pub use state::backend::{RocksDbStateBackend, StateBackend};
 pub use state::operator::{
     BroadcastProcessFunction, BroadcastState, BroadcastStateDescriptor, CheckpointedFunction,
@@ -51,6 +57,7 @@ pub use state::{
     AggregateFunction, AggregatingState, KeyedContext, KeyedStateError, ListState, MapState,
     ReducingState, RuntimeContext, StateTtlConfig, StateVisibility, TtlUpdateType, ValueState,
 };
+pub use task::operator::{Operator, OperatorInfo, StateWriter};
 pub use time::timer_service::{JobClock, TimerService};
 pub use weir_actors::checkpoint::stats::{
     CheckpointFailureReason, CheckpointStats, CheckpointStatus, CheckpointSubtask, DeclineCause,
@@ -61,10 +68,11 @@ pub use weir_actors::config::checkpoint_config::{
 };
 pub use weir_actors::config::configuration::{ConfigError, Configuration, FailoverStrategyKind};
 pub use weir_actors::recovery::failure_cause::FailureCause;
+pub use weir_actors::graph::task::{SourceStatus, SubtaskInfo};
 pub use weir_actors::recovery::restart_history::RestartRecord;
 pub use weir_actors::recovery::restart_strategy::RestartStrategyConfig;
 pub use weir_actors::testing::fault_injection::{Fault, FaultInjector, Target};
-pub use weir_actors::{JobClient, JobResult, JobStatus, OperatorCount};
+pub use weir_actors::{CheckpointId, CtrlCError, JobClient, JobResult, JobStatus, OperatorCount};
 
 /// The runtime crate, for what the API does not wrap (metrics types, key-group functions).
 pub use weir_actors as runtime;

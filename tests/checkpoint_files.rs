@@ -451,7 +451,7 @@ fn killable_job(base: &Path, child: bool) -> StreamEnvironment {
         false => Pace::Eager,
     };
     sequence_job(&env, pace)
-        .sink_to("Sink: Files", move |info| {
+        .add_sink("Sink: Files", move |info| {
             Ok(FileCommit {
                 dir: out.clone(),
                 subtask: info.subtask.index,

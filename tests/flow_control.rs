@@ -29,7 +29,7 @@ fn queued_batches_never_exceed_credits_while_a_large_input_flows() {
         .set_credits_per_channel(CREDITS);
     env.generate_sequence(0, 1_000_000)
         .key_by(|x| x % 1000)
-        .sink_to("Slow", |_| Ok(SlowSink))
+        .add_sink("Slow", |_| Ok(SlowSink))
         .uid("slow-sink");
     let client = env.spawn().expect("job starts");
     let mut status = client.subscribe_status();

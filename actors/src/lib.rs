@@ -32,7 +32,7 @@ pub mod recovery;
 mod splitmix64;
 pub mod testing;
 
-pub use actors::client::{launch, JobClient};
+pub use actors::client::{launch, CtrlCError, JobClient};
 pub use actors::job_result::{JobResult, OperatorCount};
 pub use actors::job_status::JobStatus;
 pub use error::{JobError, SubtaskId, TaskError, TaskErrorKind, TaskFailure};

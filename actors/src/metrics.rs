@@ -1,7 +1,63 @@
 //! Counters per operator and per subtask, readable from the job's client and exported through the
-//! `metrics` crate (names `weir_records_in_total`, `weir_records_out_total`, `weir_batches_in_total`,
-//! `weir_batches_out_total`, `weir_backpressured_seconds_total`, labelled by `operator`, `uid` and
-//! `subtask`). Exporting costs nothing when no recorder is installed.
+//! [`metrics`](https://docs.rs/metrics) crate. Exporting costs nothing when no recorder is
+//! installed.
+//!
+//! # Naming scheme
+//! Every name starts with `weir_`; counters end in `_total`; times are whole milliseconds and
+//! end in `_ms`; sizes end in `_bytes`. Labels say what a figure belongs to:
+//!
+//! | level | labels | metrics |
+//! | --- | --- | --- |
+//! | operator | `operator` (its name), `uid`, `subtask` (index from 0) | [`RECORDS_IN`], [`RECORDS_OUT`] |
+//! | task (a chain of operators in one subtask) | `task` (the chain's name, e.g. `Source: Sequence -> Map`), `subtask` | [`BATCHES_IN`], [`BATCHES_OUT`], [`BACKPRESSURED_MS`] |
+//! | job | none | [`CHECKPOINTS_COMPLETED`], [`CHECKPOINTS_FAILED`], [`LAST_CHECKPOINT_DURATION_MS`], [`LAST_CHECKPOINT_SIZE_BYTES`], [`LAST_CHECKPOINT_ALIGNMENT_MS`], [`RESTARTS`], [`DOWNTIME_MS`] |
+//!
+//! Job-level metrics carry no job label: with several jobs in one process, their counters add
+//! up and their gauges show the job that set them last. Counters keep growing across restarts
+//! (a restarted subtask gets its earlier counters back), so records a restore replays are
+//! counted again.
+
+/// Counter: records an operator read (operator level).
+pub const RECORDS_IN: &str = "weir_records_in_total";
+/// Counter: records an operator emitted (operator level).
+pub const RECORDS_OUT: &str = "weir_records_out_total";
+/// Counter: batches a subtask read from its input channels (task level).
+pub const BATCHES_IN: &str = "weir_batches_in_total";
+/// Counter: batches a subtask sent on its output channels (task level).
+pub const BATCHES_OUT: &str = "weir_batches_out_total";
+/// Counter: milliseconds a subtask could not send for lack of credit (task level).
+pub const BACKPRESSURED_MS: &str = "weir_backpressured_ms_total";
+/// Counter: completed checkpoints (job level).
+pub const CHECKPOINTS_COMPLETED: &str = "weir_checkpoints_completed_total";
+/// Counter: failed (declined, expired, aborted) checkpoints (job level).
+pub const CHECKPOINTS_FAILED: &str = "weir_checkpoints_failed_total";
+/// Gauge: duration of the last completed checkpoint, in milliseconds (job level).
+pub const LAST_CHECKPOINT_DURATION_MS: &str = "weir_last_checkpoint_duration_ms";
+/// Gauge: state size of the last completed checkpoint, in bytes (job level).
+pub const LAST_CHECKPOINT_SIZE_BYTES: &str = "weir_last_checkpoint_size_bytes";
+/// Gauge: the longest barrier alignment of the last completed checkpoint, in milliseconds (job
+/// level).
+pub const LAST_CHECKPOINT_ALIGNMENT_MS: &str = "weir_last_checkpoint_alignment_ms";
+/// Counter: restarts (job level).
+pub const RESTARTS: &str = "weir_restarts_total";
+/// Gauge: total time spent restarting, in milliseconds (job level).
+pub const DOWNTIME_MS: &str = "weir_downtime_ms";
+
+/// Every metric name weir exports, in the order of the table above.
+pub const ALL: [&str; 12] = [
+    RECORDS_IN,
+    RECORDS_OUT,
+    BATCHES_IN,
+    BATCHES_OUT,
+    BACKPRESSURED_MS,
+    CHECKPOINTS_COMPLETED,
+    CHECKPOINTS_FAILED,
+    LAST_CHECKPOINT_DURATION_MS,
+    LAST_CHECKPOINT_SIZE_BYTES,
+    LAST_CHECKPOINT_ALIGNMENT_MS,
+    RESTARTS,
+    DOWNTIME_MS,
+];
 
 use parking_lot::RwLock;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -60,10 +116,14 @@ impl SubtaskCounters {
         self.exported_batches_out.increment(1);
     }
 
-    /// Time spent unable to send for lack of credit.
+    /// Time spent unable to send for lack of credit. The exported counter follows the total in
+    /// whole milliseconds, so waits shorter than a millisecond add up there too.
     pub fn backpressured(&self, nanos: u64) {
-        self.backpressured_ns.fetch_add(nanos, Ordering::Relaxed);
-        self.exported_backpressure.increment(nanos / 1_000_000);
+        let before = self.backpressured_ns.fetch_add(nanos, Ordering::Relaxed);
+        let whole_ms = (before + nanos) / 1_000_000 - before / 1_000_000;
+        if whole_ms > 0 {
+            self.exported_backpressure.increment(whole_ms);
+        }
     }
 
     /// Records that one output channel held `backlog` batches waiting for credit.
@@ -137,12 +197,16 @@ impl MetricsRegistry {
         {
             return found.3.clone();
         }
-        let labels = labels(name, uid, subtask);
+        let labels = [
+            ("operator", name.to_string()),
+            ("uid", uid.to_string()),
+            ("subtask", subtask.to_string()),
+        ];
         let counters = Arc::new(OperatorCounters {
             records_in: AtomicU64::new(0),
             records_out: AtomicU64::new(0),
-            exported_in: metrics::counter!("weir_records_in_total", &labels),
-            exported_out: metrics::counter!("weir_records_out_total", &labels),
+            exported_in: metrics::counter!(RECORDS_IN, &labels),
+            exported_out: metrics::counter!(RECORDS_OUT, &labels),
         });
         self.operators
             .write()
@@ -160,16 +224,16 @@ impl MetricsRegistry {
         {
             return found.2.clone();
         }
-        let labels = labels(task, task, subtask);
+        let labels = [("task", task.to_string()), ("subtask", subtask.to_string())];
         let counters = Arc::new(SubtaskCounters {
             batches_in: AtomicU64::new(0),
             batches_out: AtomicU64::new(0),
             backpressured_ns: AtomicU64::new(0),
             max_queued_batches: AtomicU64::new(0),
             max_backlog_batches: AtomicU64::new(0),
-            exported_batches_in: metrics::counter!("weir_batches_in_total", &labels),
-            exported_batches_out: metrics::counter!("weir_batches_out_total", &labels),
-            exported_backpressure: metrics::counter!("weir_backpressured_ms_total", &labels),
+            exported_batches_in: metrics::counter!(BATCHES_IN, &labels),
+            exported_batches_out: metrics::counter!(BATCHES_OUT, &labels),
+            exported_backpressure: metrics::counter!(BACKPRESSURED_MS, &labels),
         });
         self.subtasks
             .write()
@@ -208,12 +272,4 @@ impl MetricsRegistry {
             })
             .collect()
     }
-}
-
-fn labels(name: &str, uid: &str, subtask: u32) -> [(&'static str, String); 3] {
-    [
-        ("operator", name.to_string()),
-        ("uid", uid.to_string()),
-        ("subtask", subtask.to_string()),
-    ]
 }

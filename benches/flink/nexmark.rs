@@ -161,20 +161,20 @@ pub fn build(
     let sink = "Sink: Counting discard";
     match query {
         "q0" => {
-            events.sink_to(sink, counting_sink(totals));
+            events.add_sink(sink, counting_sink(totals));
         }
         "q1" => {
-            events.flat_map(q1).sink_to(sink, counting_sink(totals));
+            events.flat_map(q1).add_sink(sink, counting_sink(totals));
         }
         "q2" => {
-            events.flat_map(q2).sink_to(sink, counting_sink(totals));
+            events.flat_map(q2).add_sink(sink, counting_sink(totals));
         }
         "q3" => {
             events
                 .filter(q3_input)
                 .key_by(q3_key)
                 .process(Q3Join::default())
-                .sink_to(sink, counting_sink(totals));
+                .add_sink(sink, counting_sink(totals));
         }
         other => return Err(format!("unknown Nexmark query {other} (q0, q1, q2, q3)")),
     }

@@ -152,7 +152,7 @@ pub fn run_once(args: &Args, run: u32) -> Result<(), String> {
         .transform("Probe", make_probe)
         .uid("probe")
         .map(move |r| check(&exact, r))
-        .sink_to("Sink: Counting discard", counting_sink(&totals));
+        .add_sink("Sink: Counting discard", counting_sink(&totals));
     let started = Instant::now();
     let client = env
         .spawn()

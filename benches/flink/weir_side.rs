@@ -211,14 +211,14 @@ fn run_once(args: &Args, run: u32) -> Result<(), String> {
             env.generate_sequence(0, n - 1)
                 .map(|x| x.wrapping_mul(3))
                 .filter(|x| x % 7 != 0)
-                .sink_to("Sink: Counting discard", counting_sink(&totals));
+                .add_sink("Sink: Counting discard", counting_sink(&totals));
         }
         "keyed" => {
             let keys = args.keys;
             env.generate_sequence(0, n - 1)
                 .key_by(move |x| x % keys)
                 .process(Count::default())
-                .sink_to("Sink: Counting discard", counting_sink(&totals));
+                .add_sink("Sink: Counting discard", counting_sink(&totals));
         }
         "nexmark" => nexmark::build(&env, &args.query, n, &totals)?,
         other => return Err(format!("unknown job {other}")),

@@ -10,7 +10,8 @@
 //! dropped: the sources replay them.
 
 use crate::error::BoxError;
-use crate::task::operator::{Operator, StateWriter};
+use crate::sink::writer::SinkWriter;
+use crate::task::operator::StateWriter;
 use parking_lot::Mutex;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -86,8 +87,8 @@ impl<T: Clone> CommittedCollector<T> {
     }
 }
 
-/// The sink operator feeding a [`CommittedCollector`].
-pub struct CommittedCollectOperator<T> {
+/// The sink writer feeding a [`CommittedCollector`].
+pub struct CommittedCollectWriter<T> {
     target: CommittedCollector<T>,
     uid: String,
     subtask: u32,
@@ -95,10 +96,10 @@ pub struct CommittedCollectOperator<T> {
     pending: BTreeMap<CheckpointId, Vec<T>>,
 }
 
-impl<T> CommittedCollectOperator<T> {
+impl<T> CommittedCollectWriter<T> {
     /// A sink of uid `uid`, subtask `subtask`, committing into `target`.
     pub fn new(target: CommittedCollector<T>, uid: String, subtask: u32) -> Self {
-        CommittedCollectOperator {
+        CommittedCollectWriter {
             target,
             uid,
             subtask,
@@ -108,12 +109,17 @@ impl<T> CommittedCollectOperator<T> {
     }
 }
 
-impl<T> Operator<T, ()> for CommittedCollectOperator<T>
+impl<T> SinkWriter<T> for CommittedCollectWriter<T>
 where
     T: Clone + Serialize + DeserializeOwned + Send + 'static,
 {
-    fn process_batch(&mut self, input: Vec<T>, _: &mut Vec<()>) -> Result<(), BoxError> {
-        self.open.extend(input);
+    fn write(&mut self, record: T) -> Result<(), BoxError> {
+        self.open.push(record);
+        Ok(())
+    }
+
+    fn write_batch(&mut self, records: Vec<T>) -> Result<(), BoxError> {
+        self.open.extend(records);
         Ok(())
     }
 

@@ -4,6 +4,12 @@
 //! works whether or not the caller is inside an actix system or a tokio runtime, and nothing of a
 //! job outlives it: when it ends, its actors stop and its threads are joined.
 
+#[cfg(unix)]
+mod ctrl_c;
+
+#[cfg(unix)]
+pub use ctrl_c::CtrlCError;
+
 use crate::actors::job_result::{sum_by_operator, JobResult, OperatorCount};
 use crate::actors::job_shared::JobShared;
 use crate::actors::job_status::JobStatus;

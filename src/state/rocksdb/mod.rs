@@ -3,4 +3,6 @@
 
 pub mod incremental;
 pub(crate) mod keyed_backend;
+// Without the `rocksdb` feature, a store of the same types that opens nothing (no C++ build).
+#[cfg_attr(not(feature = "rocksdb"), path = "store_disabled.rs")]
 pub mod store;

@@ -112,6 +112,7 @@ impl SstFile {
 }
 
 /// A [`RocksDbError::Db`] for `operation` at `path`.
+#[cfg(feature = "rocksdb")]
 pub(crate) fn db_error(operation: &'static str, path: &Path, e: rocksdb::Error) -> RocksDbError {
     RocksDbError::Db {
         operation,
