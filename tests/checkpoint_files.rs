@@ -12,10 +12,11 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use weir::checkpoint::file_format::{encode, FileKind};
+use weir::checkpoint::file_format::encode;
 use weir::checkpoint::storage::FileSystemCheckpointStorage;
 use weir::runtime::checkpoint::storage::{
-    CheckpointMetadata, CheckpointStorage, LatestCheckpoint, StateLocation, StorageError,
+    CheckpointMetadata, CheckpointStorage, FileIdentity, LatestCheckpoint, StateHandle,
+    StateLocation, StorageError,
 };
 use weir::runtime::CheckpointId;
 use weir::task::operator::{Operator, StateWriter};
@@ -161,7 +162,7 @@ impl CheckpointStorage for Crashing {
         written
     }
 
-    fn read_state(&self, id: CheckpointId, at: &StateLocation) -> Result<Vec<u8>, StorageError> {
+    fn read_state(&self, id: CheckpointId, at: &StateHandle) -> Result<Vec<u8>, StorageError> {
         self.inner.read_state(id, at)
     }
 
@@ -173,7 +174,10 @@ impl CheckpointStorage for Crashing {
             return self.inner.write_metadata(metadata);
         }
         let path = self.inner.checkpoint_dir(self.at).join("_metadata");
-        fs::write(&path, damage(encode(FileKind::Metadata, metadata)?)).unwrap();
+        let identity = FileIdentity::Metadata {
+            checkpoint_id: self.at,
+        };
+        fs::write(&path, damage(encode(&identity, metadata)?)).unwrap();
         let reason = "the process died".into();
         Err(StorageError::Io {
             operation: "write",

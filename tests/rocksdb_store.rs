@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 use weir::checkpoint::storage::FileSystemCheckpointStorage;
+use weir::runtime::checkpoint::storage::StorageError;
 use weir::runtime::graph::key_group::assign_to_key_group;
 use weir::runtime::CheckpointId;
 use weir::state::rocksdb::incremental::{
@@ -512,7 +513,7 @@ fn a_failed_upload_leaves_no_shared_files_behind() {
         .join("CURRENT");
     fs::create_dir_all(&blocked).expect("create");
     match checkpointer.checkpoint(&store, 1, None) {
-        Err(RocksDbError::Io { path, .. }) => assert_eq!(path, blocked),
+        Err(RocksDbError::Storage(StorageError::Io { path, .. })) => assert_eq!(path, blocked),
         other => panic!(
             "expected an Io error naming {}, got {other:?}",
             blocked.display()
