@@ -32,7 +32,7 @@ pub struct StateFile {
     pub path: PathBuf,
     /// Its length in bytes.
     pub size: u64,
-    /// The CRC-32 (crc32fast) of all its bytes.
+    /// Its CRC-32 (crc32fast): the one it ends with, of every byte before it.
     pub checksum: u32,
 }
 

@@ -121,7 +121,7 @@ impl FileSystemCheckpointStorage {
         if raw.len() as u64 != file.size {
             return Err(differs(RecordedProperty::Size, file.size, raw.len() as u64));
         }
-        let checksum = crc32fast::hash(&raw);
+        let checksum = file_checksum(&raw);
         if checksum != file.checksum {
             let (recorded, found) = (file.checksum.into(), checksum.into());
             return Err(differs(RecordedProperty::Checksum, recorded, found));
@@ -172,7 +172,7 @@ impl CheckpointStorage for FileSystemCheckpointStorage {
         Ok(StateLocation::File(StateFile {
             path: PathBuf::from(name),
             size: encoded.len() as u64,
-            checksum: crc32fast::hash(&encoded),
+            checksum: file_checksum(&encoded),
         }))
     }
 
@@ -313,4 +313,10 @@ impl CheckpointStorage for FileSystemCheckpointStorage {
     fn describe(&self) -> String {
         self.job_dir().display().to_string()
     }
+}
+
+/// The checksum a metadata records of a file: the CRC-32 of every byte before its trailing
+/// CRC (the CRC of a whole file, trailer included, is the same constant for every intact file).
+fn file_checksum(bytes: &[u8]) -> u32 {
+    crc32fast::hash(&bytes[..bytes.len().saturating_sub(4)])
 }
