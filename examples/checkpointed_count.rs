@@ -58,8 +58,13 @@ fn main() -> Result<(), weir::Error> {
                 println!("  skipped an incomplete checkpoint: {skipped}");
             }
         }
-        Err(weir::Error::Restore(weir::RestoreError::NoCompleteCheckpoint { .. })) => {
+        Err(weir::Error::Restore(weir::RestoreError::JobDirectoryNotFound { .. })) => {
             println!("no checkpoint in {dir} yet: starting from the beginning");
+        }
+        Err(weir::Error::Restore(weir::RestoreError::NoCompleteCheckpoint { skipped, .. }))
+            if skipped.is_empty() =>
+        {
+            println!("no complete checkpoint in {dir} yet: starting from the beginning");
         }
         Err(e) => return Err(e),
     }

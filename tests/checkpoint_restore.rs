@@ -61,7 +61,8 @@ fn first_run(base: &Path, mut env: StreamEnvironment) {
     let _out = sequence_job(&env, Pace::Every { burst: 1, polls: 1 }, &progress);
     let client = spawn_running(&env);
     for id in 1..=3 {
-        progress.wait_for(id * 300);
+        // Records after the previous checkpoint's barrier: each checkpoint has new state.
+        progress.wait_for(progress.count() + 300);
         assert_eq!(trigger(&client).map(|s| s.id), Ok(id));
     }
     client.cancel();

@@ -170,7 +170,7 @@ mod tests {
     #[test]
     fn write_atomically_replaces_the_file_and_leaves_no_temp_file() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("_metadata");
+        let path = dir.path().join(paths::METADATA_FILE_NAME);
         write_atomically(&path, b"old").unwrap();
         write_atomically(&path, b"new").unwrap();
         assert_eq!(fs::read(&path).unwrap(), b"new");
@@ -181,7 +181,7 @@ mod tests {
     #[test]
     fn write_atomically_into_a_missing_directory_names_the_temp_file() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("missing").join("_metadata");
+        let path = dir.path().join("missing").join(paths::METADATA_FILE_NAME);
         let err = write_atomically(&path, b"x").unwrap_err();
         assert!(
             matches!(err, StorageError::Io { operation: "create", ref path, .. }

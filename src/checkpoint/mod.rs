@@ -7,5 +7,6 @@ pub mod durable;
 pub mod file_format;
 pub mod paths;
 pub mod restore;
+pub mod shared_file_registry;
 pub mod startup;
 pub mod storage;

@@ -12,7 +12,7 @@
 use super::FileSystemCheckpointStorage;
 use crate::checkpoint::durable::{remove_file_if_present, sync_dir};
 use crate::checkpoint::paths;
-use crate::state::rocksdb::incremental::SharedFileRegistry;
+use crate::checkpoint::shared_file_registry::SharedFileRegistry;
 use std::collections::BTreeSet;
 use std::fs;
 use std::io;

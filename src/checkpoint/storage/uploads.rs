@@ -102,7 +102,7 @@ impl FileSystemCheckpointStorage {
     }
 
     /// Deletes shared files (`shared/<name>`, relative to the job directory), with no write in
-    /// flight: those a [`SharedFileRegistry`](crate::state::rocksdb::incremental::SharedFileRegistry)
+    /// flight: those a [`SharedFileRegistry`](crate::checkpoint::shared_file_registry::SharedFileRegistry)
     /// released. A file already gone is not an error.
     pub fn delete_shared_files(&self, files: &[PathBuf]) -> Result<(), StorageError> {
         let shared_dir = self.shared_dir();

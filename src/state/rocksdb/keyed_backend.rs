@@ -114,8 +114,7 @@ impl RocksKeyed {
             .local_dir
             .clone()
             .unwrap_or_else(|| std::env::temp_dir().join("weir-rocksdb"));
-        let name = FileSystemCheckpointStorage::state_file_name(uid, subtask);
-        let stem = name.strip_suffix(".state").unwrap_or(&name);
+        let stem = paths::subtask_file_stem(uid, subtask);
         let root = base_dir.join(format!(
             "{stem}-{}-{}",
             std::process::id(),
