@@ -59,8 +59,13 @@ pub fn run(dir: &str, stop_after: Option<Duration>) -> Result<(), BoxError> {
                 println!("  skipped an incomplete checkpoint: {skipped}");
             }
         }
-        Err(Error::Restore(RestoreError::NoCompleteCheckpoint { .. })) => {
+        Err(Error::Restore(RestoreError::JobDirectoryNotFound { .. })) => {
             println!("no checkpoint in {dir} yet: starting from the beginning");
+        }
+        Err(Error::Restore(RestoreError::NoCompleteCheckpoint { skipped, .. }))
+            if skipped.is_empty() =>
+        {
+            println!("no complete checkpoint in {dir} yet: starting from the beginning");
         }
         Err(e) => return Err(e.into()),
     }

@@ -1,9 +1,9 @@
 //! [`StreamEnvironment`]: where a job is built and from where it runs.
 
 use crate::checkpoint::restore::{
-    check_compatible, default_job_id, load_latest, load_path, storage_for, RestoreReport,
+    check_compatible, default_job_id, load_latest, load_path, RestoreReport,
 };
-use crate::checkpoint::storage::FileSystemCheckpointStorage;
+use crate::checkpoint::startup::{self, JobStorage};
 use crate::datastream::{DataStream, Record};
 use crate::error::Error;
 use crate::error::GraphError;
@@ -232,8 +232,13 @@ impl StreamEnvironment {
         self
     }
 
-    /// Restores from the newest complete checkpoint of this job under `dir`; newer checkpoints
-    /// with missing, truncated or corrupt metadata are skipped and listed in the report.
+    /// Restores from the newest complete checkpoint of this job under `dir` whose every file is
+    /// intact; newer checkpoints with missing, truncated or corrupt metadata, or a state or
+    /// shared file that is missing, damaged or not the one recorded, are skipped and listed in
+    /// the report. A job that never wrote a checkpoint there is
+    /// [`RestoreError::JobDirectoryNotFound`](crate::RestoreError::JobDirectoryNotFound) (a
+    /// first start, or a mistyped directory or job id); a job directory without a checkpoint to
+    /// restore is [`RestoreError::NoCompleteCheckpoint`](crate::RestoreError::NoCompleteCheckpoint).
     pub fn restore_from_latest(&mut self, dir: impl AsRef<Path>) -> Result<RestoreReport, Error> {
         let (restored, report) = load_latest(dir.as_ref(), &self.job_id())?;
         self.restore = Some(Arc::new(restored));
@@ -387,6 +392,13 @@ impl StreamEnvironment {
             .config
             .max_parallelism
             .or_else(|| self.restore.as_ref().map(|r| r.metadata.max_parallelism));
+        let job_id = self.job_id();
+        // One storage instance for every write of the run (state, metadata, uploads).
+        let storage = JobStorage::new(
+            &self.checkpoint_config,
+            &job_id,
+            self.checkpoint_storage.clone(),
+        );
         let mut spec = graph.translate(TranslateOptions {
             job_name: self.config.job_name.clone(),
             default_parallelism: self.config.parallelism,
@@ -397,29 +409,11 @@ impl StreamEnvironment {
                 credits_per_channel: self.config.credits_per_channel,
                 deterministic_seed: self.config.deterministic_seed,
             },
-            backend: Arc::new(self.backend_settings()?),
+            backend: Arc::new(self.backend_settings(&storage)?),
         })?;
         if let Some(restored) = &self.restore {
             check_compatible(&spec, restored, self.allow_non_restored_state)?;
         }
-        if self.checkpoint_config.is_enabled() {
-            self.checkpoint_config.validate().map_err(|e| {
-                Error::Config(weir_actors::config::configuration::ConfigError::Checkpoint(
-                    e,
-                ))
-            })?;
-            let job_id = self.job_id();
-            spec.checkpointing = Some(CheckpointingSpec {
-                config: self.checkpoint_config.clone(),
-                storage: self
-                    .checkpoint_storage
-                    .clone()
-                    .unwrap_or_else(|| storage_for(&self.checkpoint_config, &job_id)),
-                job_id,
-            });
-        }
-        spec.restore = self.restore.clone();
-        spec.faults = self.faults.clone();
         if let Some(strategy) = &self.restart_strategy {
             strategy.validate().map_err(|source| {
                 Error::Config(
@@ -430,33 +424,42 @@ impl StreamEnvironment {
                 )
             })?;
         }
+        if self.checkpoint_config.is_enabled() {
+            self.checkpoint_config.validate().map_err(|e| {
+                Error::Config(weir_actors::config::configuration::ConfigError::Checkpoint(
+                    e,
+                ))
+            })?;
+            // Last, once everything else is valid: the only step that touches the disk.
+            let restored = self.restore.as_ref().map(|r| r.metadata.checkpoint_id);
+            let first_checkpoint_id = startup::prepare(storage.storage.as_ref(), restored)?;
+            spec.checkpointing = Some(CheckpointingSpec {
+                config: self.checkpoint_config.clone(),
+                storage: storage.storage,
+                job_id,
+                first_checkpoint_id,
+            });
+        }
+        spec.restore = self.restore.clone();
+        spec.faults = self.faults.clone();
         spec.restart_strategy = self.restart_strategy.clone();
         spec.failover = self.failover;
         Ok(spec)
     }
 
     /// What keyed operators need of the state backend; incremental RocksDB checkpoints need a
-    /// checkpoint directory to upload their shared files to.
-    fn backend_settings(&self) -> Result<BackendSettings, Error> {
+    /// checkpoint directory to upload their shared files to, through the job's `storage`.
+    fn backend_settings(&self, storage: &JobStorage) -> Result<BackendSettings, Error> {
         #[cfg(not(feature = "rocksdb"))]
         if matches!(self.state_backend, StateBackend::RocksDb(_)) {
             let needed_by = "the RocksDB state backend".to_string();
             let feature = "rocksdb";
             return Err(GraphError::FeatureNotEnabled { feature, needed_by }.into());
         }
-        let storage = match &self.checkpoint_config.storage {
-            Some(CheckpointStorageConfig::FileSystem(dir)) if self.checkpoint_storage.is_none() => {
-                Some(FileSystemCheckpointStorage::new(
-                    dir.clone(),
-                    &self.job_id(),
-                ))
-            }
-            _ => None,
-        };
         let incremental = self.checkpoint_config.is_enabled()
             && self.checkpoint_config.incremental
             && matches!(self.state_backend, StateBackend::RocksDb(_));
-        if incremental && storage.is_none() {
+        if incremental && storage.files.is_none() {
             return Err(GraphError::InvalidSetting {
                 setting: "execution.checkpointing.incremental".into(),
                 reason: "incremental RocksDB checkpoints need a checkpoint directory \
@@ -468,7 +471,7 @@ impl StreamEnvironment {
         Ok(BackendSettings {
             backend: self.state_backend.clone(),
             incremental,
-            storage,
+            storage: storage.files.clone(),
         })
     }
 

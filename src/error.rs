@@ -92,4 +92,7 @@ pub enum Error {
     /// A configuration key or value is invalid.
     #[error(transparent)]
     Config(#[from] weir_actors::config::configuration::ConfigError),
+    /// The checkpoint storage cannot be used: found as the job starts, before anything runs.
+    #[error(transparent)]
+    Storage(#[from] crate::checkpoint::startup::StorageStartError),
 }

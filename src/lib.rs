@@ -67,8 +67,8 @@ pub use weir_actors::config::checkpoint_config::{
     CheckpointConfig, CheckpointStorageConfig, CheckpointingMode, ExternalizedCheckpointRetention,
 };
 pub use weir_actors::config::configuration::{ConfigError, Configuration, FailoverStrategyKind};
-pub use weir_actors::recovery::failure_cause::FailureCause;
 pub use weir_actors::graph::task::{SourceStatus, SubtaskInfo};
+pub use weir_actors::recovery::failure_cause::FailureCause;
 pub use weir_actors::recovery::restart_history::RestartRecord;
 pub use weir_actors::recovery::restart_strategy::RestartStrategyConfig;
 pub use weir_actors::testing::fault_injection::{Fault, FaultInjector, Target};

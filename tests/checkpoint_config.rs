@@ -9,7 +9,12 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+use weir::checkpoint::storage::FileSystemCheckpointStorage;
 use weir::runtime::checkpoint::stats::SubtaskCheckpointStats;
+use weir::runtime::checkpoint::storage::{
+    CheckpointMetadata, CheckpointStorage, LatestCheckpoint, StateHandle,
+    StateLocation as Location, StorageError,
+};
 use weir::runtime::CheckpointId;
 use weir::{
     CheckpointConfig, CheckpointFailureReason as Reason, CheckpointStats, CheckpointStatus,
@@ -322,8 +327,44 @@ fn unwritable(tmp: &Path) -> PathBuf {
     tmp.join("a-file").join("checkpoints")
 }
 
-/// Whether `reason` is a decline for a failed state write naming the regular file
-/// `unwritable` put in the way.
+/// Storage over `dir` that passes the job's start checks and then fails every write, as a disk
+/// that turns read-only while the job runs (a directory that cannot be written when the job
+/// starts stops it before it runs: `checkpoint_restore.rs`).
+struct WritesFail(FileSystemCheckpointStorage);
+
+impl CheckpointStorage for WritesFail {
+    fn write_state(&self, id: u64, uid: &str, i: u32, b: &[u8]) -> Result<Location, StorageError> {
+        self.0.write_state(id, uid, i, b)
+    }
+    fn read_state(&self, id: u64, handle: &StateHandle) -> Result<Vec<u8>, StorageError> {
+        self.0.read_state(id, handle)
+    }
+    fn write_metadata(&self, metadata: &CheckpointMetadata) -> Result<u64, StorageError> {
+        self.0.write_metadata(metadata)
+    }
+    fn discard(&self, id: u64) -> Result<(), StorageError> {
+        self.0.discard(id)
+    }
+    fn load(&self, id: u64) -> Result<CheckpointMetadata, StorageError> {
+        self.0.load(id)
+    }
+    fn latest_complete(&self) -> Result<LatestCheckpoint, StorageError> {
+        Ok(LatestCheckpoint::default())
+    }
+    fn list(&self) -> Result<Vec<u64>, StorageError> {
+        Ok(Vec::new())
+    }
+    fn describe(&self) -> String {
+        self.0.describe()
+    }
+}
+
+fn refuse_writes(env: &mut StreamEnvironment, dir: &Path) {
+    let storage = FileSystemCheckpointStorage::new(dir, JOB);
+    env.set_checkpoint_storage(Arc::new(WritesFail(storage)));
+}
+
+/// Whether `reason` is a decline naming the regular file `unwritable` put in the way.
 fn is_declined_naming(reason: &Reason, dir: &Path) -> bool {
     let base = dir.parent().unwrap().display().to_string();
     matches!(
@@ -339,6 +380,7 @@ fn an_unwritable_checkpoint_directory_fails_the_job_at_the_first_decline_past_th
     let dir = unwritable(tmp.path());
     let mut env = env(ms(10));
     env.set_checkpoint_dir(&dir);
+    refuse_writes(&mut env, &dir);
     env.checkpoint_config_mut().tolerable_failed_checkpoints = 3;
     counting_job(&env, 300);
     let (result, stats) = run(&env);
@@ -359,6 +401,7 @@ fn declined_checkpoints_within_the_tolerable_limit_leave_the_job_running() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = unwritable(tmp.path());
     let mut env = endless_job(&dir, &Arc::default());
+    refuse_writes(&mut env, &dir);
     env.checkpoint_config_mut().tolerable_failed_checkpoints = 5;
     let client = spawn_running(&env);
     for _ in 0..5 {

@@ -10,7 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use weir::checkpoint::storage::MemoryCheckpointStorage;
 use weir::runtime::checkpoint::storage::{
-    CheckpointMetadata, CheckpointStorage, LatestCheckpoint, StateLocation, StorageError,
+    CheckpointMetadata, CheckpointStorage, LatestCheckpoint, StateHandle, StateLocation,
+    StorageError,
 };
 use weir::runtime::CheckpointId;
 use weir::{ConfigError, JobError, RestartStrategyConfig};
@@ -72,7 +73,7 @@ impl CheckpointStorage for BreaksOnRead {
         self.inner.write_state(id, uid, subtask, bytes)
     }
 
-    fn read_state(&self, id: CheckpointId, at: &StateLocation) -> Result<Vec<u8>, StorageError> {
+    fn read_state(&self, id: CheckpointId, at: &StateHandle) -> Result<Vec<u8>, StorageError> {
         self.check("state")?;
         self.inner.read_state(id, at)
     }

@@ -1,16 +1,25 @@
-//! The on-disk format of every weir checkpoint file, and the two ways such a file is written.
+//! The on-disk format of every weir checkpoint file.
 //!
-//! # Format
+//! # Format (version 2)
 //!
 //! ```text
-//! offset  size  field
-//! 0       8     magic number b"WEIRCKPT"
-//! 8       2     format version, little-endian (this build writes and reads 1)
-//! 10      2     file kind, little-endian (1 = checkpoint metadata, 2 = subtask state)
-//! 12      8     body length in bytes, little-endian
-//! 20      n     body, encoded with postcard
-//! 20+n    4     CRC-32 (crc32fast) of every byte before it, little-endian
+//! offset    size  field
+//! 0         8     magic number b"WEIRCKPT"
+//! 8         2     format version, little-endian (this build writes and reads 2)
+//! 10        2     file kind, little-endian (1 = checkpoint metadata, 2 = subtask state)
+//! 12        8     checkpoint id, little-endian
+//! 20        4     subtask index, little-endian (0xFFFF_FFFF in a metadata file)
+//! 24        4     length u of the vertex uid, little-endian (0 in a metadata file)
+//! 28        u     the vertex uid, UTF-8
+//! 28+u      8     body length n, little-endian
+//! 36+u      n     body: postcard for metadata, the subtask's state bytes for state
+//! 36+u+n    4     CRC-32 (crc32fast) of every byte before it, little-endian
 //! ```
+//!
+//! The header says whose file it is ([`FileIdentity`]): a file moved into another checkpoint's
+//! directory, or put in place of another subtask's, is recognized as such by
+//! [`check_identity`]. Version 1 had no identity; its files are refused as
+//! [`StorageError::UnsupportedVersion`], never read as version 2.
 //!
 //! # Guarantees
 //!
@@ -22,29 +31,31 @@
 //!   its body → [`StorageError::Truncated`]; not starting with the magic number →
 //!   [`StorageError::Foreign`]; another format version → [`StorageError::UnsupportedVersion`];
 //!   checksum mismatch, wrong kind, trailing bytes or undecodable body → [`StorageError::Corrupt`].
-//! - [`write_atomically`] never leaves a partly written file under the final name: a reader sees
-//!   either the old file, no file, or the whole new one. [`write_durably`] returns only once the
-//!   bytes are on disk.
+//!
+//! Writing such a file so that a crash cannot tear it is [`crate::checkpoint::durable`]'s part.
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use weir_actors::checkpoint::storage::StorageError;
+use weir_actors::checkpoint::storage::{FileIdentity, StorageError};
 
 /// The first eight bytes of every weir checkpoint file.
 pub const MAGIC: [u8; 8] = *b"WEIRCKPT";
 
 /// The format version this build writes, and the only one it reads.
-pub const FORMAT_VERSION: u16 = 1;
+pub const FORMAT_VERSION: u16 = 2;
 
-/// Bytes before the body: magic, version, kind and body length.
-pub const HEADER_LEN: usize = 20;
+/// Bytes of the header before the vertex uid.
+const FIXED_HEADER_LEN: usize = 28;
 
-/// Bytes after the body: the CRC-32.
-pub const TRAILER_LEN: usize = 4;
+/// Bytes after the uid: the body length, and after the body the CRC-32.
+const LENGTH_LEN: usize = 8;
+const TRAILER_LEN: usize = 4;
+
+/// The subtask field of a file that is not a subtask's.
+const NO_SUBTASK: u32 = u32::MAX;
 
 /// What a checkpoint file holds; recorded in its header so one kind is never read as another.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -73,6 +84,14 @@ impl FileKind {
         }
     }
 
+    /// The kind of file `identity` describes.
+    pub fn of(identity: &FileIdentity) -> FileKind {
+        match identity {
+            FileIdentity::State { .. } => FileKind::State,
+            _ => FileKind::Metadata,
+        }
+    }
+
     fn name(self) -> &'static str {
         match self {
             FileKind::Metadata => "metadata",
@@ -81,76 +100,64 @@ impl FileKind {
     }
 }
 
-/// Encodes `value` as a complete checkpoint file of `kind` (header, postcard body, checksum).
+/// A complete checkpoint file of `identity` with `body` (header, body, checksum).
+pub fn encode_bytes(identity: &FileIdentity, body: &[u8]) -> Vec<u8> {
+    let (subtask, uid) = match identity {
+        FileIdentity::State {
+            vertex_uid,
+            subtask,
+            ..
+        } => (*subtask, vertex_uid.as_bytes()),
+        _ => (NO_SUBTASK, &[][..]),
+    };
+    let len = FIXED_HEADER_LEN + uid.len() + LENGTH_LEN + body.len() + TRAILER_LEN;
+    let mut bytes = Vec::with_capacity(len);
+    bytes.extend_from_slice(&MAGIC);
+    bytes.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    bytes.extend_from_slice(&FileKind::of(identity).code().to_le_bytes());
+    bytes.extend_from_slice(&identity.checkpoint_id().to_le_bytes());
+    bytes.extend_from_slice(&subtask.to_le_bytes());
+    bytes.extend_from_slice(&(uid.len() as u32).to_le_bytes());
+    bytes.extend_from_slice(uid);
+    bytes.extend_from_slice(&(body.len() as u64).to_le_bytes());
+    bytes.extend_from_slice(body);
+    let crc = crc32fast::hash(&bytes);
+    bytes.extend_from_slice(&crc.to_le_bytes());
+    bytes
+}
+
+/// `value` encoded with postcard as the body of a checkpoint file of `identity`.
 ///
 /// Fails only if postcard cannot serialize the value; the error is then
 /// [`StorageError::Corrupt`] with an empty path, which the caller replaces with the file it was
 /// about to write.
-pub fn encode<T: Serialize>(kind: FileKind, value: &T) -> Result<Vec<u8>, StorageError> {
+pub fn encode<T: Serialize>(identity: &FileIdentity, value: &T) -> Result<Vec<u8>, StorageError> {
     let body = postcard::to_stdvec(value).map_err(|e| StorageError::Corrupt {
         path: PathBuf::new(),
-        reason: format!("cannot encode {} body: {e}", kind.name()),
+        reason: format!("cannot encode {} body: {e}", FileKind::of(identity).name()),
     })?;
-    let mut bytes = Vec::with_capacity(HEADER_LEN + body.len() + TRAILER_LEN);
-    bytes.extend_from_slice(&MAGIC);
-    bytes.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-    bytes.extend_from_slice(&kind.code().to_le_bytes());
-    bytes.extend_from_slice(&(body.len() as u64).to_le_bytes());
-    bytes.extend_from_slice(&body);
-    let crc = crc32fast::hash(&bytes);
-    bytes.extend_from_slice(&crc.to_le_bytes());
-    Ok(bytes)
+    Ok(encode_bytes(identity, &body))
 }
 
-/// Decodes a checkpoint file of `expected_kind` read from `path_for_errors`.
+/// The identity and the body of a checkpoint file of `expected_kind` read from
+/// `path_for_errors`.
 ///
-/// A file shorter than a header is [`StorageError::Foreign`] if its first bytes already differ
-/// from the magic number and [`StorageError::Truncated`] otherwise (so an empty file is
-/// truncated, `b"hello"` is foreign). The version is checked right after the magic number, before
-/// anything a future version might lay out differently. Never panics.
-pub fn decode<T: DeserializeOwned>(
+/// A file shorter than its header is [`StorageError::Foreign`] if its first bytes already
+/// differ from the magic number and [`StorageError::Truncated`] otherwise (so an empty file is
+/// truncated, `b"hello"` is foreign). The version is checked right after the magic number,
+/// before anything another version might lay out differently. Never panics.
+pub fn decode_bytes<'a>(
     path_for_errors: &Path,
     expected_kind: FileKind,
-    bytes: &[u8],
-) -> Result<T, StorageError> {
+    bytes: &'a [u8],
+) -> Result<(FileIdentity, &'a [u8]), StorageError> {
     let path = || path_for_errors.to_path_buf();
     let corrupt = |reason: String| StorageError::Corrupt {
         path: path(),
         reason,
     };
-    let actual = bytes.len() as u64;
-    let magic_len = bytes.len().min(MAGIC.len());
-    if bytes.get(..magic_len) != MAGIC.get(..magic_len) {
-        return Err(StorageError::Foreign { path: path() });
-    }
-    let version = field(bytes, 8).map(u16::from_le_bytes);
-    if let Some(version) = version {
-        check_version(path_for_errors, version)?;
-    }
-    let kind = field(bytes, 10).map(u16::from_le_bytes);
-    let body_len = field(bytes, 12).map(u64::from_le_bytes);
-    let (Some(kind), Some(body_len)) = (kind, body_len) else {
-        return Err(StorageError::Truncated {
-            path: path(),
-            actual,
-            expected: (HEADER_LEN + TRAILER_LEN) as u64,
-        });
-    };
-    let expected = body_len.saturating_add((HEADER_LEN + TRAILER_LEN) as u64);
-    if actual < expected {
-        return Err(StorageError::Truncated {
-            path: path(),
-            actual,
-            expected,
-        });
-    }
-    if actual > expected {
-        return Err(corrupt(format!(
-            "{} bytes after the checksum (file is {actual} bytes, header says {expected})",
-            actual - expected
-        )));
-    }
-    // From here on `expected == bytes.len()`, so every offset below is in range.
+    let layout = Layout::read(path_for_errors, bytes)?;
+    // From here on `layout.total == bytes.len()`, so every offset below is in range.
     let crc_at = bytes.len() - TRAILER_LEN;
     let (covered, trailer) = bytes.split_at(crc_at);
     let stored = field(trailer, 0).map_or(0, u32::from_le_bytes);
@@ -160,7 +167,7 @@ pub fn decode<T: DeserializeOwned>(
             "checksum mismatch: stored {stored:#010x}, computed {computed:#010x}"
         )));
     }
-    match FileKind::from_code(kind) {
+    match FileKind::from_code(layout.kind) {
         Some(found) if found == expected_kind => {}
         Some(found) => {
             return Err(corrupt(format!(
@@ -169,11 +176,41 @@ pub fn decode<T: DeserializeOwned>(
                 expected_kind.name()
             )))
         }
-        None => return Err(corrupt(format!("unknown file kind {kind}"))),
+        None => return Err(corrupt(format!("unknown file kind {}", layout.kind))),
     }
-    let body = covered.get(HEADER_LEN..).unwrap_or_default();
+    let uid = covered.get(layout.uid.clone()).unwrap_or_default();
+    let identity = match (expected_kind, layout.subtask, uid) {
+        (FileKind::Metadata, NO_SUBTASK, []) => FileIdentity::Metadata {
+            checkpoint_id: layout.checkpoint_id,
+        },
+        (FileKind::State, subtask, uid) if subtask != NO_SUBTASK => FileIdentity::State {
+            checkpoint_id: layout.checkpoint_id,
+            vertex_uid: String::from_utf8(uid.to_vec())
+                .map_err(|_| corrupt("the vertex uid in the header is not UTF-8".to_owned()))?,
+            subtask,
+        },
+        _ => {
+            return Err(corrupt(
+                "the header's subtask fields do not fit its kind".into(),
+            ))
+        }
+    };
+    Ok((identity, covered.get(layout.body).unwrap_or_default()))
+}
+
+/// The identity and the postcard-decoded body of a checkpoint file (see [`decode_bytes`]).
+pub fn decode<T: DeserializeOwned>(
+    path_for_errors: &Path,
+    expected_kind: FileKind,
+    bytes: &[u8],
+) -> Result<(FileIdentity, T), StorageError> {
+    let (identity, body) = decode_bytes(path_for_errors, expected_kind, bytes)?;
+    let corrupt = |reason: String| StorageError::Corrupt {
+        path: path_for_errors.to_path_buf(),
+        reason,
+    };
     match postcard::take_from_bytes::<T>(body) {
-        Ok((value, [])) => Ok(value),
+        Ok((value, [])) => Ok((identity, value)),
         Ok((_, rest)) => Err(corrupt(format!(
             "{} undecoded bytes at the end of the {} body",
             rest.len(),
@@ -186,62 +223,109 @@ pub fn decode<T: DeserializeOwned>(
     }
 }
 
-/// Reads and [`decode`]s the file at `path`; a missing file is [`StorageError::NotFound`].
-pub fn read<T: DeserializeOwned>(path: &Path, expected_kind: FileKind) -> Result<T, StorageError> {
-    let bytes = fs::read(path).map_err(|e| match e.kind() {
+/// The bytes of the file at `path`; a missing file is [`StorageError::NotFound`].
+pub fn read_file(path: &Path) -> Result<Vec<u8>, StorageError> {
+    fs::read(path).map_err(|e| match e.kind() {
         io::ErrorKind::NotFound => StorageError::NotFound {
             path: path.to_path_buf(),
         },
-        _ => io_error("read", path, &e),
-    })?;
-    decode(path, expected_kind, &bytes)
-}
-
-/// Writes `bytes` to `path` so that no reader ever sees a partial file: writes
-/// `<name>.tmp-<unique>` in the same directory, fsyncs it, renames it over `path`, then fsyncs the
-/// directory. On failure the temporary file is removed (best effort) and `path` is untouched.
-/// The directory must exist.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), StorageError> {
-    let (tmp, file) = create_temp_next_to(path)?;
-    let written = write_and_sync(&tmp, file, bytes)
-        .and_then(|()| fs::rename(&tmp, path).map_err(|e| io_error("rename", &tmp, &e)));
-    if let Err(e) = written {
-        let _ = fs::remove_file(&tmp);
-        return Err(e);
-    }
-    sync_dir(parent_of(path))
-}
-
-/// Creates (or truncates) `path`, writes `bytes` and fsyncs the file. On failure the partial file
-/// is removed (best effort). The directory entry becomes durable with the next [`sync_dir`] of
-/// its directory (for a checkpoint, the atomic write of its `_metadata`).
-pub fn write_durably(path: &Path, bytes: &[u8]) -> Result<(), StorageError> {
-    let file = File::create(path).map_err(|e| io_error("create", path, &e))?;
-    write_and_sync(path, file, bytes).inspect_err(|_| {
-        let _ = fs::remove_file(path);
+        _ => crate::checkpoint::durable::io_error("read", path, &e),
     })
 }
 
-/// Fsyncs directory `dir`, making the creation, renaming and removal of its entries durable.
-/// Does nothing on platforms that cannot open a directory as a file (Windows).
-pub fn sync_dir(dir: &Path) -> Result<(), StorageError> {
-    #[cfg(unix)]
-    {
-        File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(|e| io_error("sync", dir, &e))?;
-    }
-    #[cfg(not(unix))]
-    let _ = dir;
-    Ok(())
+/// Reads and [`decode`]s the file at `path`; a missing file is [`StorageError::NotFound`].
+pub fn read<T: DeserializeOwned>(
+    path: &Path,
+    expected_kind: FileKind,
+) -> Result<(FileIdentity, T), StorageError> {
+    decode(path, expected_kind, &read_file(path)?)
 }
 
-/// A [`StorageError::Io`] for `operation` on `path`.
-pub fn io_error(operation: &'static str, path: &Path, error: &io::Error) -> StorageError {
-    StorageError::Io {
-        operation,
+/// [`StorageError::IdentityMismatch`] unless the file at `path` belongs to `expected`.
+pub fn check_identity(
+    path: &Path,
+    expected: &FileIdentity,
+    found: FileIdentity,
+) -> Result<(), StorageError> {
+    if *expected == found {
+        return Ok(());
+    }
+    Err(StorageError::IdentityMismatch {
         path: path.to_path_buf(),
-        reason: error.to_string(),
+        expected: Box::new(expected.clone()),
+        found: Box::new(found),
+    })
+}
+
+/// Where the parts of a file are, from its header; its length checked against the header.
+struct Layout {
+    kind: u16,
+    checkpoint_id: u64,
+    subtask: u32,
+    uid: std::ops::Range<usize>,
+    body: std::ops::Range<usize>,
+}
+
+impl Layout {
+    fn read(path: &Path, bytes: &[u8]) -> Result<Layout, StorageError> {
+        let actual = bytes.len() as u64;
+        let truncated = |expected: u64| StorageError::Truncated {
+            path: path.to_path_buf(),
+            actual,
+            expected,
+        };
+        let magic_len = bytes.len().min(MAGIC.len());
+        if bytes.get(..magic_len) != MAGIC.get(..magic_len) {
+            return Err(StorageError::Foreign {
+                path: path.to_path_buf(),
+            });
+        }
+        if let Some(version) = field(bytes, 8).map(u16::from_le_bytes) {
+            check_version(path, version)?;
+        }
+        let shortest = (FIXED_HEADER_LEN + LENGTH_LEN + TRAILER_LEN) as u64;
+        let kind = field(bytes, 10).map(u16::from_le_bytes);
+        let checkpoint_id = field(bytes, 12).map(u64::from_le_bytes);
+        let subtask = field(bytes, 20).map(u32::from_le_bytes);
+        let uid_len = field(bytes, 24).map(u32::from_le_bytes);
+        let (Some(kind), Some(checkpoint_id), Some(subtask), Some(uid_len)) =
+            (kind, checkpoint_id, subtask, uid_len)
+        else {
+            return Err(truncated(shortest));
+        };
+        let uid_end = FIXED_HEADER_LEN as u64 + u64::from(uid_len);
+        let body_len = usize::try_from(uid_end)
+            .ok()
+            .and_then(|at| field(bytes, at))
+            .map(u64::from_le_bytes);
+        let Some(body_len) = body_len else {
+            return Err(truncated(uid_end + (LENGTH_LEN + TRAILER_LEN) as u64));
+        };
+        let body_start = uid_end + LENGTH_LEN as u64;
+        let expected = body_start
+            .saturating_add(body_len)
+            .saturating_add(TRAILER_LEN as u64);
+        if actual < expected {
+            return Err(truncated(expected));
+        }
+        if actual > expected {
+            return Err(StorageError::Corrupt {
+                path: path.to_path_buf(),
+                reason: format!(
+                    "{} bytes after the checksum (file is {actual} bytes, header says {expected})",
+                    actual - expected
+                ),
+            });
+        }
+        // `expected == bytes.len()`: every bound below fits in usize.
+        let (uid_end, body_start) = (uid_end as usize, body_start as usize);
+        Ok(Layout {
+            kind,
+            checkpoint_id,
+            subtask,
+            uid: FIXED_HEADER_LEN..uid_end,
+            body: body_start..bytes.len() - TRAILER_LEN,
+        })
     }
 }
 
@@ -261,248 +345,5 @@ fn field<const N: usize>(bytes: &[u8], at: usize) -> Option<[u8; N]> {
     bytes.get(at..at.checked_add(N)?)?.try_into().ok()
 }
 
-fn parent_of(path: &Path) -> &Path {
-    match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    }
-}
-
-/// Creates a new `<name>.tmp-<pid>-<n>` next to `path`, never reusing an existing name (a
-/// leftover of a crashed process with the same pid is skipped, not overwritten).
-fn create_temp_next_to(path: &Path) -> Result<(PathBuf, File), StorageError> {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let name = path.file_name().ok_or_else(|| StorageError::Io {
-        operation: "create",
-        path: path.to_path_buf(),
-        reason: "path has no file name".to_owned(),
-    })?;
-    loop {
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let mut tmp_name = name.to_os_string();
-        tmp_name.push(format!(".tmp-{}-{n}", std::process::id()));
-        let tmp = path.with_file_name(tmp_name);
-        match OpenOptions::new().write(true).create_new(true).open(&tmp) {
-            Ok(file) => return Ok((tmp, file)),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(io_error("create", &tmp, &e)),
-        }
-    }
-}
-
-fn write_and_sync(path: &Path, mut file: File, bytes: &[u8]) -> Result<(), StorageError> {
-    file.write_all(bytes)
-        .map_err(|e| io_error("write", path, &e))?;
-    file.sync_all().map_err(|e| io_error("sync", path, &e))
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-    use serde::Deserialize;
-
-    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-    struct Sample {
-        id: u64,
-        name: String,
-        bytes: Vec<u8>,
-        flag: Option<bool>,
-    }
-
-    fn sample() -> impl Strategy<Value = Sample> {
-        (
-            any::<u64>(),
-            ".{0,20}",
-            proptest::collection::vec(any::<u8>(), 0..200),
-            any::<Option<bool>>(),
-        )
-            .prop_map(|(id, name, bytes, flag)| Sample {
-                id,
-                name,
-                bytes,
-                flag,
-            })
-    }
-
-    fn here() -> &'static Path {
-        Path::new("dir/_metadata")
-    }
-
-    fn encoded(value: &Sample) -> Vec<u8> {
-        encode(FileKind::Metadata, value).unwrap()
-    }
-
-    #[test]
-    fn a_file_shorter_than_a_header_is_truncated_if_it_starts_like_one() {
-        let full = encoded(&Sample {
-            id: 1,
-            name: "x".into(),
-            bytes: vec![],
-            flag: None,
-        });
-        for len in [0, 1, 7, 8, 9, 10, 19] {
-            let err = decode::<Sample>(here(), FileKind::Metadata, &full[..len]).unwrap_err();
-            assert!(
-                matches!(err, StorageError::Truncated { actual, .. } if actual == len as u64),
-                "{len}: {err}"
-            );
-        }
-    }
-
-    #[test]
-    fn a_file_not_starting_with_the_magic_number_is_foreign() {
-        for bytes in [
-            &b"hello"[..],
-            b"X",
-            b"WEIRCKPX and some more bytes after it",
-        ] {
-            let err = decode::<Sample>(here(), FileKind::Metadata, bytes).unwrap_err();
-            assert_eq!(
-                err,
-                StorageError::Foreign {
-                    path: here().into()
-                }
-            );
-        }
-    }
-
-    #[test]
-    fn a_future_version_is_unsupported_even_if_its_header_is_shorter() {
-        let mut bytes = encoded(&Sample {
-            id: 1,
-            name: String::new(),
-            bytes: vec![1, 2],
-            flag: Some(true),
-        });
-        bytes[8..10].copy_from_slice(&7u16.to_le_bytes());
-        for len in [10, 15, bytes.len()] {
-            let err = decode::<Sample>(here(), FileKind::Metadata, &bytes[..len]).unwrap_err();
-            assert!(
-                matches!(
-                    err,
-                    StorageError::UnsupportedVersion {
-                        version: 7,
-                        supported: 1,
-                        ..
-                    }
-                ),
-                "{err}"
-            );
-        }
-    }
-
-    #[test]
-    fn a_state_file_is_not_read_as_metadata() {
-        let bytes = encode(FileKind::State, &vec![1u8, 2, 3]).unwrap();
-        let err = decode::<Vec<u8>>(here(), FileKind::Metadata, &bytes).unwrap_err();
-        assert!(
-            matches!(err, StorageError::Corrupt { ref reason, .. } if reason.contains("state"))
-        );
-    }
-
-    #[test]
-    fn a_huge_body_length_is_truncated_not_an_overflow() {
-        let mut bytes = encoded(&Sample {
-            id: 0,
-            name: String::new(),
-            bytes: vec![],
-            flag: None,
-        });
-        bytes[12..20].copy_from_slice(&u64::MAX.to_le_bytes());
-        let err = decode::<Sample>(here(), FileKind::Metadata, &bytes).unwrap_err();
-        assert!(
-            matches!(
-                err,
-                StorageError::Truncated {
-                    expected: u64::MAX,
-                    ..
-                }
-            ),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn write_atomically_replaces_the_file_and_leaves_no_temp_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("_metadata");
-        write_atomically(&path, b"old").unwrap();
-        write_atomically(&path, b"new").unwrap();
-        assert_eq!(fs::read(&path).unwrap(), b"new");
-        let names: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
-        assert_eq!(names.len(), 1);
-    }
-
-    #[test]
-    fn write_atomically_into_a_missing_directory_names_the_temp_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("missing").join("_metadata");
-        let err = write_atomically(&path, b"x").unwrap_err();
-        assert!(
-            matches!(err, StorageError::Io { operation: "create", ref path, .. }
-                if path.starts_with(dir.path().join("missing"))),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn read_of_a_missing_file_is_not_found() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("nothing.state");
-        let err = read::<Vec<u8>>(&path, FileKind::State).unwrap_err();
-        assert_eq!(err, StorageError::NotFound { path });
-    }
-
-    proptest! {
-        #[test]
-        fn a_valid_file_round_trips(value in sample()) {
-            let bytes = encoded(&value);
-            prop_assert_eq!(decode::<Sample>(here(), FileKind::Metadata, &bytes).unwrap(), value);
-        }
-
-        #[test]
-        fn random_bytes_never_panic_and_never_decode(
-            bytes in proptest::collection::vec(any::<u8>(), 0..300),
-            with_magic in any::<bool>(),
-        ) {
-            let mut bytes = bytes;
-            if with_magic {
-                let mut prefixed = MAGIC.to_vec();
-                prefixed.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-                prefixed.extend_from_slice(&bytes);
-                bytes = prefixed;
-            }
-            prop_assert!(decode::<Sample>(here(), FileKind::Metadata, &bytes).is_err());
-        }
-
-        #[test]
-        fn every_truncation_is_detected(value in sample(), cut in any::<prop::sample::Index>()) {
-            let bytes = encoded(&value);
-            let len = cut.index(bytes.len());
-            prop_assert!(decode::<Sample>(here(), FileKind::Metadata, &bytes[..len]).is_err());
-        }
-
-        #[test]
-        fn every_changed_byte_is_detected(
-            value in sample(),
-            at in any::<prop::sample::Index>(),
-            flip in 1u8..=255,
-        ) {
-            let mut bytes = encoded(&value);
-            let at = at.index(bytes.len());
-            bytes[at] ^= flip;
-            prop_assert!(decode::<Sample>(here(), FileKind::Metadata, &bytes).is_err());
-        }
-
-        #[test]
-        fn appended_bytes_are_detected(
-            value in sample(),
-            extra in proptest::collection::vec(any::<u8>(), 1..20),
-        ) {
-            let mut bytes = encoded(&value);
-            bytes.extend_from_slice(&extra);
-            prop_assert!(decode::<Sample>(here(), FileKind::Metadata, &bytes).is_err());
-        }
-    }
-}
+mod tests;

@@ -1,13 +1,36 @@
-//! The job side of checkpointing: which storage a job writes to, and loading the checkpoint a job
-//! restores from (checked against the job before anything runs).
+//! The job side of restoring: loading the checkpoint a job restores from, every file of it
+//! checked, and checking it against the job before anything runs.
+//!
+//! # Which checkpoint `restore_from_latest` takes
+//!
+//! The newest checkpoint of the job's directory that is complete and whose every file reads
+//! back as recorded: its `_metadata` intact, every state file intact, of this checkpoint,
+//! vertex and subtask, with the size and checksum the metadata recorded, and every shared file
+//! present with its recorded size. A newer checkpoint that fails any of these is skipped, and
+//! [`RestoreReport::skipped`] says which file and why; nothing is deleted.
+//!
+//! # Errors that tell a first start from a problem
+//!
+//! - [`RestoreError::JobDirectoryNotFound`]: the job never wrote a checkpoint under this
+//!   directory (a first start; or a typo, or a renamed job: the error lists the job directories
+//!   that are there).
+//! - [`RestoreError::NoCompleteCheckpoint`]: the job's directory exists but holds no checkpoint
+//!   to restore; with an empty `skipped` list the job ran but never completed a checkpoint, with
+//!   a non-empty one checkpoints are there but none can be read.
 
 use crate::checkpoint::storage::{FileSystemCheckpointStorage, MemoryCheckpointStorage};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use weir_actors::checkpoint::storage::{CheckpointStorage, StorageError};
 use weir_actors::config::checkpoint_config::{CheckpointConfig, CheckpointStorageConfig};
-use weir_actors::graph::job_spec::{JobSpec, RestoredCheckpoint};
+use weir_actors::graph::job_spec::RestoredCheckpoint;
 use weir_actors::CheckpointId;
+
+mod candidates;
+mod compatibility;
+
+pub use candidates::{load_latest, load_path, load_verified};
+pub use compatibility::check_compatible;
 
 /// Why a job cannot restore from a checkpoint.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -16,12 +39,26 @@ pub enum RestoreError {
     /// A checkpoint file could not be read.
     #[error(transparent)]
     Storage(#[from] StorageError),
-    /// The directory holds no complete checkpoint.
+    /// The job has no directory under the checkpoint directory: it never wrote a checkpoint
+    /// there (a first start, a mistyped directory, or a job renamed since).
+    #[error(
+        "no checkpoints of job {job_id:?}: {dir} does not exist{}",
+        other_jobs_text(.existing_jobs)
+    )]
+    JobDirectoryNotFound {
+        /// The job directory looked for, `<checkpoint dir>/<job id>`.
+        dir: PathBuf,
+        /// The job id.
+        job_id: String,
+        /// The job directories that are in the checkpoint directory (file names, sorted).
+        existing_jobs: Vec<String>,
+    },
+    /// The job's directory holds no complete checkpoint that can be read.
     #[error("no complete checkpoint in {dir}{}", skipped_text(.skipped))]
     NoCompleteCheckpoint {
         /// The job's checkpoint directory.
         dir: PathBuf,
-        /// Why each checkpoint found was skipped.
+        /// Why each checkpoint found was skipped, newest first.
         skipped: Vec<StorageError>,
     },
     /// A path that is not a checkpoint directory (`.../<job id>/chk-<n>`) or its `_metadata`.
@@ -69,15 +106,31 @@ fn skipped_text(skipped: &[StorageError]) -> String {
     }
 }
 
+fn other_jobs_text(existing: &[String]) -> String {
+    if existing.is_empty() {
+        String::new()
+    } else {
+        format!(" (job directories there: {})", existing.join(", "))
+    }
+}
+
 /// What a restore found.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct RestoreReport {
     /// The checkpoint the job will start from.
     pub checkpoint_id: CheckpointId,
     /// The job's checkpoint directory, or the storage's description.
     pub location: String,
-    /// Newer checkpoints that were skipped because their metadata is missing or broken.
+    /// Newer checkpoints that were skipped, newest first, each error naming the file and why:
+    /// a missing or broken `_metadata`, or a state or shared file that is missing, damaged, of
+    /// another checkpoint or subtask, or not what the metadata recorded.
     pub skipped: Vec<StorageError>,
+    /// Checkpoints the job will leave in its directory though it cannot read them (a newer
+    /// weir's, a damaged or unreadable `_metadata`, or a directory holding files weir does not
+    /// write): weir never deletes what it could not read. Remove them by hand once they are
+    /// known to be of no use.
+    pub left_in_place: Vec<StorageError>,
 }
 
 /// The job id used for checkpoint directories when none is set: the job's name, lowercased, with
@@ -95,7 +148,8 @@ pub fn default_job_id(job_name: &str) -> String {
         .collect()
 }
 
-/// The storage a job with `config` writes to.
+/// The storage a job with `config` writes to: a new instance, which the job must then hand to
+/// everything that writes (see [`crate::checkpoint::startup::JobStorage`]).
 pub fn storage_for(config: &CheckpointConfig, job_id: &str) -> Arc<dyn CheckpointStorage> {
     match &config.storage {
         Some(CheckpointStorageConfig::FileSystem(dir)) => {
@@ -105,107 +159,39 @@ pub fn storage_for(config: &CheckpointConfig, job_id: &str) -> Arc<dyn Checkpoin
     }
 }
 
-/// Loads checkpoint `id`'s metadata and every subtask's state from `storage`.
+/// Loads checkpoint `id`'s metadata and every subtask's state from `storage`, every file
+/// checked (see [`load_verified`]).
 pub fn load_checkpoint(
     storage: &dyn CheckpointStorage,
     id: CheckpointId,
 ) -> Result<RestoredCheckpoint, RestoreError> {
-    Ok(RestoredCheckpoint::load(storage, id)?)
+    Ok(load_verified(storage, storage.load(id)?)?)
 }
 
-/// Loads the newest complete checkpoint of job `job_id` under `dir`.
-pub fn load_latest(
-    dir: &Path,
-    job_id: &str,
-) -> Result<(RestoredCheckpoint, RestoreReport), RestoreError> {
-    let storage = FileSystemCheckpointStorage::new(dir, job_id);
-    let latest = storage.latest_complete()?;
-    for skipped in &latest.skipped {
-        tracing::warn!("skipping a checkpoint that is not complete: {skipped}");
-    }
-    let Some(metadata) = latest.metadata else {
-        return Err(RestoreError::NoCompleteCheckpoint {
-            dir: storage.job_dir().to_path_buf(),
-            skipped: latest.skipped,
-        });
-    };
-    let restored = load_checkpoint(&storage, metadata.checkpoint_id)?;
-    let report = RestoreReport {
-        checkpoint_id: metadata.checkpoint_id,
-        location: storage.describe(),
-        skipped: latest.skipped,
-    };
-    Ok((restored, report))
-}
-
-/// Loads the checkpoint at `path`: a `chk-<n>` directory or its `_metadata` file.
-pub fn load_path(path: &Path) -> Result<(RestoredCheckpoint, RestoreReport), RestoreError> {
+/// What `path` (a `chk-<n>` directory or its `_metadata`) names: the checkpoint and its job
+/// directory.
+fn parse_checkpoint_path(path: &Path) -> Result<(CheckpointId, &Path), RestoreError> {
+    use crate::checkpoint::paths;
     let bad = |reason: &str| RestoreError::BadCheckpointPath {
         path: path.to_path_buf(),
         reason: reason.to_string(),
     };
-    let chk = if path.file_name().is_some_and(|n| n == "_metadata") {
+    let chk = if path
+        .file_name()
+        .is_some_and(|n| n == paths::METADATA_FILE_NAME)
+    {
         path.parent().ok_or_else(|| bad("no parent directory"))?
     } else {
         path
     };
-    let name = chk
+    let id = chk
         .file_name()
         .and_then(|n| n.to_str())
-        .ok_or_else(|| bad("no directory name"))?;
-    let id: CheckpointId = name
-        .strip_prefix("chk-")
-        .and_then(|n| n.parse().ok())
+        .and_then(paths::parse_checkpoint_dir_name)
         .ok_or_else(|| bad("the directory is not named chk-<n>"))?;
-    let job_dir = chk.parent().ok_or_else(|| bad("no job directory"))?;
-    let job_id = job_dir
-        .file_name()
-        .and_then(|n| n.to_str())
-        .ok_or_else(|| bad("no job directory name"))?;
-    let base = job_dir
+    let job_dir = chk
         .parent()
-        .ok_or_else(|| bad("no checkpoint directory"))?;
-    let storage = FileSystemCheckpointStorage::new(base, job_id);
-    let restored = load_checkpoint(&storage, id)?;
-    let report = RestoreReport {
-        checkpoint_id: id,
-        location: chk.display().to_string(),
-        skipped: Vec::new(),
-    };
-    Ok((restored, report))
-}
-
-/// Checks that `spec` can start from `restored`: same max parallelism, same parallelism per
-/// operator, and no state left without an operator unless `allow_non_restored_state`.
-pub fn check_compatible(
-    spec: &JobSpec,
-    restored: &RestoredCheckpoint,
-    allow_non_restored_state: bool,
-) -> Result<(), RestoreError> {
-    let meta = &restored.metadata;
-    if meta.max_parallelism != spec.max_parallelism {
-        return Err(RestoreError::MaxParallelismChanged {
-            checkpoint: meta.max_parallelism,
-            job: spec.max_parallelism,
-        });
-    }
-    for vertex in &meta.vertices {
-        let has_state = meta.states.iter().any(|s| s.vertex_uid == vertex.uid);
-        match spec.vertices.iter().find(|v| v.uid == vertex.uid) {
-            Some(v) if v.parallelism != vertex.parallelism && has_state => {
-                return Err(RestoreError::ParallelismChanged {
-                    uid: vertex.uid.clone(),
-                    checkpoint: vertex.parallelism,
-                    job: v.parallelism,
-                })
-            }
-            None if has_state && !allow_non_restored_state => {
-                return Err(RestoreError::UnknownOperatorState {
-                    uid: vertex.uid.clone(),
-                })
-            }
-            _ => {}
-        }
-    }
-    Ok(())
+        .filter(|dir| dir.file_name().is_some())
+        .ok_or_else(|| bad("no job directory"))?;
+    Ok((id, job_dir))
 }

@@ -65,17 +65,8 @@ impl Coordinator {
         shared: Arc<JobShared>,
         supervisor: Recipient<CheckpointingFailed>,
     ) -> Self {
-        // New checkpoints continue after the restored one and after any checkpoint already in
-        // the storage, so a run restored from an older checkpoint never overwrites later ones.
-        let restored = spec
-            .restore
-            .as_ref()
-            .map_or(0, |r| r.metadata.checkpoint_id);
-        let existing = cp.storage.highest_used_id().ok().flatten().unwrap_or(0);
-        let next_id = restored.max(existing) + 1;
-        if let Err(e) = cp.storage.delete_leftovers() {
-            tracing::warn!("cannot delete leftovers of earlier runs: {e}");
-        }
+        // Found before launch: above the restored checkpoint and every id in the storage.
+        let next_id = cp.first_checkpoint_id;
 
         let job = CoordinatedJob {
             job_id: cp.job_id.clone(),

@@ -11,13 +11,29 @@ use crate::network::event::CheckpointId;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
+mod error;
+
+pub use error::{FileIdentity, RecordedProperty, StorageError};
+
 /// Where one subtask's state of one checkpoint is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum StateLocation {
     /// Kept in the metadata itself (small states, in-memory storage).
     Inline(Vec<u8>),
-    /// A file, relative to the checkpoint's directory (`chk-<n>/`) or to the job's `shared/` area.
-    File(PathBuf),
+    /// A file of the checkpoint's directory, with what the metadata records of it.
+    File(StateFile),
+}
+
+/// A state file as a checkpoint's metadata records it: a reader checks the file it finds
+/// against this record, so a file swapped, truncated or rewritten since is refused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StateFile {
+    /// Its path, relative to the checkpoint's directory (`chk-<n>/`).
+    pub path: PathBuf,
+    /// Its length in bytes.
+    pub size: u64,
+    /// Its CRC-32 (crc32fast): the one it ends with, of every byte before it.
+    pub checksum: u32,
 }
 
 /// A file in the storage's shared area that a subtask's state refers to (an SST file of an
@@ -119,62 +135,6 @@ impl CheckpointMetadata {
     }
 }
 
-/// A storage failure, naming the file (or, in memory, the checkpoint) involved.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum StorageError {
-    /// An I/O operation failed.
-    #[error("cannot {operation} {path}: {reason}")]
-    Io {
-        /// What was being done: "create", "write", "read", "rename", "delete", "sync", "list".
-        operation: &'static str,
-        /// The file or directory.
-        path: PathBuf,
-        /// The OS error's text.
-        reason: String,
-    },
-    /// A file is shorter than its header says.
-    #[error("{path} is truncated: {actual} bytes, expected {expected}")]
-    Truncated {
-        /// The file.
-        path: PathBuf,
-        /// Its length.
-        actual: u64,
-        /// The length its header promises (or the minimum for a header).
-        expected: u64,
-    },
-    /// A file does not start with weir's magic number.
-    #[error("{path} is not a weir checkpoint file (bad magic number)")]
-    Foreign {
-        /// The file.
-        path: PathBuf,
-    },
-    /// A file of a format version this build cannot read.
-    #[error("{path} has format version {version}, this build reads version {supported}")]
-    UnsupportedVersion {
-        /// The file.
-        path: PathBuf,
-        /// Its version.
-        version: u16,
-        /// The version this build reads.
-        supported: u16,
-    },
-    /// A file's checksum does not match its contents, or its body does not decode.
-    #[error("{path} is corrupt: {reason}")]
-    Corrupt {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong.
-        reason: String,
-    },
-    /// A checkpoint or state that should be there is not.
-    #[error("{path} not found")]
-    NotFound {
-        /// What was looked for.
-        path: PathBuf,
-    },
-}
-
 /// The newest complete checkpoint, and why newer-looking ones were skipped.
 #[derive(Debug, Clone, Default)]
 pub struct LatestCheckpoint {
@@ -185,8 +145,31 @@ pub struct LatestCheckpoint {
     pub skipped: Vec<StorageError>,
 }
 
+/// What [`CheckpointStorage::delete_leftovers`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Leftovers {
+    /// Incomplete checkpoints deleted: no `_metadata`, and nothing in them weir does not write.
+    pub deleted: Vec<CheckpointId>,
+    /// Shared files deleted because no complete checkpoint refers to them (relative to the
+    /// job's directory).
+    pub deleted_shared: Vec<PathBuf>,
+    /// What was left in place because it could not be read or is not weir's (a checkpoint of a
+    /// newer weir, a damaged or unreadable `_metadata`, a foreign file): each error names the
+    /// file. While one is there, no shared file is deleted either, since the unreadable
+    /// checkpoint may refer to it.
+    pub kept: Vec<StorageError>,
+}
+
 /// Where a job's checkpoints are written and read. Methods may block on I/O; the runtime calls
 /// the state writes off the subtasks' threads.
+///
+/// # Guarantees an implementation gives
+/// - A checkpoint is complete exactly when [`write_metadata`](Self::write_metadata) returned:
+///   the metadata is written last and atomically.
+/// - After [`discard`](Self::discard) of a checkpoint, no write for it succeeds, so a slow
+///   write cannot bring back what was deleted.
+/// - Nothing is deleted that could not be read: a checkpoint whose metadata exists but does not
+///   load is left in place and reported.
 pub trait CheckpointStorage: Send + Sync + 'static {
     /// Writes one subtask's state for `checkpoint` durably (fsynced) and says where it is.
     fn write_state(
@@ -197,11 +180,14 @@ pub trait CheckpointStorage: Send + Sync + 'static {
         bytes: &[u8],
     ) -> Result<StateLocation, StorageError>;
 
-    /// Reads back state written for `checkpoint`.
+    /// Reads back the state `handle` describes in `checkpoint`, checking that the file found is
+    /// the one the metadata recorded: its header names this checkpoint, vertex and subtask
+    /// ([`StorageError::IdentityMismatch`] otherwise) and its size and checksum are the ones
+    /// recorded ([`StorageError::DiffersFromMetadata`] otherwise).
     fn read_state(
         &self,
         checkpoint: CheckpointId,
-        location: &StateLocation,
+        handle: &StateHandle,
     ) -> Result<Vec<u8>, StorageError>;
 
     /// Writes the checkpoint's metadata last and atomically (temp file, fsync, rename, fsync of
@@ -210,7 +196,7 @@ pub trait CheckpointStorage: Send + Sync + 'static {
 
     /// Deletes everything of `checkpoint` (a subsumed, aborted or declined one), and the shared
     /// files no retained checkpoint refers to any more. Deleting a checkpoint that does not exist
-    /// is not an error.
+    /// is not an error. Once this returns, every write for `checkpoint` is refused.
     fn discard(&self, checkpoint: CheckpointId) -> Result<(), StorageError>;
 
     /// Deletes shared files (paths relative to the job's directory) a subtask uploaded for
@@ -226,6 +212,14 @@ pub trait CheckpointStorage: Send + Sync + 'static {
         Ok(())
     }
 
+    /// Checks that shared file `file` is in storage with the size recorded (a restore checks
+    /// every shared file of a checkpoint before choosing it). Storage without a shared area
+    /// accepts every file.
+    fn check_shared_file(&self, file: &SharedFile) -> Result<(), StorageError> {
+        let _ = file;
+        Ok(())
+    }
+
     /// The metadata of complete checkpoint `checkpoint`.
     fn load(&self, checkpoint: CheckpointId) -> Result<CheckpointMetadata, StorageError>;
 
@@ -233,21 +227,30 @@ pub trait CheckpointStorage: Send + Sync + 'static {
     /// truncated, corrupt or foreign. Never panics on bad files.
     fn latest_complete(&self) -> Result<LatestCheckpoint, StorageError>;
 
-    /// Ids of every checkpoint that has a directory or an entry, complete or not, ascending.
+    /// Ids of every checkpoint that has a directory or an entry, complete or not, ascending. An
+    /// error if the storage cannot be listed (never an empty list in its place).
     fn list(&self) -> Result<Vec<CheckpointId>, StorageError>;
 
     /// The highest checkpoint id anything in the storage was written for (a checkpoint's
     /// directory, or a shared file it uploaded): new checkpoints take higher ids, so a file of an
-    /// earlier run is never mistaken for one of theirs.
+    /// earlier run is never mistaken for one of theirs. An error if the storage cannot be listed.
     fn highest_used_id(&self) -> Result<Option<CheckpointId>, StorageError> {
         Ok(self.list()?.into_iter().max())
     }
 
-    /// Deletes what no complete checkpoint needs: incomplete checkpoints (a crashed or failed
-    /// run's) and shared files no complete checkpoint refers to. Called when a job starts, before
-    /// its first checkpoint; storage without such leftovers does nothing.
-    fn delete_leftovers(&self) -> Result<(), StorageError> {
+    /// Checks that checkpoints can be written: creates what a first write would create and
+    /// writes (then removes) a probe file. Called when a job starts, so a storage that cannot be
+    /// written stops the job at once. Storage that cannot fail this way does nothing.
+    fn check_writable(&self) -> Result<(), StorageError> {
         Ok(())
+    }
+
+    /// Deletes what no complete checkpoint needs: incomplete checkpoints (a crashed or failed
+    /// run's) and shared files no complete checkpoint refers to; never a checkpoint whose
+    /// metadata exists but cannot be read (see [`Leftovers::kept`]). Called when a job starts,
+    /// before its first checkpoint; storage without such leftovers does nothing.
+    fn delete_leftovers(&self) -> Result<Leftovers, StorageError> {
+        Ok(Leftovers::default())
     }
 
     /// A human-readable location, e.g. the job's checkpoint directory.

@@ -84,7 +84,7 @@ impl RestoredCheckpoint {
         let metadata = storage.load(id)?;
         let mut states = HashMap::new();
         for handle in &metadata.states {
-            let bytes = storage.read_state(id, &handle.location)?;
+            let bytes = storage.read_state(id, handle)?;
             states.insert((handle.vertex_uid.clone(), handle.subtask), Arc::new(bytes));
         }
         Ok(RestoredCheckpoint { metadata, states })
@@ -115,6 +115,10 @@ pub struct CheckpointingSpec {
     pub storage: Arc<dyn CheckpointStorage>,
     /// The job's id (its directory under the checkpoint directory).
     pub job_id: String,
+    /// The id the run's first checkpoint takes: above every id the storage holds and the
+    /// restored checkpoint's, so no checkpoint of an earlier run is overwritten. Found before
+    /// the job launches, where a storage that cannot be listed stops it.
+    pub first_checkpoint_id: crate::network::event::CheckpointId,
 }
 
 /// Everything the runtime needs to run a job.

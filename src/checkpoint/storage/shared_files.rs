@@ -4,10 +4,15 @@
 //! Nothing is kept in memory: the references are read from the metadata of the complete
 //! checkpoints on disk each time, so the rule holds across restarts of the process, and a
 //! restore never finds a file missing that its checkpoint needs (FAULTS.md 9 and 10).
+//!
+//! A checkpoint whose `_metadata` exists but cannot be read may refer to any shared file
+//! uploaded by it or by an earlier checkpoint (a file is only ever referred to by the checkpoint
+//! that uploaded it and later ones): those files are kept while it is there.
 
-use super::{FileSystemCheckpointStorage, SHARED_DIR_NAME};
-use crate::checkpoint::file_format::{io_error, sync_dir};
-use crate::state::rocksdb::incremental::SharedFileRegistry;
+use super::FileSystemCheckpointStorage;
+use crate::checkpoint::durable::{remove_file_if_present, sync_dir};
+use crate::checkpoint::paths;
+use crate::checkpoint::shared_file_registry::SharedFileRegistry;
 use std::collections::BTreeSet;
 use std::fs;
 use std::io;
@@ -15,30 +20,55 @@ use std::path::{Path, PathBuf};
 use weir_actors::checkpoint::storage::{CheckpointMetadata, CheckpointStorage, StorageError};
 use weir_actors::CheckpointId;
 
-/// The checkpoint that uploaded a shared file, from its name
-/// `<uid>-<subtask>-<checkpoint id>-<file name>` (the file name has no `-`).
-pub(crate) fn uploading_checkpoint(name: &str) -> Option<CheckpointId> {
-    let mut parts = name.rsplitn(3, '-');
-    let _file = parts.next()?;
-    let id = parts.next()?.parse().ok()?;
-    parts.next().map(|_| id)
+/// The shared files the checkpoints on disk may need.
+struct References {
+    /// What the complete checkpoints refer to.
+    registry: SharedFileRegistry,
+    /// The newest checkpoint whose metadata exists but does not load, if any.
+    unreadable_up_to: Option<CheckpointId>,
+}
+
+impl References {
+    /// Whether `file` (relative to the job directory) may be needed.
+    fn protect(&self, file: &Path) -> bool {
+        if self.registry.reference_count(file) > 0 {
+            return true;
+        }
+        let Some(limit) = self.unreadable_up_to else {
+            return false;
+        };
+        let uploader = paths::shared_name_of(file)
+            .and_then(|name| name.to_str())
+            .and_then(paths::uploading_checkpoint);
+        uploader.is_none_or(|id| id <= limit)
+    }
 }
 
 impl FileSystemCheckpointStorage {
-    /// The shared files of every complete checkpoint but `except`, as a registry.
-    fn referenced_shared_files(
-        &self,
-        except: CheckpointId,
-    ) -> Result<SharedFileRegistry, StorageError> {
-        let mut registry = SharedFileRegistry::new();
+    /// What every checkpoint on disk but `except` may refer to.
+    fn references(&self, except: CheckpointId) -> Result<References, StorageError> {
+        let mut references = References {
+            registry: SharedFileRegistry::new(),
+            unreadable_up_to: None,
+        };
         for id in self.list()?.into_iter().filter(|&id| id != except) {
-            // A checkpoint without intact metadata is not complete: nothing may be restored
-            // from it, so it protects no file.
-            if let Ok(metadata) = self.load(id) {
-                registry.register(id, metadata.shared_files().map(Path::to_path_buf));
+            match self.load(id) {
+                Ok(metadata) => references
+                    .registry
+                    .register(id, metadata.shared_files().map(Path::to_path_buf)),
+                // No metadata: not complete, nothing may be restored from it.
+                Err(StorageError::NotFound { .. }) => {}
+                Err(error) => {
+                    tracing::warn!(
+                        checkpoint = id,
+                        %error,
+                        "keeping the shared files an unreadable checkpoint may refer to"
+                    );
+                    references.unreadable_up_to = references.unreadable_up_to.max(Some(id));
+                }
             }
         }
-        Ok(registry)
+        Ok(references)
     }
 
     /// Deletes the shared files of discarded checkpoint `checkpoint` that no complete checkpoint
@@ -52,44 +82,41 @@ impl FileSystemCheckpointStorage {
             .map(|m| m.shared_files().map(Path::to_path_buf).collect())
             .unwrap_or_default();
         candidates.extend(self.shared_files_uploaded_by(checkpoint)?);
-        self.delete_unreferenced(checkpoint, candidates)
+        self.delete_unreferenced(checkpoint, candidates).map(drop)
     }
 
-    /// Deletes each of `files` (relative to the job directory) that no complete checkpoint other
-    /// than `checkpoint` refers to.
+    /// Deletes each of `files` (relative to the job directory) that no checkpoint other than
+    /// `checkpoint` may need; returns those deleted. The caller holds the write gate alone.
     pub(super) fn delete_unreferenced(
         &self,
         checkpoint: CheckpointId,
         files: impl IntoIterator<Item = PathBuf>,
-    ) -> Result<(), StorageError> {
+    ) -> Result<Vec<PathBuf>, StorageError> {
         let mut files = files.into_iter().peekable();
         if files.peek().is_none() {
-            return Ok(());
+            return Ok(Vec::new());
         }
-        let referenced = self.referenced_shared_files(checkpoint)?;
+        let references = self.references(checkpoint)?;
         let shared_dir = self.shared_dir();
-        let mut deleted = false;
+        let mut deleted = Vec::new();
         for file in files {
-            if referenced.reference_count(&file) > 0 {
+            if references.protect(&file) {
                 continue;
             }
-            let Some(name) = shared_file_name(&file) else {
+            let Some(name) = paths::shared_name_of(&file) else {
                 return Err(StorageError::Corrupt {
                     path: self.job_dir().join(&file),
                     reason: "a shared file outside the shared area".to_owned(),
                 });
             };
-            let path = shared_dir.join(name);
-            match fs::remove_file(&path) {
-                Ok(()) => deleted = true,
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(e) => return Err(io_error("delete", &path, &e)),
+            if remove_file_if_present(&shared_dir.join(name))? {
+                deleted.push(file);
             }
         }
-        if deleted {
+        if !deleted.is_empty() {
             sync_dir(&shared_dir)?;
         }
-        Ok(())
+        Ok(deleted)
     }
 
     /// The highest checkpoint id in a shared file's name.
@@ -97,16 +124,17 @@ impl FileSystemCheckpointStorage {
         Ok(self
             .shared_file_names()?
             .iter()
-            .filter_map(|name| uploading_checkpoint(name))
+            .filter_map(|name| paths::uploading_checkpoint(name))
             .max())
     }
 
-    /// Deletes every shared file no complete checkpoint refers to.
-    pub(super) fn delete_unreferenced_shared_files(&self) -> Result<(), StorageError> {
+    /// Deletes every shared file no checkpoint may need; returns those deleted. The caller holds
+    /// the write gate alone.
+    pub(super) fn delete_unreferenced_shared_files(&self) -> Result<Vec<PathBuf>, StorageError> {
         let files = self
             .shared_file_names()?
             .into_iter()
-            .map(|name| Path::new(SHARED_DIR_NAME).join(name));
+            .map(|name| paths::shared_path(&name));
         // No checkpoint id is excluded: 0 is never a checkpoint's.
         self.delete_unreferenced(0, files)
     }
@@ -114,15 +142,15 @@ impl FileSystemCheckpointStorage {
     /// The names of the files in the shared area.
     fn shared_file_names(&self) -> Result<Vec<String>, StorageError> {
         let dir = self.shared_dir();
+        let io_error = |e: io::Error| crate::checkpoint::durable::io_error("list", &dir, &e);
         let entries = match fs::read_dir(&dir) {
             Ok(entries) => entries,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(io_error("list", &dir, &e)),
+            Err(e) => return Err(io_error(e)),
         };
         let mut names = Vec::new();
         for entry in entries {
-            let entry = entry.map_err(|e| io_error("list", &dir, &e))?;
-            if let Some(name) = entry.file_name().to_str() {
+            if let Some(name) = entry.map_err(io_error)?.file_name().to_str() {
                 names.push(name.to_owned());
             }
         }
@@ -137,45 +165,8 @@ impl FileSystemCheckpointStorage {
         Ok(self
             .shared_file_names()?
             .into_iter()
-            .filter(|name| uploading_checkpoint(name) == Some(checkpoint))
-            .map(|name| Path::new(SHARED_DIR_NAME).join(name))
+            .filter(|name| paths::uploading_checkpoint(name) == Some(checkpoint))
+            .map(|name| paths::shared_path(&name))
             .collect())
-    }
-}
-
-/// The name of a file given as `shared/<name>`, refusing anything else.
-fn shared_file_name(file: &Path) -> Option<&std::ffi::OsStr> {
-    let mut components = file.components();
-    match (components.next(), components.next(), components.next()) {
-        (
-            Some(std::path::Component::Normal(dir)),
-            Some(std::path::Component::Normal(name)),
-            None,
-        ) if dir == SHARED_DIR_NAME => Some(name),
-        _ => None,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_uploading_checkpoint_is_read_from_the_end_of_the_name() {
-        assert_eq!(
-            uploading_checkpoint("count-by-key-1-17-000012.sst"),
-            Some(17)
-        );
-        assert_eq!(uploading_checkpoint("a-0-3-000009.sst"), Some(3));
-        assert_eq!(uploading_checkpoint("000009.sst"), None);
-        assert_eq!(uploading_checkpoint("x-y-000009.sst"), None);
-    }
-
-    #[test]
-    fn only_plain_shared_paths_are_accepted() {
-        assert!(shared_file_name(Path::new("shared/a-0-1-1.sst")).is_some());
-        assert!(shared_file_name(Path::new("shared/../x")).is_none());
-        assert!(shared_file_name(Path::new("chk-1/x")).is_none());
-        assert!(shared_file_name(Path::new("shared/a/b")).is_none());
     }
 }

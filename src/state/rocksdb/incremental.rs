@@ -18,6 +18,9 @@
 //! # Guarantees
 //! - An SST file already uploaded by the base checkpoint (same name, same size, still present) is
 //!   referenced, not copied again; every other file is copied and fsynced.
+//! - Every file is written through the job's one [`FileSystemCheckpointStorage`], under the gate
+//!   its discards take: once the checkpoint is discarded (declined, aborted, timed out), the
+//!   upload is refused and nothing of it is left, in `chk-<n>/` or in `shared/`.
 //! - A failed upload removes what it copied for that checkpoint: no partial or orphan files.
 //! - [`SharedFileRegistry::release`] returns a shared file only when no registered (retained)
 //!   checkpoint refers to it any more: storage then holds exactly the files the retained
@@ -27,16 +30,16 @@
 //! is the short synchronous part (flush and a hard-linked RocksDB checkpoint in a local staging
 //! directory); [`IncrementalCheckpointer::upload`] is the asynchronous part.
 
-use crate::checkpoint::file_format::sync_dir;
-use crate::checkpoint::storage::{FileSystemCheckpointStorage, SHARED_DIR_NAME};
+use crate::checkpoint::paths;
+pub use crate::checkpoint::shared_file_registry::SharedFileRegistry;
+use crate::checkpoint::storage::FileSystemCheckpointStorage;
 use crate::state::rocksdb::store::{
     copy_file, create_empty_dir, io_error, RocksDbError, RocksDbOptions, RocksDbStateStore, SstFile,
 };
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::fs;
-use std::path::{Component, Path, PathBuf};
-use weir_actors::checkpoint::storage::StorageError;
+use std::path::{Path, PathBuf};
 use weir_actors::CheckpointId;
 
 /// One file of an incremental checkpoint.
@@ -90,15 +93,9 @@ impl IncrementalHandle {
     ) -> Result<RocksDbStateStore, RocksDbError> {
         let working_dir = working_dir.into();
         create_empty_dir(&working_dir)?;
-        let checkpoint_dir = storage.checkpoint_dir(self.checkpoint_id);
-        let files = self
-            .shared
-            .iter()
-            .map(|f| (storage.job_dir(), f))
-            .chain(self.private.iter().map(|f| (checkpoint_dir.as_path(), f)));
-        for (base, file) in files {
-            let from = checked_path(base, &file.path)?;
-            let to = checked_path(&working_dir, Path::new(&file.local_name))?;
+        for file in self.shared.iter().chain(&self.private) {
+            let from = paths::resolve(storage.job_dir(), self.checkpoint_id, &file.path)?;
+            let to = local_path(&working_dir, &file.local_name)?;
             let size = copy_file(&from, &to)?;
             if size != file.size {
                 return Err(RocksDbError::SizeMismatch {
@@ -158,20 +155,17 @@ pub struct IncrementalCheckpointer {
 impl IncrementalCheckpointer {
     /// A checkpointer for subtask `subtask` of vertex `vertex_uid`, staging local RocksDB
     /// checkpoints under `staging_dir` (a local directory on the working directory's file
-    /// system, so SST files are hard-linked rather than copied).
+    /// system, so SST files are hard-linked rather than copied). `storage` must be (a clone of)
+    /// the job's one storage instance, so that its discards and the uploads exclude each other.
     pub fn new(
         storage: FileSystemCheckpointStorage,
         vertex_uid: &str,
         subtask: u32,
         staging_dir: impl Into<PathBuf>,
     ) -> Self {
-        let name = FileSystemCheckpointStorage::state_file_name(vertex_uid, subtask);
-        let file_prefix = name
-            .strip_suffix(".state")
-            .map_or(name.clone(), str::to_owned);
         IncrementalCheckpointer {
             storage,
-            file_prefix,
+            file_prefix: paths::subtask_file_stem(vertex_uid, subtask),
             instance: format!(
                 "{:x}x{:x}",
                 std::process::id(),
@@ -195,7 +189,9 @@ impl IncrementalCheckpointer {
     ) -> Result<LocalSnapshot, RocksDbError> {
         fs::create_dir_all(&self.staging_dir)
             .map_err(|e| io_error("create", &self.staging_dir, &e))?;
-        let dir = self.staging_dir.join(format!("chk-{checkpoint}"));
+        let dir = self
+            .staging_dir
+            .join(paths::checkpoint_dir_name(checkpoint));
         match fs::remove_dir_all(&dir) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
                 return Err(io_error("delete", &dir, &e))
@@ -213,25 +209,20 @@ impl IncrementalCheckpointer {
     /// The asynchronous part: copies the SST files of `local` that `base` (the last completed
     /// checkpoint of this instance's lineage: the one it was restored from, or a later one it
     /// took) has not uploaded into `shared/`, and the other files into the checkpoint's
-    /// directory. On failure, removes what it copied.
+    /// directory, all through the storage. On failure, or when the checkpoint was discarded
+    /// meanwhile, removes what it copied.
     pub fn upload(
         &self,
         local: LocalSnapshot,
         base: Option<&IncrementalHandle>,
     ) -> Result<IncrementalHandle, RocksDbError> {
         let checkpoint_id = local.checkpoint_id;
-        let private_relative = PathBuf::from(format!("{}.rocksdb", self.file_prefix));
-        let private_dir = self
-            .storage
-            .checkpoint_dir(checkpoint_id)
-            .join(&private_relative);
         let mut copied = Vec::new();
-        let result = self.copy_files(&local, base, &private_relative, &private_dir, &mut copied);
+        let result = self.copy_files(&local, base, &mut copied);
         if result.is_err() {
-            for path in &copied {
-                let _ = fs::remove_file(path);
+            if let Err(cleanup) = self.storage.delete_uploads(checkpoint_id, &copied) {
+                tracing::warn!(checkpoint = checkpoint_id, %cleanup, "cannot remove a failed upload");
             }
-            let _ = fs::remove_dir(&private_dir);
         }
         result
     }
@@ -248,43 +239,20 @@ impl IncrementalCheckpointer {
     }
 
     /// Deletes shared files [`SharedFileRegistry::release`] returned (paths relative to the job
-    /// directory, under `shared/`). A file already gone is not an error.
+    /// directory, under `shared/`), through the storage. A file already gone is not an error.
     pub fn delete_shared_files(&self, files: &[PathBuf]) -> Result<(), RocksDbError> {
-        let job_dir = self.storage.job_dir();
-        for file in files {
-            let path = checked_path(job_dir, file)?;
-            if !file.starts_with(SHARED_DIR_NAME) {
-                return Err(StorageError::Corrupt {
-                    path,
-                    reason: "not a shared file".to_owned(),
-                }
-                .into());
-            }
-            match fs::remove_file(&path) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                    return Err(io_error("delete", &path, &e))
-                }
-                _ => {}
-            }
-        }
-        if !files.is_empty() {
-            sync_dir(&self.storage.shared_dir())?;
-        }
-        Ok(())
+        Ok(self.storage.delete_shared_files(files)?)
     }
 
-    /// Copies the files of `local`, recording each new file's path in `copied`.
+    /// Copies the files of `local`, recording each new file's location in `copied`.
     fn copy_files(
         &self,
         local: &LocalSnapshot,
         base: Option<&IncrementalHandle>,
-        private_relative: &Path,
-        private_dir: &Path,
         copied: &mut Vec<PathBuf>,
     ) -> Result<IncrementalHandle, RocksDbError> {
-        let shared_dir = self.storage.shared_dir();
-        fs::create_dir_all(&shared_dir).map_err(|e| io_error("create", &shared_dir, &e))?;
-        fs::create_dir_all(private_dir).map_err(|e| io_error("create", private_dir, &e))?;
+        let checkpoint_id = local.checkpoint_id;
+        let private_dir = PathBuf::from(paths::private_dir_name(&self.file_prefix));
         let previous: HashMap<&str, &CheckpointedFile> = base
             .map(|b| {
                 b.shared
@@ -294,138 +262,61 @@ impl IncrementalCheckpointer {
             })
             .unwrap_or_default();
         let mut handle = IncrementalHandle {
-            checkpoint_id: local.checkpoint_id,
+            checkpoint_id,
             shared: Vec::new(),
             private: Vec::new(),
             uploaded_bytes: 0,
         };
         for file in &local.files {
             let from = local.dir.join(&file.name);
-            if !file.is_sst() {
-                let to = private_dir.join(&file.name);
-                copied.push(to.clone());
-                handle.uploaded_bytes += copy_file(&from, &to)?;
-                handle.private.push(CheckpointedFile {
-                    local_name: file.name.clone(),
-                    path: private_relative.join(&file.name),
-                    size: file.size,
-                });
-                continue;
-            }
-            if let Some(reused) = previous.get(file.name.as_str()) {
-                if reused.size == file.size && self.is_present(reused) {
-                    handle.shared.push((*reused).clone());
-                    continue;
+            if file.is_sst() {
+                if let Some(reused) = previous.get(file.name.as_str()) {
+                    if self.storage.shared_file_size(&reused.path) == Some(reused.size)
+                        && reused.size == file.size
+                    {
+                        handle.shared.push((*reused).clone());
+                        continue;
+                    }
                 }
             }
-            let name = format!(
-                "{}-{}-{}.{}",
-                self.file_prefix, local.checkpoint_id, self.instance, file.name
-            );
-            let to = shared_dir.join(&name);
-            copied.push(to.clone());
-            handle.uploaded_bytes += copy_file(&from, &to)?;
-            handle.shared.push(CheckpointedFile {
+            let path = if file.is_sst() {
+                let name = paths::shared_file_name(
+                    &self.file_prefix,
+                    checkpoint_id,
+                    &self.instance,
+                    &file.name,
+                );
+                paths::shared_path(&name)
+            } else {
+                private_dir.join(&file.name)
+            };
+            copied.push(path.clone());
+            handle.uploaded_bytes += self.storage.upload_file(checkpoint_id, &from, &path)?;
+            let recorded = CheckpointedFile {
                 local_name: file.name.clone(),
-                path: Path::new(SHARED_DIR_NAME).join(name),
+                path,
                 size: file.size,
-            });
+            };
+            match file.is_sst() {
+                true => handle.shared.push(recorded),
+                false => handle.private.push(recorded),
+            }
         }
-        sync_dir(&shared_dir)?;
-        sync_dir(private_dir)?;
+        self.storage.sync_upload_dirs(checkpoint_id, copied)?;
         Ok(handle)
-    }
-
-    /// Whether a base checkpoint's shared file is still in storage with its recorded size.
-    fn is_present(&self, file: &CheckpointedFile) -> bool {
-        checked_path(self.storage.job_dir(), &file.path)
-            .ok()
-            .and_then(|p| fs::metadata(p).ok())
-            .is_some_and(|m| m.len() == file.size)
     }
 }
 
-/// `base` joined with `relative`, refusing absolute paths, `..` and empty paths, so a corrupt
-/// handle cannot point outside its directory.
-fn checked_path(base: &Path, relative: &Path) -> Result<PathBuf, RocksDbError> {
-    let plain = relative
-        .components()
-        .all(|c| matches!(c, Component::Normal(_)));
-    if !plain || relative.as_os_str().is_empty() {
-        return Err(StorageError::Corrupt {
-            path: base.join(relative),
-            reason: "not a plain relative path".to_owned(),
+/// `dir/name` for a file name a handle records, refusing anything but a plain file name (a
+/// corrupt handle).
+fn local_path(dir: &Path, name: &str) -> Result<PathBuf, RocksDbError> {
+    let plain = !name.is_empty() && name != "." && name != ".." && !name.contains('/');
+    if !plain {
+        return Err(weir_actors::checkpoint::storage::StorageError::Corrupt {
+            path: dir.join(name),
+            reason: "a checkpointed file name is not a plain file name".to_owned(),
         }
         .into());
     }
-    Ok(base.join(relative))
-}
-
-/// Reference counts of shared files across the checkpoints that are retained (Flink's
-/// `SharedStateRegistry`). Pure bookkeeping: the caller deletes what
-/// [`release`](Self::release) returns, e.g. with [`IncrementalCheckpointer::delete_shared_files`].
-///
-/// A checkpoint is registered when its files are uploaded (so an aborted checkpoint's files are
-/// released like a subsumed one's) and released when it is subsumed, aborted or declined. After
-/// a restart, registering every retained checkpoint rebuilds the counts.
-#[derive(Debug, Clone, Default)]
-pub struct SharedFileRegistry {
-    /// How many registered checkpoints refer to each file.
-    references: BTreeMap<PathBuf, usize>,
-    /// The files each registered checkpoint refers to.
-    checkpoints: BTreeMap<CheckpointId, BTreeSet<PathBuf>>,
-}
-
-impl SharedFileRegistry {
-    /// An empty registry.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Records that `checkpoint` refers to `files`. May be called once per subtask of the
-    /// checkpoint; a file named twice for the same checkpoint counts once.
-    pub fn register<P: Into<PathBuf>>(
-        &mut self,
-        checkpoint: CheckpointId,
-        files: impl IntoIterator<Item = P>,
-    ) {
-        let known = self.checkpoints.entry(checkpoint).or_default();
-        for file in files {
-            let file = file.into();
-            if known.insert(file.clone()) {
-                *self.references.entry(file).or_default() += 1;
-            }
-        }
-    }
-
-    /// Forgets `checkpoint`; returns, sorted, the files no other registered checkpoint refers
-    /// to, which may now be deleted. Releasing an unknown checkpoint returns nothing.
-    pub fn release(&mut self, checkpoint: CheckpointId) -> Vec<PathBuf> {
-        let mut unreferenced = Vec::new();
-        for file in self.checkpoints.remove(&checkpoint).unwrap_or_default() {
-            if let Some(count) = self.references.get_mut(&file) {
-                *count -= 1;
-                if *count == 0 {
-                    self.references.remove(&file);
-                    unreferenced.push(file);
-                }
-            }
-        }
-        unreferenced
-    }
-
-    /// The registered checkpoints, ascending.
-    pub fn checkpoints(&self) -> impl Iterator<Item = CheckpointId> + '_ {
-        self.checkpoints.keys().copied()
-    }
-
-    /// Every file some registered checkpoint refers to, sorted.
-    pub fn referenced_files(&self) -> impl Iterator<Item = &Path> {
-        self.references.keys().map(PathBuf::as_path)
-    }
-
-    /// How many registered checkpoints refer to `file`.
-    pub fn reference_count(&self, file: &Path) -> usize {
-        self.references.get(file).copied().unwrap_or(0)
-    }
+    Ok(dir.join(name))
 }

@@ -20,7 +20,8 @@ mod map;
 
 pub(crate) use map::RocksMap;
 
-use crate::checkpoint::storage::{FileSystemCheckpointStorage, SHARED_DIR_NAME};
+use crate::checkpoint::paths;
+use crate::checkpoint::storage::FileSystemCheckpointStorage;
 use crate::error::BoxError;
 use crate::state::backend::{BackendSettings, RocksDbStateBackend};
 use crate::state::keyed::backend::{KeyGroups, StateKey};
@@ -113,8 +114,7 @@ impl RocksKeyed {
             .local_dir
             .clone()
             .unwrap_or_else(|| std::env::temp_dir().join("weir-rocksdb"));
-        let name = FileSystemCheckpointStorage::state_file_name(uid, subtask);
-        let stem = name.strip_suffix(".state").unwrap_or(&name);
+        let stem = paths::subtask_file_stem(uid, subtask);
         let root = base_dir.join(format!(
             "{stem}-{}-{}",
             std::process::id(),
@@ -189,7 +189,7 @@ impl RocksKeyed {
             .root
             .0
             .join("staging")
-            .join(format!("chk-{checkpoint}"));
+            .join(paths::checkpoint_dir_name(checkpoint));
         match fs::remove_dir_all(&dir) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
             _ => {}
@@ -292,12 +292,9 @@ fn shared_files(handle: &IncrementalHandle, checkpoint: CheckpointId) -> Vec<Sha
         .map(|f| SharedFile {
             path: f.path.clone(),
             size: f.size,
-            uploaded: f
-                .path
-                .strip_prefix(SHARED_DIR_NAME)
-                .ok()
-                .and_then(|p| p.to_str())
-                .and_then(crate::checkpoint::storage::uploading_checkpoint)
+            uploaded: paths::shared_name_of(&f.path)
+                .and_then(|name| name.to_str())
+                .and_then(paths::uploading_checkpoint)
                 == Some(checkpoint),
         })
         .collect()

@@ -9,7 +9,8 @@ use crate::checkpoint::coordinator_context::{
 use crate::checkpoint::failure_reason::CheckpointFailureReason;
 use crate::checkpoint::stats::{CheckpointStats, CheckpointStatus};
 use crate::checkpoint::storage::{
-    CheckpointMetadata, SharedFile, StateHandle, StateLocation, StorageError, VertexMetadata,
+    CheckpointMetadata, SharedFile, StateFile, StateHandle, StateLocation, StorageError,
+    VertexMetadata,
 };
 use crate::config::checkpoint_config::CheckpointConfig;
 use crate::graph::subtask_key::SubtaskKey;
@@ -229,7 +230,11 @@ impl Scenario {
             vertex_uid: format!("v{}", key.vertex),
             subtask: key.index,
             operator_uids: vec![],
-            location: StateLocation::File(format!("v{}-{}", key.vertex, key.index).into()),
+            location: StateLocation::File(StateFile {
+                path: format!("v{}-{}", key.vertex, key.index).into(),
+                size: 0,
+                checksum: 0,
+            }),
             size: 10,
             shared: uploaded
                 .iter()
