@@ -81,7 +81,6 @@
 //! | `restart-strategy.exponential-delay.initial-backoff` / `.max-backoff` / `.backoff-multiplier` | duration / duration / float | 1 s / 1 min / 1.5 | |
 //! | `restart-strategy.exponential-delay.reset-backoff-threshold` / `.jitter-factor` / `.attempts-before-reset-backoff` | duration / float / integer | 1 h / 0.1 / 2147483647 | |
 
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -173,7 +172,10 @@ impl Configuration {
             suggestion: suggestion(key),
         })?;
         let value = value.trim();
-        match spec.check(value).map_err(|reason| invalid(key, value, reason))? {
+        match spec
+            .check(value)
+            .map_err(|reason| invalid(key, value, reason))?
+        {
             Check::Accepted => {}
             Check::Unsupported(reason) => {
                 return Err(ConfigError::Unsupported {

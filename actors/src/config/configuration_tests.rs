@@ -501,7 +501,10 @@ fn settings_over_a_base_change_only_the_keys_present() {
         .with_num_retained(3)
         .with_storage(CheckpointStorageConfig::FileSystem("/code/dir".into()));
     let named_only = config(&[("pipeline.name", "job")]);
-    assert_eq!(named_only.checkpoint_config_over(&base).ok(), Some(base.clone()));
+    assert_eq!(
+        named_only.checkpoint_config_over(&base).ok(),
+        Some(base.clone())
+    );
     let some = config(&[
         ("execution.checkpointing.timeout", "1 min"),
         ("execution.checkpointing.storage", "filesystem"),
@@ -522,7 +525,9 @@ fn restart_settings_over_a_base_keep_its_other_parameters() {
         delay: Duration::from_secs(3),
     };
     assert_eq!(
-        config(&[("pipeline.name", "job")]).restart_strategy_over(Some(&base)).ok(),
+        config(&[("pipeline.name", "job")])
+            .restart_strategy_over(Some(&base))
+            .ok(),
         Some(Some(base.clone()))
     );
     let attempts = config(&[("restart-strategy.fixed-delay.attempts", "7")]);

@@ -233,7 +233,10 @@ pub(crate) fn lookup(key: &str) -> Option<(&'static KeySpec, Option<&'static str
 /// one it matches ignoring case, or the nearest by edit distance when that distance is small
 /// for the key's length. A deprecated name found so is given as its current name.
 pub(crate) fn suggestion(key: &str) -> Option<&'static str> {
-    let names = || KEYS.iter().flat_map(|spec| spec.names().map(move |n| (n, spec)));
+    let names = || {
+        KEYS.iter()
+            .flat_map(|spec| spec.names().map(move |n| (n, spec)))
+    };
     if let Some((_, spec)) = names().find(|(n, _)| n.eq_ignore_ascii_case(key)) {
         return Some(spec.key());
     }

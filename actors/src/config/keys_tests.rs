@@ -239,7 +239,10 @@ fn a_missing_feature_is_refused_naming_the_key_but_its_default_is_accepted() {
             "{error:?}"
         );
         let message = error.to_string();
-        assert!(message.contains(key) && message.contains("not supported"), "{message}");
+        assert!(
+            message.contains(key) && message.contains("not supported"),
+            "{message}"
+        );
         let description = Configuration::describe(key).expect("known");
         assert!(description.unsupported.is_some(), "{key}");
         if let Some(default) = description.default {
@@ -251,8 +254,10 @@ fn a_missing_feature_is_refused_naming_the_key_but_its_default_is_accepted() {
         .set("execution.checkpointing.aligned-checkpoint-timeout", "PT0S")
         .is_ok());
     // Refused in a file, at its line.
-    let error = Configuration::from_yaml_str("pipeline.name: a\nexecution.state-recovery.claim-mode: CLAIM\n")
-        .unwrap_err();
+    let error = Configuration::from_yaml_str(
+        "pipeline.name: a\nexecution.state-recovery.claim-mode: CLAIM\n",
+    )
+    .unwrap_err();
     assert_eq!(error.line(), Some(2));
     assert_eq!(error.key(), Some("execution.state-recovery.claim-mode"));
 }
@@ -262,20 +267,36 @@ fn flinks_other_deprecated_names_are_accepted_as_their_replacements() {
     let dir = config(&[("state.backend.fs.checkpointdir", "/data/ckpt")]);
     assert_eq!(
         dir.checkpoint_config().map(|c| c.storage).ok(),
-        Some(Some(CheckpointStorageConfig::FileSystem("/data/ckpt".into())))
+        Some(Some(CheckpointStorageConfig::FileSystem(
+            "/data/ckpt".into()
+        )))
     );
     let claim = config(&[("execution.savepoint-restore-mode", "NO_CLAIM")]);
-    assert_eq!(claim.get("execution.state-recovery.claim-mode"), Some("NO_CLAIM"));
+    assert_eq!(
+        claim.get("execution.state-recovery.claim-mode"),
+        Some("NO_CLAIM")
+    );
     for (old, new) in [
-        ("state.backend.fs.checkpointdir", "execution.checkpointing.dir"),
-        ("savepoints.state.backend.fs.dir", "execution.checkpointing.savepoint-dir"),
-        ("execution.savepoint-restore-mode", "execution.state-recovery.claim-mode"),
+        (
+            "state.backend.fs.checkpointdir",
+            "execution.checkpointing.dir",
+        ),
+        (
+            "savepoints.state.backend.fs.dir",
+            "execution.checkpointing.savepoint-dir",
+        ),
+        (
+            "execution.savepoint-restore-mode",
+            "execution.state-recovery.claim-mode",
+        ),
     ] {
         assert_eq!(Configuration::replacement_for(old), Some(new));
     }
     // A deprecated name of a refused key is refused like the key, not as unknown.
     let restore = set_error("execution.savepoint-restore-mode", "CLAIM");
-    assert!(matches!(&restore, ConfigError::Unsupported { key, .. } if key == "execution.savepoint-restore-mode"));
+    assert!(
+        matches!(&restore, ConfigError::Unsupported { key, .. } if key == "execution.savepoint-restore-mode")
+    );
 }
 
 #[test]

@@ -43,7 +43,10 @@ pub(crate) const SAMPLES_YAML: &str = "\
 
 /// A value other than the default for every key whose feature weir lacks: each is refused.
 pub(crate) const UNSUPPORTED_SAMPLES: &[(&str, &str)] = &[
-    ("execution.checkpointing.savepoint-dir", "/tmp/weir/savepoints"),
+    (
+        "execution.checkpointing.savepoint-dir",
+        "/tmp/weir/savepoints",
+    ),
     ("execution.checkpointing.unaligned.enabled", "true"),
     ("execution.checkpointing.aligned-checkpoint-timeout", "PT1S"),
     ("execution.state-recovery.claim-mode", "CLAIM"),

@@ -140,7 +140,10 @@ fn a_decimal_duration_is_refused_as_flink_refuses_it_naming_its_whole_forms() {
         }
     }
     let reason = parse_duration("1.5 min").unwrap_err();
-    assert!(reason.contains("whole number") && reason.contains("ISO-8601"), "{reason}");
+    assert!(
+        reason.contains("whole number") && reason.contains("ISO-8601"),
+        "{reason}"
+    );
     let error = set_error("execution.checkpointing.timeout", "1.5 s");
     assert_invalid_value(&error, "execution.checkpointing.timeout", "1.5 s");
     assert!(error.to_string().contains("1500 ms"), "{error}");
@@ -272,7 +275,9 @@ fn directories_accept_file_uris_and_refuse_other_schemes() {
     ]);
     assert_eq!(
         config.checkpoint_config().ok().and_then(|c| c.storage),
-        Some(CheckpointStorageConfig::FileSystem("/data/checkpoints".into()))
+        Some(CheckpointStorageConfig::FileSystem(
+            "/data/checkpoints".into()
+        ))
     );
     assert_eq!(config.state_recovery_path(), Some("/data/chk-7".into()));
     let key = "execution.checkpointing.dir";

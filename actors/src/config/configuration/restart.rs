@@ -79,7 +79,8 @@ impl Configuration {
                 jitter_factor,
                 attempts_before_reset_backoff,
             } => RestartStrategyConfig::ExponentialDelay {
-                initial_backoff: self.duration(keys::EXPONENTIAL_INITIAL_BACKOFF, initial_backoff)?,
+                initial_backoff: self
+                    .duration(keys::EXPONENTIAL_INITIAL_BACKOFF, initial_backoff)?,
                 max_backoff: self.duration(keys::EXPONENTIAL_MAX_BACKOFF, max_backoff)?,
                 backoff_multiplier: self.float(keys::EXPONENTIAL_MULTIPLIER, backoff_multiplier)?,
                 reset_backoff_threshold: self

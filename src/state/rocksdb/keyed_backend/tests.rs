@@ -3,7 +3,8 @@
 
 use crate::checkpoint::storage::FileSystemCheckpointStorage;
 use crate::state::backend::{BackendSettings, RocksDbStateBackend, StateBackend};
-use crate::state::keyed::backend::{KeyedContext, KeyedStateBackend, RuntimeContext};
+use crate::state::keyed::backend::KeyedStateBackend;
+use crate::state::keyed::{KeyedContext, RuntimeContext};
 use crate::ValueState;
 use weir_actors::graph::task::TaskSnapshot;
 
@@ -19,6 +20,7 @@ fn backend(
         backend: StateBackend::RocksDb(config.clone()),
         incremental: true,
         storage: Some(storage.clone()),
+        clock: Default::default(),
     };
     let mut backend = KeyedStateBackend::new(128, 0..=127, "count [count]");
     backend
