@@ -563,3 +563,161 @@ fn unknown_keys_and_bad_values_are_errors_naming_the_key() {
         names(error.to_string(), &[key]);
     }
 }
+
+/// An environment with every setting `configure` can change set in code.
+fn set_in_code(dir: &Path) -> StreamEnvironment {
+    let mut env = StreamEnvironment::new();
+    env.enable_checkpointing(ms(50))
+        .set_checkpoint_dir(dir)
+        .set_restart_strategy(weir::RestartStrategyConfig::FixedDelay {
+            attempts: 3,
+            delay: ms(700),
+        })
+        .set_failover_strategy(weir::FailoverStrategyKind::Full)
+        .set_state_backend(weir::StateBackend::rocksdb())
+        .set_allow_non_restored_state(true)
+        .set_max_parallelism(64)
+        .set_parallelism(3);
+    env.checkpoint_config_mut().num_retained = 4;
+    env
+}
+
+/// What `configure` can change, as a comparable text.
+fn settings(env: &StreamEnvironment) -> String {
+    format!(
+        "{:?}",
+        (
+            env.checkpoint_config(),
+            env.restart_strategy(),
+            env.failover_strategy(),
+            env.state_backend(),
+            env.allow_non_restored_state(),
+            env.config().max_parallelism,
+            env.config().parallelism,
+        )
+    )
+}
+
+#[test]
+fn configure_changes_only_the_settings_the_configuration_holds() {
+    let dir = Path::new("/tmp/weir-configure");
+    let mut env = set_in_code(dir);
+    let before = settings(&env);
+    let named = Configuration::from_yaml_str("pipeline.name: renamed\n").expect("valid");
+    env.configure(&named).expect("applies");
+    assert_eq!(
+        settings(&env),
+        before,
+        "a job name leaves checkpointing and the rest alone"
+    );
+    assert_eq!(env.config().job_name, "renamed");
+    assert!(env.checkpoint_config().is_enabled());
+
+    let some = Configuration::from_yaml_str(
+        "execution.checkpointing.timeout: 1 min\nrestart-strategy.fixed-delay.attempts: 5\n",
+    )
+    .expect("valid");
+    env.configure(&some).expect("applies");
+    let expected = set_in_code(dir);
+    let mut expected_config = expected.checkpoint_config().clone();
+    expected_config.timeout = Duration::from_secs(60);
+    assert_eq!(env.checkpoint_config(), &expected_config);
+    assert_eq!(
+        env.restart_strategy(),
+        Some(&weir::RestartStrategyConfig::FixedDelay {
+            attempts: 5,
+            delay: ms(700)
+        })
+    );
+    assert_eq!(env.failover_strategy(), weir::FailoverStrategyKind::Full);
+}
+
+#[test]
+fn a_configuration_that_fails_leaves_the_environment_as_it_was() {
+    let mut env = set_in_code(Path::new("/tmp/weir-configure"));
+    let before = settings(&env);
+    let mut conf = Configuration::new();
+    conf.set("pipeline.max-parallelism", "128").expect("valid");
+    conf.set("execution.checkpointing.num-retained", "0")
+        .expect("parses");
+    let error = env.configure(&conf).err().expect("refused");
+    assert!(matches!(error, weir::Error::Config(_)), "{error}");
+    assert_eq!(settings(&env), before);
+}
+
+#[test]
+fn settings_without_effect_are_refused_by_key_and_in_code() {
+    let mut conf = Configuration::new();
+    for (key, value) in [
+        ("execution.checkpointing.unaligned.enabled", "true"),
+        ("execution.checkpointing.aligned-checkpoint-timeout", "1 s"),
+        ("execution.state-recovery.claim-mode", "CLAIM"),
+        ("execution.checkpointing.savepoint-dir", "/tmp/savepoints"),
+        ("savepoints.state.backend.fs.dir", "/tmp/savepoints"),
+    ] {
+        let error = conf.set(key, value).err().expect("refused");
+        assert!(
+            matches!(&error, weir::ConfigError::Unsupported { key: k, .. } if k == key),
+            "{error:?}"
+        );
+    }
+    // The typed setting is refused before the job runs.
+    let mut env = env(ms(10));
+    env.generate_sequence(1, 10).discard();
+    env.checkpoint_config_mut().unaligned = true;
+    match env.execute() {
+        Err(weir::Error::Config(weir::ConfigError::Checkpoint(e))) => {
+            assert_eq!(e.key(), "execution.checkpointing.unaligned.enabled");
+            assert!(e.to_string().contains("no unaligned checkpoints"), "{e}");
+        }
+        other => panic!("expected an unsupported-setting error, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_config_file_with_a_zero_interval_fails_naming_the_file_and_line() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let path = tmp.path().join("config.yaml");
+    std::fs::write(
+        &path,
+        "pipeline.name: job\nexecution.checkpointing.interval: 0 ms\n",
+    )
+    .expect("write");
+    let conf = Configuration::from_file(&path).expect("parses");
+    let error = StreamEnvironment::from_configuration(&conf)
+        .err()
+        .expect("refused");
+    let message = error.to_string();
+    assert!(
+        message.starts_with(&format!("{}:2: ", path.display())),
+        "{message}"
+    );
+    assert!(
+        message.contains("execution.checkpointing.interval"),
+        "{message}"
+    );
+    match error {
+        weir::Error::Config(e) => assert_eq!((e.file(), e.line()), (Some(path.as_path()), Some(2))),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn an_unknown_key_suggests_the_known_one() {
+    let error = Configuration::from_yaml_str("execution.checkpointing.intervall: 10 s\n")
+        .err()
+        .expect("unknown key");
+    let message = error.to_string();
+    assert!(
+        message.contains("did you mean `execution.checkpointing.interval`?"),
+        "{message}"
+    );
+    let decimal = Configuration::from_yaml_str("execution.checkpointing.interval: 1.5 s\n")
+        .err()
+        .expect("a decimal is refused as Flink refuses it");
+    let message = decimal.to_string();
+    assert!(
+        message.contains("1500 ms") && message.contains("PT1.5S"),
+        "{message}"
+    );
+}
