@@ -105,6 +105,10 @@ mod restart;
 mod tests;
 
 #[cfg(test)]
+#[path = "configuration_over_tests.rs"]
+mod over_tests;
+
+#[cfg(test)]
 #[path = "test_support.rs"]
 pub(crate) mod test_support;
 

@@ -119,7 +119,7 @@ impl std::fmt::Display for StateOperation {
 pub enum StateAccessCause {
     /// RocksDB failed; the error names its working directory.
     #[error(transparent)]
-    RocksDb(#[from] RocksDbError),
+    RocksDb(Box<RocksDbError>),
     /// The key does not encode with postcard.
     #[error("the key does not encode: {0}")]
     KeyEncoding(String),

@@ -76,14 +76,15 @@ pub(crate) fn remove_dead_owners(base: &Path) -> Vec<PathBuf> {
         let owner = fs::read_to_string(dir.join(OWNER_FILE))
             .ok()
             .and_then(|text| text.trim().parse::<u32>().ok());
-        match owner {
-            Some(pid) if pid != own && !is_running(pid) => {
-                if fs::remove_dir_all(&dir).is_ok() {
-                    tracing::info!(dir = %dir.display(), pid, "removed the RocksDB working directory of a process that is gone");
-                    removed.push(dir);
-                }
+        if let Some(pid) = owner.filter(|&pid| pid != own && !is_running(pid)) {
+            if fs::remove_dir_all(&dir).is_ok() {
+                tracing::info!(
+                    dir = %dir.display(),
+                    pid,
+                    "removed the RocksDB working directory of a process that is gone"
+                );
+                removed.push(dir);
             }
-            _ => {}
         }
     }
     removed

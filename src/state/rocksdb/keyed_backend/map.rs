@@ -149,7 +149,7 @@ impl<K: StateKey, S: Stored> RocksMap<K, S> {
                 }
             },
             Err(e) => {
-                let cause = StateAccessCause::RocksDb(e);
+                let cause = StateAccessCause::RocksDb(Box::new(e));
                 self.fail_access(Some(key_group), StateOperation::Read, cause);
                 None
             }
@@ -193,7 +193,7 @@ impl<K: StateKey, S: Stored> RocksMap<K, S> {
             self.fail_access(
                 key_group,
                 StateOperation::Write,
-                StateAccessCause::RocksDb(e),
+                StateAccessCause::RocksDb(Box::new(e)),
             );
         }
     }
