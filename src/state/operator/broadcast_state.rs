@@ -13,7 +13,7 @@ use std::sync::Arc;
 /// context with it. A `const` descriptor can be shared by every use:
 ///
 /// ```
-/// use weir::operator_state::BroadcastStateDescriptor;
+/// use weir::BroadcastStateDescriptor;
 /// const RULES: BroadcastStateDescriptor<String, u64> = BroadcastStateDescriptor::new("rules");
 /// assert_eq!(RULES.name(), "rules");
 /// ```
