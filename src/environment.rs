@@ -15,6 +15,7 @@ use crate::source::{
 use crate::state::backend::{BackendSettings, StateBackend};
 use crate::task::operator::OperatorInfo;
 use crate::task::partitioner::router_factory;
+use crate::time::job_clock::ClockBase;
 use crate::TaskError;
 use parking_lot::Mutex;
 use std::path::{Path, PathBuf};
@@ -22,11 +23,13 @@ use std::sync::Arc;
 use std::time::Duration;
 use weir_actors::checkpoint::storage::CheckpointStorage;
 use weir_actors::config::checkpoint_config::{CheckpointConfig, CheckpointStorageConfig};
-use weir_actors::config::configuration::{Configuration, FailoverStrategyKind, StateBackendKind};
+use weir_actors::config::configuration::FailoverStrategyKind;
 use weir_actors::graph::job_spec::{CheckpointingSpec, RestoredCheckpoint, RuntimeConfig};
 use weir_actors::recovery::restart_strategy::RestartStrategyConfig;
 use weir_actors::testing::fault_injection::FaultInjector;
 use weir_actors::{JobClient, JobResult};
+
+mod configure;
 
 /// How a job runs; every setting has a default.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,44 +129,6 @@ impl StreamEnvironment {
         self
     }
 
-    /// An environment configured by Flink-style keys (see [`Configuration`]): checkpointing,
-    /// parallelism, max parallelism, job name, and the checkpoint to restore from.
-    pub fn from_configuration(conf: &Configuration) -> Result<StreamEnvironment, Error> {
-        let mut env = StreamEnvironment::new();
-        env.configure(conf)?;
-        Ok(env)
-    }
-
-    /// Applies Flink-style settings; the same job results as from the typed setters.
-    pub fn configure(&mut self, conf: &Configuration) -> Result<&mut Self, Error> {
-        self.checkpoint_config = conf.checkpoint_config()?;
-        if let Some(p) = conf.parallelism_default()? {
-            self.config.parallelism = p;
-        }
-        if let Some(m) = conf.max_parallelism()? {
-            self.config.max_parallelism = Some(m);
-        }
-        if let Some(name) = conf.pipeline_name() {
-            self.config.job_name = name.to_string();
-        }
-        self.allow_non_restored_state = conf.allow_non_restored_state()?;
-        if let Some(strategy) = conf.restart_strategy()? {
-            self.restart_strategy = Some(strategy);
-        }
-        self.failover = conf.failover_strategy()?;
-        match (conf.state_backend()?, &self.state_backend) {
-            (StateBackendKind::HashMap, _) => self.state_backend = StateBackend::HashMap,
-            (StateBackendKind::RocksDb, StateBackend::RocksDb(_)) => {}
-            (StateBackendKind::RocksDb, StateBackend::HashMap) => {
-                self.state_backend = StateBackend::rocksdb()
-            }
-        }
-        if let Some(path) = conf.state_recovery_path() {
-            self.restore_from_checkpoint(&path)?;
-        }
-        Ok(self)
-    }
-
     /// Sets where keyed state lives (Flink's `state.backend.type`): [`StateBackend::HashMap`]
     /// (the default) or [`StateBackend::rocksdb()`]. Incremental checkpoints, for RocksDB, are
     /// a checkpoint setting (`checkpoint_config_mut().incremental`, Flink's
@@ -230,6 +195,21 @@ impl StreamEnvironment {
     pub fn set_allow_non_restored_state(&mut self, allow: bool) -> &mut Self {
         self.allow_non_restored_state = allow;
         self
+    }
+
+    /// Whether a restore may skip state of operator uids the job no longer has.
+    pub fn allow_non_restored_state(&self) -> bool {
+        self.allow_non_restored_state
+    }
+
+    /// The restart strategy set in code or by configuration; `None` leaves Flink's default.
+    pub fn restart_strategy(&self) -> Option<&RestartStrategyConfig> {
+        self.restart_strategy.as_ref()
+    }
+
+    /// What a failure restarts.
+    pub fn failover_strategy(&self) -> FailoverStrategyKind {
+        self.failover
     }
 
     /// Restores from the newest complete checkpoint of this job under `dir` whose every file is
@@ -386,6 +366,9 @@ impl StreamEnvironment {
     }
 
     fn job_spec(&self) -> Result<weir_actors::graph::job_spec::JobSpec, Error> {
+        if self.config.parallelism == 0 {
+            return Err(GraphError::ZeroDefaultParallelism.into());
+        }
         let graph = self.graph.lock().clone();
         // A restored job keeps the checkpoint's max parallelism unless one is set explicitly.
         let max_parallelism = self
@@ -468,10 +451,15 @@ impl StreamEnvironment {
             }
             .into());
         }
+        let clock = match self.config.deterministic_seed {
+            Some(_) => ClockBase::virtual_time(),
+            None => ClockBase::wall(),
+        };
         Ok(BackendSettings {
             backend: self.state_backend.clone(),
             incremental,
             storage: storage.files.clone(),
+            clock,
         })
     }
 

@@ -18,6 +18,10 @@ pub enum GraphError {
         /// The operator's name.
         operator: String,
     },
+    /// The environment's default parallelism is 0 (`set_parallelism(0)`,
+    /// `EnvironmentConfig::parallelism`).
+    #[error("the environment's default parallelism is 0 (StreamEnvironment::set_parallelism or EnvironmentConfig::parallelism); it must be at least 1")]
+    ZeroDefaultParallelism,
     /// A parallelism above the job's max parallelism.
     #[error("operator {operator} has parallelism {parallelism}, above the max parallelism {max_parallelism}")]
     ParallelismAboveMax {

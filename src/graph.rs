@@ -2,6 +2,8 @@
 //! spec: forward edges between operators of equal parallelism are chained into one task (as Flink
 //! chains them), so their records pass as batches in one subtask without crossing a channel.
 
+pub(crate) mod uid;
+
 use crate::error::GraphError;
 use crate::source::SourceFactory;
 use crate::state::backend::BackendSettings;
@@ -73,7 +75,7 @@ impl StreamGraph {
         let n = &self.nodes[i];
         n.uid
             .clone()
-            .unwrap_or_else(|| format!("auto-{i}-{}", n.name.to_lowercase().replace(' ', "-")))
+            .unwrap_or_else(|| uid::generated_uid(i, &n.name))
     }
 
     fn parallelism(&self, i: usize, default: u32) -> u32 {

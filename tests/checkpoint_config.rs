@@ -17,8 +17,7 @@ use weir::runtime::checkpoint::storage::{
 };
 use weir::runtime::CheckpointId;
 use weir::{
-    CheckpointConfig, CheckpointFailureReason as Reason, CheckpointStats, CheckpointStatus,
-    CheckpointStorageConfig, CheckpointingMode, Configuration, DeclineCause,
+    CheckpointFailureReason as Reason, CheckpointStats, CheckpointStatus, DeclineCause,
     ExternalizedCheckpointRetention as Retention, FaultInjector, JobError, JobStatus,
     StreamEnvironment,
 };
@@ -501,113 +500,4 @@ fn a_checkpoint_returned_by_trigger_checkpoint_is_already_in_the_statistics() {
     }
     client.cancel();
     assert_eq!(finish(client).0.unwrap_err(), JobError::Cancelled);
-}
-
-fn keyed_configuration(dir: &Path) -> Configuration {
-    let mut conf = Configuration::new();
-    let dir = dir.display().to_string();
-    for (key, value) in [
-        ("execution.checkpointing.interval", "10 ms"),
-        ("execution.checkpointing.mode", "AT_LEAST_ONCE"),
-        ("execution.checkpointing.timeout", "PT0.02S"),
-        ("execution.checkpointing.min-pause", "5 ms"),
-        ("execution.checkpointing.max-concurrent-checkpoints", "2"),
-        ("execution.checkpointing.tolerable-failed-checkpoints", "3"),
-        (
-            "execution.checkpointing.externalized-checkpoint-retention",
-            "RETAIN_ON_CANCELLATION",
-        ),
-        ("state.checkpoints.num-retained", "4"),
-        ("execution.checkpointing.dir", &dir),
-        ("parallelism.default", "1"),
-    ] {
-        conf.set(key, value).expect(key);
-    }
-    conf
-}
-
-fn typed_config(dir: &Path) -> CheckpointConfig {
-    CheckpointConfig::new()
-        .with_interval(ms(10))
-        .with_mode(CheckpointingMode::AtLeastOnce)
-        .with_timeout(ms(20))
-        .with_min_pause(ms(5))
-        .with_max_concurrent(2)
-        .with_tolerable_failed_checkpoints(3)
-        .with_externalized_retention(Retention::RetainOnCancellation)
-        .with_num_retained(4)
-        .with_storage(CheckpointStorageConfig::FileSystem(dir.to_path_buf()))
-}
-
-#[test]
-fn configuration_keys_give_the_same_checkpoint_config_as_the_typed_builder() {
-    let dir = Path::new("/tmp/weir-checkpoints");
-    let mut by_keys = StreamEnvironment::new();
-    by_keys.configure(&keyed_configuration(dir)).expect("valid");
-    assert_eq!(by_keys.checkpoint_config(), &typed_config(dir));
-    assert_eq!(by_keys.config().parallelism, 1);
-}
-
-#[test]
-fn a_job_configured_by_keys_checkpoints_exactly_like_the_typed_job() {
-    let run_with = |configure: &dyn Fn(&mut StreamEnvironment, &Path)| {
-        let tmp = tempfile::tempdir().unwrap();
-        let mut env = env(ms(10));
-        configure(&mut env, tmp.path());
-        env.set_fault_injector(expiring(&[3, 4]).with(slow_ack("src", None, ms(15))));
-        counting_job(&env, 205);
-        let (result, stats) = run(&env);
-        result.expect("job finishes");
-        let seen: Vec<_> = stats
-            .into_iter()
-            .map(|s| (s.id, s.trigger_time, s.duration, s.status))
-            .collect();
-        seen
-    };
-    let by_keys = run_with(&|env, dir| {
-        env.configure(&keyed_configuration(dir)).expect("valid");
-    });
-    let typed = run_with(&|env, dir| {
-        env.set_checkpoint_config(typed_config(dir));
-    });
-    assert!(by_keys.len() >= 20, "{by_keys:?}");
-    assert!(by_keys.iter().any(|s| s.3 != CheckpointStatus::Completed));
-    assert_eq!(by_keys, typed);
-}
-
-#[test]
-fn unknown_keys_and_bad_values_are_errors_naming_the_key() {
-    let names = |error: String, words: &[&str]| {
-        assert!(words.iter().all(|w| error.contains(w)), "{error}");
-    };
-    let mut conf = Configuration::new();
-    let unknown = conf.set("execution.checkpointing.intervall", "10 ms");
-    names(
-        unknown.unwrap_err().to_string(),
-        &["execution.checkpointing.intervall"],
-    );
-    let bad = conf.set("execution.checkpointing.interval", "ten seconds");
-    names(
-        bad.unwrap_err().to_string(),
-        &["checkpointing.interval", "ten seconds"],
-    );
-    let file = Configuration::from_yaml_str("execution.checkpointing.interval: 1 s\nno.such: 1\n");
-    names(file.unwrap_err().to_string(), &["no.such", "2"]);
-    // Values that parse but that Flink rejects fail when the job is configured, naming the key.
-    for (key, value) in [
-        ("execution.checkpointing.interval", "5 ms"),
-        ("execution.checkpointing.max-concurrent-checkpoints", "0"),
-        ("execution.checkpointing.num-retained", "0"),
-    ] {
-        let mut conf = Configuration::new();
-        conf.set("execution.checkpointing.interval", "10 ms")
-            .unwrap();
-        conf.set(key, value).expect("parses");
-        let error = StreamEnvironment::new()
-            .configure(&conf)
-            .err()
-            .expect("invalid");
-        assert!(matches!(error, weir::Error::Config(_)), "{error}");
-        names(error.to_string(), &[key]);
-    }
 }

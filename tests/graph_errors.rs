@@ -119,3 +119,16 @@ fn forward_between_unequal_parallelism_is_rejected() {
         GraphError::InvalidSetting { .. }
     ));
 }
+
+#[test]
+fn a_default_parallelism_of_zero_blames_the_environment() {
+    let mut env = StreamEnvironment::new();
+    env.set_parallelism(0);
+    env.generate_sequence(0, 10)
+        .map(|x| x + 1)
+        .name("Inc")
+        .discard();
+    let error = graph_error(&env);
+    assert_eq!(error, GraphError::ZeroDefaultParallelism);
+    assert!(error.to_string().contains("set_parallelism"), "{error}");
+}

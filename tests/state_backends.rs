@@ -244,3 +244,93 @@ fn flink_keys_choose_the_backend_and_incremental_checkpoints() {
         .to_string();
     assert!(error.contains("state.backend.type"), "{error}");
 }
+
+/// The id of a process that has ended (a child that exited and was waited for).
+fn dead_pid() -> u32 {
+    let mut child = std::process::Command::new("true")
+        .spawn()
+        .expect("spawn true");
+    let pid = child.id();
+    child.wait().expect("wait");
+    pid
+}
+
+#[test]
+fn a_rocksdb_job_removes_working_directories_its_dead_predecessors_left() {
+    let local = tempfile::tempdir().expect("temp dir");
+    let stale = local.path().join("sequence-0-4242-0");
+    std::fs::create_dir_all(stale.join("db-0")).expect("mkdir");
+    std::fs::write(stale.join("weir-owner.pid"), format!("{}\n", dead_pid())).expect("owner");
+    let unowned = local.path().join("notes-1-2");
+    std::fs::create_dir_all(&unowned).expect("mkdir");
+    let mut env = deterministic_env(5);
+    env.set_parallelism(1)
+        .set_state_backend(weir::RocksDbStateBackend::default().local_dir(local.path()));
+    let out = paced(&env, "numbers", 100, Pace::Eager)
+        .key_by(|x| x % 10)
+        .process(Sequence::default())
+        .uid("sequence")
+        .collect();
+    env.execute().expect("job runs");
+    assert_eq!(out.records().len(), 100);
+    assert!(!stale.exists(), "the dead process's directory is removed");
+    assert!(
+        unowned.exists(),
+        "a directory without an owner file is left alone"
+    );
+}
+
+/// A job whose keyed operator has a generated uid, with `extra` maps before it (which move that
+/// uid); it fails at record `fail_at` when given.
+fn generated_uid_job(dir: &Path, extra: usize, fail_at: Option<u64>) -> StreamEnvironment {
+    let mut env = deterministic_env(9);
+    env.set_parallelism(1)
+        .set_job_id("generated")
+        .enable_checkpointing(Duration::from_millis(10))
+        .set_checkpoint_dir(dir);
+    env.checkpoint_config_mut().externalized_retention =
+        ExternalizedCheckpointRetention::RetainOnCancellation;
+    let mut stream = paced(
+        &env,
+        "numbers",
+        5_000,
+        Pace::Every {
+            burst: 50,
+            polls: 1,
+        },
+    )
+    .map(move |x| {
+        assert!(Some(x) != fail_at, "injected failure at {x}");
+        x
+    });
+    for _ in 0..extra {
+        stream = stream.map(|x| x).name("Extra");
+    }
+    stream
+        .key_by(|x| x % 10)
+        .process(Sequence::default())
+        .discard();
+    env
+}
+
+#[test]
+fn state_of_a_generated_uid_that_no_longer_matches_says_to_set_a_uid() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let first = generated_uid_job(dir.path(), 0, Some(4_000));
+    assert!(
+        first.execute().is_err(),
+        "the injected failure ends the first run"
+    );
+    let mut second = generated_uid_job(dir.path(), 1, None);
+    second
+        .restore_from_latest(dir.path())
+        .expect("a checkpoint completed");
+    match second.execute() {
+        Err(weir::Error::Restore(weir::RestoreError::UnknownOperatorState { uid })) => {
+            assert!(uid.starts_with("auto-"), "{uid}");
+        }
+        other => panic!("expected unknown operator state, got {other:?}"),
+    }
+    let message = second.execute().expect_err("refused").to_string();
+    assert!(message.contains(".uid("), "{message}");
+}

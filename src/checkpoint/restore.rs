@@ -90,7 +90,7 @@ pub enum RestoreError {
         job: u32,
     },
     /// The checkpoint holds state for an operator uid the job does not have.
-    #[error("the checkpoint holds state of operator uid {uid:?}, which the job does not have (allow_non_restored_state skips it)")]
+    #[error("the checkpoint holds state of operator uid {uid:?}, which the job does not have (allow_non_restored_state skips it){}", crate::graph::uid::uid_hint(.uid))]
     UnknownOperatorState {
         /// The uid.
         uid: String,

@@ -1,12 +1,13 @@
 //! Keyed processing: a function called per record with access to the state of the record's key,
 //! and per processing-time timer of a key (see [`timer_service`]).
 
-pub use crate::time::timer_service::{JobClock, TimerService};
+pub use crate::time::job_clock::JobClock;
+pub use crate::time::timer_service::TimerService;
 
 use crate::error::BoxError;
-use crate::state::keyed::backend::{
-    KeyedContext, KeyedStateBackend, RuntimeContext, StateKey, StateValue, ValueState,
-};
+use crate::state::keyed::backend::KeyedStateBackend;
+use crate::state::keyed::{KeyedContext, RuntimeContext, ValueState};
+use crate::state::state_key::{StateKey, StateValue};
 use crate::task::operator::{Operator, OperatorInfo, SharedStateWriter};
 use crate::time::timer_service::OperatorTimers;
 use std::sync::Arc;
@@ -34,8 +35,8 @@ pub trait KeyedProcessFunction<K, I, O>: Send + 'static {
         out: &mut Vec<O>,
     ) -> Result<(), BoxError>;
 
-    /// A processing-time timer of key `ctx.current_key()` registered for `timestamp` (job-clock
-    /// milliseconds, see [`timer_service`]) fired; the context reads and writes that key's state
+    /// A processing-time timer of key `ctx.current_key()` registered for `timestamp` (processing
+    /// time in milliseconds, see [`timer_service`]) fired; the context reads and writes that key's state
     /// and may register or delete timers. Does nothing unless overridden.
     fn on_timer(
         &mut self,
@@ -71,8 +72,7 @@ impl<K: StateKey, I, F> KeyedProcessOperator<K, I, F> {
             info,
             key_group_range(s.max_parallelism, s.parallelism, s.index),
         )?;
-        let timers = OperatorTimers::register(&mut backend, JobClock::of(s))?;
-        backend.set_clock(JobClock::of(s));
+        let timers = OperatorTimers::register(&mut backend)?;
         function.open(&mut RuntimeContext::new(&mut backend))?;
         Ok(KeyedProcessOperator {
             function,

@@ -20,7 +20,9 @@
 
 use crate::checkpoint::storage::FileSystemCheckpointStorage;
 use crate::state::rocksdb::store::RocksDbOptions;
+use crate::time::job_clock::ClockBase;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// The state backend of a job. `Default` is [`StateBackend::HashMap`], as in Flink.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -60,7 +62,8 @@ impl From<RocksDbStateBackend> for StateBackend {
 pub struct RocksDbStateBackend {
     /// Where subtasks keep their RocksDB instances (Flink's `state.backend.rocksdb.localdir`);
     /// by default `<system temp dir>/weir-rocksdb`. Each instance gets its own directory there,
-    /// removed when the subtask ends.
+    /// removed when the subtask ends; directories left by a process that died are removed when
+    /// the next instance opens there (see `state::rocksdb::working_dir`).
     pub local_dir: Option<PathBuf>,
     /// Memory limits of each instance.
     pub options: RocksDbOptions,
@@ -110,4 +113,7 @@ pub(crate) struct BackendSettings {
     /// The job's checkpoint directory, when checkpoints go to a filesystem: where incremental
     /// checkpoints upload their shared files.
     pub storage: Option<FileSystemCheckpointStorage>,
+    /// The run's processing-time clock (wall clock, or virtual in deterministic mode), shared
+    /// by every keyed subtask and restart of the run.
+    pub clock: Arc<ClockBase>,
 }

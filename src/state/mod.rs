@@ -5,22 +5,31 @@
 //! | --- | --- |
 //! | [`keyed`] | the keyed state handles, one file per kind, and the keyed state backend |
 //! | [`operator`] | operator list, union list and broadcast state |
-//! | `heap` | the in-memory copy-on-write map behind keyed state |
+//! | `heap` | the in-memory copy-on-write map behind keyed state, and its snapshot entries |
+//! | `key_groups` | the key groups a subtask owns, and where a key falls among them |
+//! | `state_key` | the bounds of keys and values of keyed state ([`StateKey`], [`StateValue`]) |
+//! | `stable_map` | the hash map in-memory tables use |
+//! | `state_map` | the per-key map of a state in either backend, with its time-to-live |
+//! | `access_error` | a state access that failed during a call, reported after it |
 //! | [`rocksdb`] | the RocksDB store, its keyed backend and incremental checkpoints |
 //! | [`backend`] | the choice of backend per job |
 //! | [`ttl`] | state time-to-live |
 
+pub(crate) mod access_error;
 pub mod backend;
 pub(crate) mod heap;
+pub(crate) mod key_groups;
 pub mod keyed;
 pub mod operator;
 pub mod rocksdb;
+pub(crate) mod stable_map;
+pub(crate) mod state_key;
 pub(crate) mod state_map;
 pub mod ttl;
 
-pub(crate) use keyed::KindTable;
 pub use keyed::{
     AggregateFunction, AggregatingState, KeyedContext, KeyedStateError, ListState, MapState,
-    ReducingState, RuntimeContext, ValueState,
+    ReducingState, RuntimeContext, StateAccessCause, StateOperation, ValueState,
 };
+pub use state_key::{StateKey, StateValue};
 pub use ttl::{StateTtlConfig, StateVisibility, TtlUpdateType};

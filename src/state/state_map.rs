@@ -8,25 +8,20 @@
 //! hand out references as the in-memory map does, and a hot key costs no RocksDB access.
 //!
 //! A state with a time-to-live keeps, beside its entries and in the same store, each key's
-//! stamp (job-clock milliseconds of its last write, or read); see [`crate::state::ttl`].
+//! stamp (processing time, in milliseconds, of its last write or read); see
+//! [`crate::state::ttl`].
 
 use crate::error::BoxError;
-use crate::operators::keyed_process::JobClock;
+use crate::state::access_error::ErrorSlot;
 use crate::state::heap::cow_map::CowMap;
-use crate::state::keyed::backend::{restore_entries, snapshot_entries, KeyGroups, StateKey};
+use crate::state::heap::entries::{restore_entries, snapshot_entries};
+use crate::state::key_groups::KeyGroups;
 use crate::state::rocksdb::keyed_backend::{RocksKeyed, RocksMap};
-use crate::state::{StateTtlConfig, StateVisibility, TtlUpdateType};
+use crate::state::state_key::{StateKey, Stored};
+use crate::state::ttl::{StateTtlConfig, StateVisibility, TtlUpdateType};
 use crate::task::operator::StateWriter;
-use serde::de::DeserializeOwned;
-use serde::Serialize;
+use crate::time::job_clock::JobClock;
 use std::ops::RangeInclusive;
-
-/// Bounds of what a [`StateMap`] stores per key.
-pub(crate) trait Stored:
-    Clone + Serialize + DeserializeOwned + Send + Sync + 'static
-{
-}
-impl<S: Clone + Serialize + DeserializeOwned + Send + Sync + 'static> Stored for S {}
 
 /// Where a new state's map is made.
 pub(crate) struct TableContext<'a> {
@@ -36,6 +31,8 @@ pub(crate) struct TableContext<'a> {
     pub name: &'a str,
     /// The subtask's RocksDB instance, when the state backend is RocksDB.
     pub rocks: Option<&'a RocksKeyed>,
+    /// Where an access that fails mid-call is recorded (the operator reports it after the call).
+    pub errors: &'a ErrorSlot,
     /// The state's time-to-live and the clock it is measured on, if it has one.
     pub ttl: Option<(StateTtlConfig, JobClock)>,
 }
@@ -49,8 +46,8 @@ enum Store<K, S> {
 impl<K: StateKey, S: Stored> Store<K, S> {
     fn new(ctx: &TableContext<'_>, name: &str) -> Result<Self, BoxError> {
         Ok(match ctx.rocks {
-            Some(rocks) => Store::Rocks(rocks.map(name, &ctx.groups)?),
-            None => Store::Heap(CowMap::new(&ctx.groups)),
+            Some(rocks) => Store::Rocks(rocks.map(name, &ctx.groups, ctx.errors)?),
+            None => Store::Heap(CowMap::new(&ctx.groups, name, ctx.errors)),
         })
     }
 
@@ -139,10 +136,10 @@ impl<K: StateKey, S: Stored> StateMap<K, S> {
     /// family, and one for its stamps if it has a time-to-live), in memory otherwise.
     pub fn new(ctx: &TableContext<'_>) -> Result<Self, BoxError> {
         let ttl = match ctx.ttl {
-            Some((config, clock)) => Some(Box::new(Ttl {
+            Some((config, ref clock)) => Some(Box::new(Ttl {
                 config,
                 ttl_ms: config.ttl_ms(),
-                clock,
+                clock: clock.clone(),
                 stamps: Store::new(ctx, &format!("{}#ttl", ctx.name))?,
             })),
             None => None,

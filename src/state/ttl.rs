@@ -12,8 +12,9 @@
 //! ```
 //!
 //! # Semantics
-//! - Time is processing time on the job clock (milliseconds since the job started, virtual in
-//!   deterministic mode); an entry stamped at `t` is expired from `t + ttl` on.
+//! - Time is processing time ([`JobClock`](crate::JobClock): wall-clock milliseconds, virtual
+//!   in deterministic mode, continuous across restores); an entry stamped at `t` is expired
+//!   from `t + ttl` on.
 //! - The TTL applies per key to the key's whole entry: a value, a reducing or aggregating
 //!   state's accumulator, a whole list, a whole map. (Flink expires list elements and map
 //!   entries one by one; weir stamps the key's entry, refreshed by any write to it.)
@@ -81,7 +82,7 @@ impl StateTtlConfig {
         self
     }
 
-    /// The TTL in milliseconds of the job clock.
+    /// The TTL in milliseconds of processing time.
     pub(crate) fn ttl_ms(&self) -> u64 {
         u64::try_from(self.ttl.as_millis()).unwrap_or(u64::MAX)
     }

@@ -5,7 +5,7 @@
 use crate::error::{TaskError, TaskErrorKind};
 use std::any::Any;
 use std::sync::Arc;
-use weir_actors::graph::key_group::operator_index_for_key_group;
+use weir_actors::graph::key_group::KeyGroupAssigner;
 use weir_actors::network::channel::Outputs;
 use weir_actors::Batch;
 
@@ -58,7 +58,8 @@ enum EdgeRoute<T> {
 
 struct TypedRouter<T> {
     edges: Vec<EdgeRoute<T>>,
-    max_parallelism: u32,
+    /// Key group and owning subtask of a key hash (the one assigner state uses too).
+    assigner: KeyGroupAssigner,
 }
 
 /// A [`RouterFactory`] for records of type `T`.
@@ -83,7 +84,7 @@ pub fn router_factory<T: Clone + Send + 'static>() -> RouterFactory {
         }
         Ok(Box::new(TypedRouter::<T> {
             edges,
-            max_parallelism,
+            assigner: KeyGroupAssigner::new(max_parallelism),
         }) as Box<dyn ErasedRouter>)
     })
 }
@@ -94,7 +95,7 @@ impl<T: Clone + Send + 'static> TypedRouter<T> {
         if channels == 0 || records.is_empty() {
             return;
         }
-        let max_parallelism = self.max_parallelism;
+        let assigner = self.assigner;
         match &mut self.edges[edge] {
             EdgeRoute::Single => out.send(edge, 0, Batch::new(records)),
             EdgeRoute::Broadcast => {
@@ -114,23 +115,9 @@ impl<T: Clone + Send + 'static> TypedRouter<T> {
             EdgeRoute::Keyed(key_hash) => {
                 let mut parts = split_vecs(channels, records.len());
                 let p = channels as u32;
-                // Power-of-two max parallelism (the default): masks and shifts, no division.
-                let pow2 = max_parallelism
-                    .is_power_of_two()
-                    .then(|| max_parallelism.trailing_zeros());
                 for r in records {
-                    let hash = key_hash(&r);
-                    let channel = match pow2 {
-                        Some(bits) => {
-                            let group = hash & u64::from(max_parallelism - 1);
-                            ((group * u64::from(p)) >> bits) as u32
-                        }
-                        None => {
-                            let group = (hash % u64::from(max_parallelism)) as u32;
-                            operator_index_for_key_group(max_parallelism, p, group)
-                        }
-                    };
-                    parts[channel as usize].push(r);
+                    let group = assigner.key_group_of_hash(key_hash(&r));
+                    parts[assigner.operator_index(group, p) as usize].push(r);
                 }
                 send_parts(edge, parts, out);
             }

@@ -1,8 +1,9 @@
 //! Keyed processing-time timers (Flink's `TimerService` in a `KeyedProcessFunction`).
 //!
-//! Time is the job's clock: milliseconds of tokio time since the job started, so in deterministic
-//! mode it is virtual time. A function registers a timer for the current key with
-//! [`TimerService::register_processing_time_timer`]; when the clock reaches it, the operator calls
+//! Time is processing time on the job's clock, in milliseconds ([`JobClock`]: the wall clock
+//! since the Unix epoch, or virtual time in deterministic mode). A function registers a timer
+//! for the current key with [`TimerService::register_processing_time_timer`]; when the clock
+//! reaches it, the operator calls
 //! [`KeyedProcessFunction::on_timer`](crate::KeyedProcessFunction::on_timer) with that key as the
 //! current key, so the function reads and writes that key's state.
 //!
@@ -16,63 +17,29 @@
 //!   the key group). A restored timer whose time has passed fires promptly after the restore.
 //! - No timer fires after end of input (as in Flink); pending timers are dropped then.
 //!
-//! The job clock starts when the job's first subtask is built and is shared by every subtask of
-//! the job, across restarts. A job started from a checkpoint of an earlier run counts its
-//! restored timers on its own clock.
+//! The job clock is shared by every subtask of a run and continues across restarts and
+//! restores (see [`crate::time::job_clock`]): a timer registered for `t` fires at `t`, also
+//! after a job is started again from a checkpoint of an earlier run.
 
 use crate::error::BoxError;
-use crate::state::keyed::backend::{
-    restore_entries, snapshot_entries, CowMap, KeyGroups, KeyedContext, KeyedStateBackend,
-    StateKey, StateTable, StateType,
-};
+use crate::state::access_error::ErrorSlot;
+use crate::state::heap::cow_map::CowMap;
+use crate::state::heap::entries::{restore_entries, snapshot_entries};
+use crate::state::key_groups::KeyGroups;
+use crate::state::keyed::backend::KeyedStateBackend;
+use crate::state::keyed::state_table::{StateTable, StateType};
+use crate::state::keyed::KeyedContext;
+use crate::state::state_key::StateKey;
 use crate::task::operator::StateWriter;
 use std::any::Any;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::ops::RangeInclusive;
-use std::time::Duration;
 use tokio::time::Instant;
-use weir_actors::graph::task::SubtaskInfo;
+
+pub use crate::time::job_clock::JobClock;
 
 /// The name of the keyed state that holds an operator's timers.
 pub const TIMER_STATE_NAME: &str = "weir.processing-time-timers";
-
-/// The job's clock: tokio time since the job started, in milliseconds.
-#[derive(Debug, Clone, Copy)]
-pub struct JobClock {
-    start: Instant,
-}
-
-impl JobClock {
-    /// The clock of the job the subtask `info` belongs to (every subtask and every restart of a
-    /// job shares the job's start).
-    pub fn of(info: &SubtaskInfo) -> JobClock {
-        JobClock {
-            start: info.job_start,
-        }
-    }
-
-    /// A clock started at `start`.
-    pub fn starting_at(start: Instant) -> JobClock {
-        JobClock { start }
-    }
-
-    /// The job clock now.
-    pub fn now_ms(&self) -> u64 {
-        self.ms_at(Instant::now())
-    }
-
-    /// The job clock at tokio instant `at` (0 before the job started).
-    pub fn ms_at(&self, at: Instant) -> u64 {
-        u64::try_from(at.saturating_duration_since(self.start).as_millis()).unwrap_or(u64::MAX)
-    }
-
-    /// The tokio instant at which the job clock reads `ms`.
-    pub fn instant_at(&self, ms: u64) -> Instant {
-        self.start
-            .checked_add(Duration::from_millis(ms))
-            .unwrap_or_else(|| self.start + Duration::from_secs(86_400 * 365 * 100))
-    }
-}
 
 /// One operator subtask's timers: per key its timestamps (stored by key group, snapshotted),
 /// and a queue of every timer by timestamp (rebuilt on restore).
@@ -83,9 +50,9 @@ pub(crate) struct TimerTable<K> {
 }
 
 impl<K: StateKey> TimerTable<K> {
-    fn new(groups: &KeyGroups, clock: JobClock) -> Self {
+    fn new(groups: &KeyGroups, errors: &ErrorSlot, clock: JobClock) -> Self {
         TimerTable {
-            by_key: CowMap::new(groups),
+            by_key: CowMap::new(groups, TIMER_STATE_NAME, errors),
             queue: BTreeMap::new(),
             clock,
         }
@@ -205,14 +172,15 @@ impl OperatorTimers {
     /// timer state's index is always 0 (see [`KeyedContext::timer_service`]).
     pub(crate) fn register<K: StateKey>(
         backend: &mut KeyedStateBackend<K>,
-        clock: JobClock,
     ) -> Result<OperatorTimers, BoxError> {
         let state_type = StateType::stored(format!(
             "ProcessingTimeTimers<{}>",
             std::any::type_name::<K>()
         ));
+        let clock = backend.clock().clone();
+        let table_clock = clock.clone();
         let index = backend.register(TIMER_STATE_NAME, state_type, None, |ctx| {
-            Ok(TimerTable::<K>::new(&ctx.groups, clock))
+            Ok(TimerTable::<K>::new(&ctx.groups, ctx.errors, table_clock))
         })?;
         if index != TIMERS_INDEX {
             return Err("the timer state must be the operator's first keyed state".into());
@@ -265,12 +233,13 @@ pub struct TimerService<'c, K> {
 }
 
 impl<K: StateKey> TimerService<'_, K> {
-    /// The job clock now: milliseconds of tokio time since the job started.
+    /// Processing time now, in milliseconds (see [`JobClock`]).
     pub fn current_processing_time(&self) -> u64 {
         self.table.clock.now_ms()
     }
 
-    /// Registers a timer for the current key at job-clock time `at` (milliseconds). A timer that
+    /// Registers a timer for the current key at processing time `at` (milliseconds, on the
+    /// clock [`current_processing_time`](Self::current_processing_time) reads). A timer that
     /// exists already is kept as it is; a time already passed fires as soon as possible.
     pub fn register_processing_time_timer(&mut self, at: u64) {
         self.table.register(self.key, at);
@@ -299,11 +268,9 @@ mod tests {
     use super::*;
 
     fn table() -> TimerTable<u64> {
-        let groups = KeyGroups {
-            max_parallelism: 128,
-            range: 0..=127,
-        };
-        TimerTable::new(&groups, JobClock::starting_at(Instant::now()))
+        let groups = KeyGroups::new(128, 0..=127);
+        let errors = ErrorSlot::default();
+        TimerTable::new(&groups, &errors, JobClock::starting_at(Instant::now()))
     }
 
     #[test]

@@ -18,75 +18,25 @@
 //! one retained checkpoint, a non-empty directory for file-system storage. Flink silently turns
 //! unaligned checkpoints off when they cannot work (at-least-once mode, or more than one concurrent
 //! checkpoint); weir rejects that combination instead.
+//!
+//! # Not supported yet
+//! weir has no unaligned checkpoints: [`CheckpointConfig::validate`] refuses `unaligned` and a
+//! non-zero `aligned_checkpoint_timeout` with [`CheckpointConfigError::Unsupported`], so a job
+//! never runs with a setting that would be ignored.
 
-use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::configuration::keys;
+use crate::config::keys::keys;
+pub use crate::config::kinds::{CheckpointingMode, ExternalizedCheckpointRetention};
 
 /// The shortest checkpoint interval and timeout Flink accepts (`MINIMAL_CHECKPOINT_TIME`, 10 ms).
 pub const MINIMAL_CHECKPOINT_TIME: Duration = Duration::from_millis(10);
 
 /// The default checkpoint timeout (`execution.checkpointing.timeout`): 10 minutes.
 pub const DEFAULT_CHECKPOINT_TIMEOUT: Duration = Duration::from_secs(10 * 60);
-
-/// What a checkpoint guarantees (`execution.checkpointing.mode`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-pub enum CheckpointingMode {
-    /// Barriers are aligned: every record affects the state exactly once (`EXACTLY_ONCE`).
-    #[default]
-    ExactlyOnce,
-    /// No alignment: after a restore some records may affect the state twice (`AT_LEAST_ONCE`).
-    AtLeastOnce,
-}
-
-impl CheckpointingMode {
-    /// Every mode, in declaration order.
-    pub const ALL: [Self; 2] = [Self::ExactlyOnce, Self::AtLeastOnce];
-
-    /// The value as Flink writes it: `EXACTLY_ONCE` or `AT_LEAST_ONCE`.
-    pub const fn as_str(&self) -> &'static str {
-        match self {
-            Self::ExactlyOnce => "EXACTLY_ONCE",
-            Self::AtLeastOnce => "AT_LEAST_ONCE",
-        }
-    }
-}
-
-/// What happens to completed checkpoints when the job is cancelled
-/// (`execution.checkpointing.externalized-checkpoint-retention`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-pub enum ExternalizedCheckpointRetention {
-    /// Checkpoints are not kept beyond the job (`NO_EXTERNALIZED_CHECKPOINTS`).
-    #[default]
-    NoExternalizedCheckpoints,
-    /// Checkpoints are kept when the job is cancelled (`RETAIN_ON_CANCELLATION`).
-    RetainOnCancellation,
-    /// Checkpoints are deleted when the job is cancelled, kept when it fails
-    /// (`DELETE_ON_CANCELLATION`).
-    DeleteOnCancellation,
-}
-
-impl ExternalizedCheckpointRetention {
-    /// Every retention policy, in declaration order.
-    pub const ALL: [Self; 3] = [
-        Self::NoExternalizedCheckpoints,
-        Self::RetainOnCancellation,
-        Self::DeleteOnCancellation,
-    ];
-
-    /// The value as Flink writes it, e.g. `RETAIN_ON_CANCELLATION`.
-    pub const fn as_str(&self) -> &'static str {
-        match self {
-            Self::NoExternalizedCheckpoints => "NO_EXTERNALIZED_CHECKPOINTS",
-            Self::RetainOnCancellation => "RETAIN_ON_CANCELLATION",
-            Self::DeleteOnCancellation => "DELETE_ON_CANCELLATION",
-        }
-    }
-}
 
 /// Where completed checkpoints are stored (`execution.checkpointing.storage` and `.dir`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -104,18 +54,6 @@ impl CheckpointStorageConfig {
             Self::JobManager => "jobmanager",
             Self::FileSystem(_) => "filesystem",
         }
-    }
-}
-
-impl fmt::Display for CheckpointingMode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl fmt::Display for ExternalizedCheckpointRetention {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
@@ -201,6 +139,14 @@ pub enum CheckpointConfigError {
         /// The Flink key (`execution.checkpointing.dir`).
         key: &'static str,
     },
+    /// A setting weir accepts only at its default, because the feature behind it is missing.
+    #[error("`{key}` cannot be set: {reason}")]
+    Unsupported {
+        /// The Flink key whose setting is refused.
+        key: &'static str,
+        /// What weir lacks.
+        reason: &'static str,
+    },
     /// A setting that cannot be combined with another.
     #[error("`{key}` cannot be combined with `{conflicting_key}`: {reason}")]
     Conflict {
@@ -220,6 +166,7 @@ impl CheckpointConfigError {
             Self::TooShort { key, .. }
             | Self::Zero { key }
             | Self::EmptyDirectory { key }
+            | Self::Unsupported { key, .. }
             | Self::Conflict { key, .. } => key,
         }
     }
@@ -365,160 +312,28 @@ impl CheckpointConfig {
                 reason: "unaligned checkpoints allow one concurrent checkpoint",
             });
         }
+        self.refuse_missing_features()
+    }
+
+    /// Refuses the settings whose feature weir does not have yet, unless at their default.
+    fn refuse_missing_features(&self) -> Result<(), CheckpointConfigError> {
+        let unaligned = "weir has no unaligned checkpoints yet";
+        if self.unaligned {
+            return Err(CheckpointConfigError::Unsupported {
+                key: keys::CHECKPOINTING_UNALIGNED,
+                reason: unaligned,
+            });
+        }
+        if !self.aligned_checkpoint_timeout.is_zero() {
+            return Err(CheckpointConfigError::Unsupported {
+                key: keys::CHECKPOINTING_ALIGNED_TIMEOUT,
+                reason: unaligned,
+            });
+        }
         Ok(())
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn defaults_match_flink() {
-        let config = CheckpointConfig::new();
-        assert!(!config.is_enabled());
-        assert_eq!(config.mode, CheckpointingMode::ExactlyOnce);
-        assert_eq!(config.timeout, Duration::from_secs(600));
-        assert_eq!(config.min_pause, Duration::ZERO);
-        assert_eq!(config.max_concurrent, 1);
-        assert_eq!(config.tolerable_failed_checkpoints, 0);
-        assert_eq!(config.num_retained, 1);
-        assert_eq!(
-            config.externalized_retention,
-            ExternalizedCheckpointRetention::NoExternalizedCheckpoints
-        );
-        assert_eq!(config.storage, None);
-        assert!(!config.incremental && !config.unaligned);
-        assert_eq!(config.aligned_checkpoint_timeout, Duration::ZERO);
-        assert_eq!(config.validate(), Ok(()));
-    }
-
-    #[test]
-    fn builder_sets_every_field() {
-        let config = CheckpointConfig::new()
-            .with_interval(Duration::from_secs(5))
-            .with_mode(CheckpointingMode::AtLeastOnce)
-            .with_timeout(Duration::from_secs(30))
-            .with_min_pause(Duration::from_millis(500))
-            .with_max_concurrent(3)
-            .with_tolerable_failed_checkpoints(2)
-            .with_num_retained(4)
-            .with_externalized_retention(ExternalizedCheckpointRetention::RetainOnCancellation)
-            .with_storage(CheckpointStorageConfig::FileSystem("/tmp/ckpt".into()))
-            .with_incremental(true)
-            .with_aligned_checkpoint_timeout(Duration::from_secs(1));
-        assert!(config.is_enabled());
-        assert_eq!(config.interval, Some(Duration::from_secs(5)));
-        assert_eq!(config.mode, CheckpointingMode::AtLeastOnce);
-        assert_eq!(config.timeout, Duration::from_secs(30));
-        assert_eq!(config.min_pause, Duration::from_millis(500));
-        assert_eq!(config.max_concurrent, 3);
-        assert_eq!(config.tolerable_failed_checkpoints, 2);
-        assert_eq!(config.num_retained, 4);
-        assert_eq!(
-            config.storage,
-            Some(CheckpointStorageConfig::FileSystem("/tmp/ckpt".into()))
-        );
-        assert!(config.incremental);
-        assert_eq!(config.aligned_checkpoint_timeout, Duration::from_secs(1));
-        assert_eq!(config.validate(), Ok(()));
-        assert!(!config.without_interval().is_enabled());
-    }
-
-    #[test]
-    fn interval_below_ten_milliseconds_is_rejected_naming_the_key() {
-        let error = CheckpointConfig::new()
-            .with_interval(Duration::from_millis(9))
-            .validate()
-            .unwrap_err();
-        assert_eq!(error.key(), "execution.checkpointing.interval");
-        assert!(error
-            .to_string()
-            .contains("execution.checkpointing.interval"));
-        let ok = CheckpointConfig::new().with_interval(Duration::from_millis(10));
-        assert_eq!(ok.validate(), Ok(()));
-    }
-
-    #[test]
-    fn timeout_below_ten_milliseconds_is_rejected_naming_the_key() {
-        let error = CheckpointConfig::new()
-            .with_timeout(Duration::from_millis(1))
-            .validate()
-            .unwrap_err();
-        assert_eq!(
-            error,
-            CheckpointConfigError::TooShort {
-                key: "execution.checkpointing.timeout",
-                value: Duration::from_millis(1),
-                min: MINIMAL_CHECKPOINT_TIME,
-            }
-        );
-    }
-
-    #[test]
-    fn zero_concurrent_or_retained_checkpoints_are_rejected() {
-        let concurrent = CheckpointConfig::new().with_max_concurrent(0).validate();
-        assert_eq!(
-            concurrent.unwrap_err().key(),
-            "execution.checkpointing.max-concurrent-checkpoints"
-        );
-        let retained = CheckpointConfig::new().with_num_retained(0).validate();
-        assert_eq!(
-            retained.unwrap_err().key(),
-            "execution.checkpointing.num-retained"
-        );
-    }
-
-    #[test]
-    fn file_system_storage_needs_a_directory() {
-        let error = CheckpointConfig::new()
-            .with_storage(CheckpointStorageConfig::FileSystem(PathBuf::new()))
-            .validate()
-            .unwrap_err();
-        assert_eq!(error.key(), "execution.checkpointing.dir");
-    }
-
-    #[test]
-    fn unaligned_checkpoints_need_exactly_once_and_one_at_a_time() {
-        let unaligned = CheckpointConfig::new().with_unaligned(true);
-        assert_eq!(unaligned.validate(), Ok(()));
-        let at_least_once = unaligned.clone().with_mode(CheckpointingMode::AtLeastOnce);
-        let error = at_least_once.validate().unwrap_err();
-        assert_eq!(error.key(), "execution.checkpointing.unaligned.enabled");
-        assert!(error.to_string().contains("execution.checkpointing.mode"));
-        let concurrent = unaligned.with_max_concurrent(2).validate().unwrap_err();
-        assert!(matches!(
-            concurrent,
-            CheckpointConfigError::Conflict {
-                conflicting_key: "execution.checkpointing.max-concurrent-checkpoints",
-                ..
-            }
-        ));
-    }
-
-    #[test]
-    fn enum_names_are_flinks() {
-        let modes: Vec<_> = CheckpointingMode::ALL
-            .iter()
-            .map(|m| m.to_string())
-            .collect();
-        assert_eq!(modes, ["EXACTLY_ONCE", "AT_LEAST_ONCE"]);
-        let retention: Vec<_> = ExternalizedCheckpointRetention::ALL
-            .iter()
-            .map(|r| r.as_str())
-            .collect();
-        assert_eq!(
-            retention,
-            [
-                "NO_EXTERNALIZED_CHECKPOINTS",
-                "RETAIN_ON_CANCELLATION",
-                "DELETE_ON_CANCELLATION"
-            ]
-        );
-        assert_eq!(CheckpointStorageConfig::JobManager.as_str(), "jobmanager");
-        assert_eq!(
-            CheckpointStorageConfig::FileSystem("/x".into()).as_str(),
-            "filesystem"
-        );
-    }
-}
+#[path = "checkpoint_config_tests.rs"]
+mod tests;

@@ -22,13 +22,24 @@
 //!   is accepted with a warning and read as its replacement; the new name wins when both are set.
 //! - **Validated typed reads**: [`Configuration::checkpoint_config`] and
 //!   [`Configuration::restart_strategy`] apply the checks of [`CheckpointConfig::validate`] and
-//!   [`RestartStrategyConfig::validate`].
+//!   [`RestartStrategyConfig::validate`]; an error about a key read from a file names the file
+//!   and the line the key was set on.
+//! - **No setting without effect**: a key whose feature weir does not have yet (unaligned
+//!   checkpoints, savepoint directories, claim modes) is accepted at its default only; any other
+//!   value is refused by [`Configuration::set`] with [`ConfigError::Unsupported`].
+//! - **Only what is set is applied**: [`Configuration::checkpoint_config_over`] and
+//!   [`Configuration::restart_strategy_over`] change only the settings whose keys are present.
+//! - **Self-describing**: [`Configuration::describe`] gives each key's default (as text), its
+//!   deprecated names and what it sets; an unknown key's error suggests the key it most likely
+//!   means.
 //!
 //! # Value syntax
 //! - durations as Flink's `TimeUtils` writes them: a whole number and a unit (`10 s`, `10s`,
 //!   `1 min`, `500 ms`, `1 h`, `2 d`; units `ns`, `µs`, `ms`, `s`, `min` or `m`, `h`, `d` and the
 //!   long forms `nano`, `micro`, `milli`, `sec`, `second`, `minute`, `hour`, `day`, with or without a
 //!   trailing `s`), a plain number of milliseconds, or ISO-8601 (`PT10M`, `PT1.5S`, `PT1H30M`);
+//!   a decimal in the unit form (`1.5 s`) is refused, as Flink refuses it, and the error names
+//!   the whole-number and ISO-8601 forms of the same duration (`1500 ms`, `PT1.5S`);
 //! - booleans `true`/`false`, integers, floats; enum values case-insensitively (`EXACTLY_ONCE`,
 //!   `exactly_once`);
 //! - directories as local paths, optionally `file://` URIs.
@@ -40,7 +51,7 @@
 //! its later value.
 //!
 //! # Keys
-//! | key | value | default | older name |
+//! | key | value | default | older names |
 //! | --- | --- | --- | --- |
 //! | `execution.checkpointing.interval` | duration | none: checkpointing off | |
 //! | `execution.checkpointing.mode` | `EXACTLY_ONCE`, `AT_LEAST_ONCE` | `EXACTLY_ONCE` | |
@@ -50,15 +61,15 @@
 //! | `execution.checkpointing.tolerable-failed-checkpoints` | integer | 0 | |
 //! | `execution.checkpointing.externalized-checkpoint-retention` | `NO_EXTERNALIZED_CHECKPOINTS`, `RETAIN_ON_CANCELLATION`, `DELETE_ON_CANCELLATION` | `NO_EXTERNALIZED_CHECKPOINTS` | |
 //! | `execution.checkpointing.num-retained` | integer | 1 | `state.checkpoints.num-retained` |
-//! | `execution.checkpointing.dir` | directory | none | `state.checkpoints.dir` |
-//! | `execution.checkpointing.savepoint-dir` | directory | none | `state.savepoints.dir` |
+//! | `execution.checkpointing.dir` | directory | none | `state.checkpoints.dir`, `state.backend.fs.checkpointdir` |
+//! | `execution.checkpointing.savepoint-dir` | directory (not supported yet: refused) | none | `state.savepoints.dir`, `savepoints.state.backend.fs.dir` |
 //! | `execution.checkpointing.storage` | `jobmanager`, `filesystem` | `filesystem` if a dir is set, else none | `state.checkpoint-storage` |
 //! | `execution.checkpointing.incremental` | boolean | false | `state.backend.incremental` |
-//! | `execution.checkpointing.unaligned.enabled` | boolean | false | `execution.checkpointing.unaligned` |
-//! | `execution.checkpointing.aligned-checkpoint-timeout` | duration | 0 | `execution.checkpointing.alignment-timeout` |
+//! | `execution.checkpointing.unaligned.enabled` | boolean (only `false` until weir has unaligned checkpoints) | false | `execution.checkpointing.unaligned` |
+//! | `execution.checkpointing.aligned-checkpoint-timeout` | duration (only 0 until weir has unaligned checkpoints) | 0 | `execution.checkpointing.alignment-timeout` |
 //! | `execution.state-recovery.path` | directory | none | `execution.savepoint.path` |
 //! | `execution.state-recovery.ignore-unclaimed-state` | boolean | false | `execution.savepoint.ignore-unclaimed-state` |
-//! | `execution.state-recovery.claim-mode` | `NO_CLAIM`, `CLAIM` | `NO_CLAIM` | |
+//! | `execution.state-recovery.claim-mode` | `NO_CLAIM` (`CLAIM` not supported yet: refused) | `NO_CLAIM` | `execution.savepoint-restore-mode` |
 //! | `state.backend.type` | `hashmap`, `rocksdb` | `hashmap` | `state.backend` |
 //! | `jobmanager.execution.failover-strategy` | `region`, `full` | `region` | |
 //! | `pipeline.max-parallelism` | -1 or 1..=32768 | -1 (derived) | |
@@ -70,70 +81,62 @@
 //! | `restart-strategy.exponential-delay.initial-backoff` / `.max-backoff` / `.backoff-multiplier` | duration / duration / float | 1 s / 1 min / 1.5 | |
 //! | `restart-strategy.exponential-delay.reset-backoff-threshold` / `.jitter-factor` / `.attempts-before-reset-backoff` | duration / float / integer | 1 h / 0.1 / 2147483647 | |
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-
-use crate::config::checkpoint_config::{
-    CheckpointConfig, CheckpointStorageConfig, DEFAULT_CHECKPOINT_TIMEOUT,
-};
-use crate::config::keys::{lookup, KeySpec, KEYS};
+use crate::config::flat_yaml;
+use crate::config::keys::{lookup, suggestion, Check, KeySpec, KEYS};
+use crate::config::kinds::FlinkEnum;
 use crate::config::values::{
     count, parse_bool, parse_dir, parse_duration, parse_enum, parse_float, parse_max_parallelism,
-    positive, FlinkEnum, Storage, StrategyName,
+    positive,
 };
-use crate::recovery::restart_strategy::RestartStrategyConfig;
 
 pub use crate::config::error::{ConfigError, SyntaxErrorKind};
-pub use crate::config::keys::keys;
+pub use crate::config::keys::{keys, KeyDescription};
+pub use crate::config::kinds::{FailoverStrategyKind, RecoveryClaimMode, StateBackendKind};
+
+mod checkpointing;
+mod restart;
 
 #[cfg(test)]
 #[path = "configuration_tests.rs"]
 mod tests;
 
 #[cfg(test)]
+#[path = "configuration_over_tests.rs"]
+mod over_tests;
+
+#[cfg(test)]
 #[path = "test_support.rs"]
 pub(crate) mod test_support;
 
-/// Which state backend keeps keyed state (`state.backend.type`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-pub enum StateBackendKind {
-    /// Objects on the heap (`hashmap`, the default).
-    #[default]
-    HashMap,
-    /// Serialized in an embedded RocksDB (`rocksdb`).
-    RocksDb,
-}
-
-/// What restarts when a task fails (`jobmanager.execution.failover-strategy`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-pub enum FailoverStrategyKind {
-    /// Only the failed task's pipelined region (`region`, the default).
-    #[default]
-    Region,
-    /// Every task of the job (`full`).
-    Full,
-}
-
-/// Who owns the snapshot a job is restored from (`execution.state-recovery.claim-mode`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-pub enum RecoveryClaimMode {
-    /// The snapshot stays the user's; the first checkpoint after restore is a full one (`NO_CLAIM`).
-    #[default]
-    NoClaim,
-    /// The job takes the snapshot over and may delete it once subsumed (`CLAIM`).
-    Claim,
+/// Where a value was read from: a line of a file or string.
+#[derive(Debug, Clone)]
+struct Origin {
+    file: Option<PathBuf>,
+    line: usize,
 }
 
 /// Flink-style string settings. Holds only known keys with values that parse; see the
-/// [module docs](self) for the keys, the value syntax and the file syntax.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// [module docs](self) for the keys, the value syntax and the file syntax. Two configurations
+/// are equal when they hold the same values, wherever the values were read from.
+#[derive(Debug, Clone, Default)]
 pub struct Configuration {
     /// Values by the name they were set under (a key or one of its deprecated names).
     values: BTreeMap<&'static str, String>,
+    /// The line each value read from a file or string was on, by the same names.
+    origins: BTreeMap<&'static str, Origin>,
 }
+
+impl PartialEq for Configuration {
+    fn eq(&self, other: &Self) -> bool {
+        self.values == other.values
+    }
+}
+
+impl Eq for Configuration {}
 
 impl Configuration {
     /// An empty configuration: every setting at its default.
@@ -143,31 +146,60 @@ impl Configuration {
 
     /// Every key weir knows, by its current name.
     pub fn known_keys() -> impl Iterator<Item = &'static str> {
-        KEYS.iter().map(|spec| spec.key)
+        KEYS.iter().map(KeySpec::key)
+    }
+
+    /// What weir knows about every key: name, default as text, deprecated names, description.
+    pub fn key_descriptions() -> impl Iterator<Item = KeyDescription> {
+        KEYS.iter().map(KeySpec::describe)
+    }
+
+    /// The description of `key`, given by its current name or a deprecated one; `None` if weir
+    /// does not know it.
+    pub fn describe(key: &str) -> Option<KeyDescription> {
+        lookup(key).map(|(spec, _)| spec.describe())
     }
 
     /// The current name for a deprecated key, or `None` if `key` is not a deprecated name.
     pub fn replacement_for(key: &str) -> Option<&'static str> {
-        lookup(key).and_then(|(spec, old)| old.map(|_| spec.key))
+        lookup(key).and_then(|(spec, old)| old.map(|_| spec.key()))
     }
 
     /// Sets `key` to `value` (surrounding whitespace trimmed). A deprecated name is accepted with a
     /// warning; a value set under the current name takes precedence over one set under a
-    /// deprecated name, as in Flink.
+    /// deprecated name, as in Flink. An unknown key is an error suggesting the key it most
+    /// likely means; a value other than the default for a key whose feature weir lacks is
+    /// [`ConfigError::Unsupported`].
     pub fn set(&mut self, key: &str, value: &str) -> Result<&mut Self, ConfigError> {
-        let (spec, old) = lookup(key).ok_or_else(|| ConfigError::UnknownKey { key: key.into() })?;
+        let (spec, old) = lookup(key).ok_or_else(|| ConfigError::UnknownKey {
+            key: key.into(),
+            suggestion: suggestion(key),
+        })?;
         let value = value.trim();
-        (spec.check)(value).map_err(|reason| invalid(key, value, reason))?;
+        match spec
+            .check(value)
+            .map_err(|reason| invalid(key, value, reason))?
+        {
+            Check::Accepted => {}
+            Check::Unsupported(reason) => {
+                return Err(ConfigError::Unsupported {
+                    key: key.into(),
+                    value: value.into(),
+                    reason,
+                })
+            }
+        }
         if let Some(old) = old {
             tracing::warn!(
                 deprecated = old,
-                replacement = spec.key,
+                replacement = spec.key(),
                 "configuration key `{old}` is deprecated; use `{}`",
-                spec.key
+                spec.key()
             );
         }
-        self.values
-            .insert(old.unwrap_or(spec.key), value.to_owned());
+        let name = old.unwrap_or(spec.key());
+        self.values.insert(name, value.to_owned());
+        self.origins.remove(name);
         Ok(self)
     }
 
@@ -178,11 +210,21 @@ impl Configuration {
         self.raw(spec).map(|(_, value)| value)
     }
 
+    /// Whether `key` (under its current name or a deprecated one) is set.
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+
     /// Removes `key` under its current and deprecated names; returns the value that was in effect.
     pub fn remove(&mut self, key: &str) -> Option<String> {
         let (spec, _) = lookup(key)?;
-        let names = std::iter::once(&spec.key).chain(spec.deprecated);
-        let removed: Vec<_> = names.filter_map(|name| self.values.remove(name)).collect();
+        let removed: Vec<_> = spec
+            .names()
+            .filter_map(|name| {
+                self.origins.remove(name);
+                self.values.remove(name)
+            })
+            .collect();
         removed.into_iter().next()
     }
 
@@ -210,38 +252,46 @@ impl Configuration {
 
     fn parse(text: &str, file: Option<&Path>) -> Result<Self, ConfigError> {
         let mut config = Self::new();
-        let mut seen = BTreeSet::new();
-        let lines: Vec<&str> = text.lines().collect();
-        for (index, line) in lines.iter().enumerate() {
-            let at = |source| ConfigError::AtLine {
+        let mut seen = BTreeMap::new();
+        for (line, setting) in flat_yaml::settings(text) {
+            let origin = Origin {
                 file: file.map(Path::to_path_buf),
-                line: index + 1,
-                source: Box::new(source),
+                line,
             };
-            let nested = lines[index + 1..]
-                .iter()
-                .find(|next| !is_blank_or_comment(next))
-                .is_some_and(|next| next.starts_with([' ', '\t']));
-            let Some((key, value)) = parse_line(line, nested).map_err(at)? else {
-                continue;
-            };
-            if !seen.insert(key) {
+            let at = |source| origin.locate(source);
+            let (key, value) = setting.map_err(at)?;
+            if let Some(first) = seen.insert(key, line) {
                 tracing::warn!(
                     key,
-                    line = index + 1,
+                    line,
+                    first,
                     "configuration key set twice; the later value wins"
                 );
             }
             config.set(key, value).map_err(at)?;
+            if let Some((spec, old)) = lookup(key) {
+                config.origins.insert(old.unwrap_or(spec.key()), origin);
+            }
         }
         Ok(config)
     }
 
     /// The value in effect for a spec, with the name it was set under.
     fn raw(&self, spec: &KeySpec) -> Option<(&'static str, &str)> {
-        std::iter::once(&spec.key)
-            .chain(spec.deprecated)
-            .find_map(|name| Some((*name, self.values.get(name)?.as_str())))
+        spec.names()
+            .find_map(|name| Some((name, self.values.get(name)?.as_str())))
+    }
+
+    /// `error`, placed at the line `key` (the name in effect for it) was read from, if it was
+    /// read from a file or string.
+    fn locate(&self, key: &str, error: ConfigError) -> ConfigError {
+        let origin = lookup(key)
+            .and_then(|(spec, _)| self.raw(spec))
+            .and_then(|(name, _)| self.origins.get(name));
+        match origin {
+            Some(origin) => origin.locate(error),
+            None => error,
+        }
     }
 
     fn read<T>(
@@ -253,7 +303,9 @@ impl Configuration {
             return Ok(None);
         };
         match self.raw(spec) {
-            Some((name, value)) => parse(value).map(Some).map_err(|r| invalid(name, value, r)),
+            Some((name, value)) => parse(value)
+                .map(Some)
+                .map_err(|r| self.locate(key, invalid(name, value, r))),
             None => Ok(None),
         }
     }
@@ -270,8 +322,8 @@ impl Configuration {
         Ok(self.read(key, parse_float)?.unwrap_or(default))
     }
 
-    fn flag(&self, key: &'static str) -> Result<bool, ConfigError> {
-        Ok(self.read(key, parse_bool)?.unwrap_or(false))
+    fn flag(&self, key: &'static str, default: bool) -> Result<bool, ConfigError> {
+        Ok(self.read(key, parse_bool)?.unwrap_or(default))
     }
 
     fn choice<T: FlinkEnum + Default>(&self, key: &'static str) -> Result<T, ConfigError> {
@@ -280,108 +332,6 @@ impl Configuration {
 
     fn dir(&self, key: &'static str) -> Option<PathBuf> {
         self.read(key, parse_dir).ok().flatten()
-    }
-
-    /// The checkpoint settings, defaults filled in and validated with
-    /// [`CheckpointConfig::validate`]. Storage is `filesystem` at `execution.checkpointing.dir`
-    /// when a directory is set and no storage is named, as in Flink.
-    pub fn checkpoint_config(&self) -> Result<CheckpointConfig, ConfigError> {
-        let dir = self.dir(keys::CHECKPOINTING_DIR);
-        let storage = match (
-            self.read(keys::CHECKPOINTING_STORAGE, parse_enum::<Storage>)?,
-            dir,
-        ) {
-            (Some(Storage::JobManager), _) => Some(CheckpointStorageConfig::JobManager),
-            (Some(Storage::FileSystem) | None, Some(dir)) => {
-                Some(CheckpointStorageConfig::FileSystem(dir))
-            }
-            (Some(Storage::FileSystem), None) => {
-                return Err(ConfigError::MissingKey {
-                    key: keys::CHECKPOINTING_DIR,
-                    required_by: keys::CHECKPOINTING_STORAGE,
-                    value: "filesystem".into(),
-                })
-            }
-            (None, None) => None,
-        };
-        let config = CheckpointConfig {
-            interval: self.read(keys::CHECKPOINTING_INTERVAL, parse_duration)?,
-            mode: self.choice(keys::CHECKPOINTING_MODE)?,
-            timeout: self.duration(keys::CHECKPOINTING_TIMEOUT, DEFAULT_CHECKPOINT_TIMEOUT)?,
-            min_pause: self.duration(keys::CHECKPOINTING_MIN_PAUSE, Duration::ZERO)?,
-            max_concurrent: self.count(keys::CHECKPOINTING_MAX_CONCURRENT, 1)?,
-            tolerable_failed_checkpoints: self.count(keys::CHECKPOINTING_TOLERABLE_FAILED, 0)?,
-            num_retained: self.count(keys::CHECKPOINTING_NUM_RETAINED, 1)?,
-            externalized_retention: self.choice(keys::CHECKPOINTING_EXTERNALIZED_RETENTION)?,
-            storage,
-            incremental: self.flag(keys::CHECKPOINTING_INCREMENTAL)?,
-            unaligned: self.flag(keys::CHECKPOINTING_UNALIGNED)?,
-            aligned_checkpoint_timeout: self
-                .duration(keys::CHECKPOINTING_ALIGNED_TIMEOUT, Duration::ZERO)?,
-        };
-        config.validate()?;
-        Ok(config)
-    }
-
-    /// The restart strategy named by `restart-strategy.type`, its parameters' defaults filled in
-    /// and validated; `None` when the type is unset (see
-    /// [`effective_restart_strategy`](Self::effective_restart_strategy)).
-    pub fn restart_strategy(&self) -> Result<Option<RestartStrategyConfig>, ConfigError> {
-        let Some(strategy) = self.read(keys::RESTART_STRATEGY, parse_enum::<StrategyName>)? else {
-            return Ok(None);
-        };
-        self.build_restart_strategy(strategy).map(Some)
-    }
-
-    /// The restart strategy in effect: the configured one, or, when `restart-strategy.type` is
-    /// unset, Flink's default: exponential delay (its keys applied) when checkpointing is on, no
-    /// restart otherwise.
-    pub fn effective_restart_strategy(&self) -> Result<RestartStrategyConfig, ConfigError> {
-        match self.restart_strategy()? {
-            Some(config) => Ok(config),
-            None if self.checkpoint_config()?.is_enabled() => {
-                self.build_restart_strategy(StrategyName::ExponentialDelay)
-            }
-            None => Ok(RestartStrategyConfig::NoRestart),
-        }
-    }
-
-    fn build_restart_strategy(
-        &self,
-        strategy: StrategyName,
-    ) -> Result<RestartStrategyConfig, ConfigError> {
-        let second = Duration::from_secs(1);
-        let config = match strategy {
-            StrategyName::NoRestart => RestartStrategyConfig::NoRestart,
-            StrategyName::FixedDelay => RestartStrategyConfig::FixedDelay {
-                attempts: self.count(keys::FIXED_DELAY_ATTEMPTS, 1)?,
-                delay: self.duration(keys::FIXED_DELAY_DELAY, second)?,
-            },
-            StrategyName::FailureRate => RestartStrategyConfig::FailureRate {
-                max_failures_per_interval: self.count(keys::FAILURE_RATE_MAX_FAILURES, 1)?,
-                failure_rate_interval: self
-                    .duration(keys::FAILURE_RATE_INTERVAL, Duration::from_secs(60))?,
-                delay: self.duration(keys::FAILURE_RATE_DELAY, second)?,
-            },
-            StrategyName::ExponentialDelay => RestartStrategyConfig::ExponentialDelay {
-                initial_backoff: self.duration(keys::EXPONENTIAL_INITIAL_BACKOFF, second)?,
-                max_backoff: self
-                    .duration(keys::EXPONENTIAL_MAX_BACKOFF, Duration::from_secs(60))?,
-                backoff_multiplier: self.float(keys::EXPONENTIAL_MULTIPLIER, 1.5)?,
-                reset_backoff_threshold: self
-                    .duration(keys::EXPONENTIAL_RESET_THRESHOLD, Duration::from_secs(3600))?,
-                jitter_factor: self.float(keys::EXPONENTIAL_JITTER, 0.1)?,
-                attempts_before_reset_backoff: self
-                    .count(keys::EXPONENTIAL_ATTEMPTS, i32::MAX.unsigned_abs())?,
-            },
-        };
-        config
-            .validate()
-            .map_err(|source| ConfigError::RestartStrategy {
-                strategy: strategy.name(),
-                source,
-            })?;
-        Ok(config)
     }
 
     /// The state backend (`state.backend.type`); `hashmap` by default.
@@ -417,16 +367,17 @@ impl Configuration {
     /// (`execution.state-recovery.ignore-unclaimed-state`, `allowNonRestoredState`); false by
     /// default.
     pub fn allow_non_restored_state(&self) -> Result<bool, ConfigError> {
-        self.flag(keys::STATE_RECOVERY_IGNORE_UNCLAIMED)
+        self.flag(keys::STATE_RECOVERY_IGNORE_UNCLAIMED, false)
     }
 
-    /// Who owns the restored snapshot (`execution.state-recovery.claim-mode`); `NO_CLAIM` by
-    /// default.
+    /// Who owns the restored snapshot (`execution.state-recovery.claim-mode`): always
+    /// `NO_CLAIM`, the default, since [`set`](Self::set) refuses `CLAIM` until weir supports it.
     pub fn claim_mode(&self) -> Result<RecoveryClaimMode, ConfigError> {
         self.choice(keys::STATE_RECOVERY_CLAIM_MODE)
     }
 
-    /// The default savepoint directory (`execution.checkpointing.savepoint-dir`).
+    /// The default savepoint directory (`execution.checkpointing.savepoint-dir`): always `None`,
+    /// since [`set`](Self::set) refuses the key until weir has savepoints.
     pub fn savepoint_dir(&self) -> Option<PathBuf> {
         self.dir(keys::CHECKPOINTING_SAVEPOINT_DIR)
     }
@@ -437,73 +388,21 @@ impl Configuration {
     }
 }
 
+impl Origin {
+    /// `error`, placed at this line.
+    fn locate(&self, error: ConfigError) -> ConfigError {
+        ConfigError::AtLine {
+            file: self.file.clone(),
+            line: self.line,
+            source: Box::new(error),
+        }
+    }
+}
+
 fn invalid(key: &str, value: &str, reason: String) -> ConfigError {
     ConfigError::InvalidValue {
         key: key.into(),
         value: value.into(),
         reason,
     }
-}
-
-fn is_blank_or_comment(line: &str) -> bool {
-    let trimmed = line.trim();
-    trimmed.is_empty() || trimmed.starts_with('#')
-}
-
-/// Splits a flat YAML line into key and value; `None` for a blank or comment line. `nested`
-/// says whether the next content line is indented.
-fn parse_line(line: &str, nested: bool) -> Result<Option<(&str, &str)>, ConfigError> {
-    let syntax = |kind| ConfigError::Syntax {
-        text: line.into(),
-        kind,
-    };
-    let line_text = line.trim_start_matches('\u{feff}');
-    if is_blank_or_comment(line_text) {
-        return Ok(None);
-    }
-    if line_text.starts_with([' ', '\t']) {
-        return Err(syntax(SyntaxErrorKind::NestedBlock));
-    }
-    let separator = line_text
-        .char_indices()
-        .find(|&(i, c)| {
-            c == ':'
-                && line_text[i + 1..]
-                    .chars()
-                    .next()
-                    .is_none_or(char::is_whitespace)
-        })
-        .map(|(i, _)| i)
-        .ok_or_else(|| syntax(SyntaxErrorKind::MissingSeparator))?;
-    let key = line_text[..separator].trim();
-    if key.is_empty() {
-        return Err(syntax(SyntaxErrorKind::EmptyKey));
-    }
-    let rest = line_text[separator + 1..].trim();
-    let value = match rest.chars().next() {
-        Some(quote @ ('"' | '\'')) => {
-            let inner = &rest[1..];
-            let end = inner
-                .find(quote)
-                .ok_or_else(|| syntax(SyntaxErrorKind::BadQuote))?;
-            if !is_blank_or_comment(&inner[end + 1..]) {
-                return Err(syntax(SyntaxErrorKind::BadQuote));
-            }
-            &inner[..end]
-        }
-        _ => {
-            let comment = rest.find(" #").or_else(|| rest.find("\t#"));
-            let value = comment.map_or(rest, |at| &rest[..at]).trim();
-            if value.is_empty() || value.starts_with('#') {
-                let kind = if nested {
-                    SyntaxErrorKind::NestedBlock
-                } else {
-                    SyntaxErrorKind::MissingValue
-                };
-                return Err(syntax(kind));
-            }
-            value
-        }
-    };
-    Ok(Some((key, value)))
 }

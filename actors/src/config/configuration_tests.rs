@@ -51,8 +51,8 @@ fn all_samples_together_give_valid_typed_settings() {
         Some("/tmp/weir/savepoint-1".into())
     );
     assert_eq!(config.allow_non_restored_state().ok(), Some(true));
-    assert_eq!(config.claim_mode().ok(), Some(RecoveryClaimMode::Claim));
-    assert_eq!(config.savepoint_dir(), Some("/tmp/weir/savepoints".into()));
+    assert_eq!(config.claim_mode().ok(), Some(RecoveryClaimMode::NoClaim));
+    assert_eq!(config.savepoint_dir(), None);
     assert_eq!(config.pipeline_name(), Some("word count"));
 }
 
@@ -218,11 +218,6 @@ fn typed_builder_and_keys_give_equal_checkpoint_configs() {
             "file:///var/weir/checkpoints",
         ),
         ("execution.checkpointing.incremental", "true"),
-        ("execution.checkpointing.unaligned.enabled", "true"),
-        (
-            "execution.checkpointing.aligned-checkpoint-timeout",
-            "200 ms",
-        ),
     ])
     .checkpoint_config()
     .expect("valid");
@@ -238,9 +233,7 @@ fn typed_builder_and_keys_give_equal_checkpoint_configs() {
         .with_storage(CheckpointStorageConfig::FileSystem(
             "/var/weir/checkpoints".into(),
         ))
-        .with_incremental(true)
-        .with_unaligned(true)
-        .with_aligned_checkpoint_timeout(Duration::from_millis(200));
+        .with_incremental(true);
     assert_eq!(from_keys, built);
 }
 

@@ -34,10 +34,23 @@ pub enum SyntaxErrorKind {
 #[non_exhaustive]
 pub enum ConfigError {
     /// The key is not one weir knows.
-    #[error("unknown configuration key `{key}`")]
+    #[error("unknown configuration key `{key}`{}", did_you_mean(.suggestion))]
     UnknownKey {
         /// The key as given.
         key: String,
+        /// The known key it most likely means (a typo, a missing prefix, another case).
+        suggestion: Option<&'static str>,
+    },
+    /// The key names a feature weir does not have yet, and the value is not its default, so it
+    /// would have no effect.
+    #[error("`{key}: {value}` is not supported: {reason}; remove the setting or set its default")]
+    Unsupported {
+        /// The key as given (a deprecated name stays as written).
+        key: String,
+        /// The value as given.
+        value: String,
+        /// What weir lacks.
+        reason: &'static str,
     },
     /// The value does not parse, or is out of range, for its key.
     #[error("invalid value `{value}` for `{key}`: {reason}")]
@@ -102,6 +115,10 @@ pub enum ConfigError {
     },
 }
 
+fn did_you_mean(suggestion: &Option<&'static str>) -> String {
+    suggestion.map_or_else(String::new, |key| format!("; did you mean `{key}`?"))
+}
+
 fn location(file: &Option<PathBuf>, line: &usize) -> String {
     match file {
         Some(path) => format!("{}:{line}", path.display()),
@@ -113,7 +130,9 @@ impl ConfigError {
     /// The configuration key the error is about, if any.
     pub fn key(&self) -> Option<&str> {
         match self {
-            Self::UnknownKey { key } | Self::InvalidValue { key, .. } => Some(key),
+            Self::UnknownKey { key, .. }
+            | Self::InvalidValue { key, .. }
+            | Self::Unsupported { key, .. } => Some(key),
             Self::MissingKey { key, .. } => Some(key),
             Self::Checkpoint(error) => Some(error.key()),
             Self::RestartStrategy { .. } => Some(keys::RESTART_STRATEGY),

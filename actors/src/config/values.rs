@@ -3,12 +3,10 @@
 //! ISO-8601 (`PT10S`). Each parser returns the reason a value is refused; the
 //! [module docs of `configuration`](crate::config::configuration) describe the syntax.
 
-use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::config::checkpoint_config::{CheckpointingMode, ExternalizedCheckpointRetention};
-use crate::config::configuration::{FailoverStrategyKind, RecoveryClaimMode, StateBackendKind};
+use crate::config::kinds::FlinkEnum;
 
 #[cfg(test)]
 #[path = "values_tests.rs"]
@@ -24,12 +22,6 @@ pub(crate) fn positive(value: &str) -> Result<u32, String> {
 
 pub(crate) fn text(_: &str) -> Result<(), String> {
     Ok(())
-}
-
-/// An enum written as one of a few names, compared case-insensitively as Flink does.
-pub(crate) trait FlinkEnum: Copy + 'static {
-    /// Accepted names and their values; the first name of a value is its canonical one.
-    const NAMES: &'static [(&'static str, Self)];
 }
 
 pub(crate) fn parse_enum<T: FlinkEnum>(value: &str) -> Result<T, String> {
@@ -48,74 +40,6 @@ pub(crate) fn parse_enum<T: FlinkEnum>(value: &str) -> Result<T, String> {
         }
     }
 }
-
-macro_rules! flink_enum {
-    ($ty:ty { $($name:literal => $variant:ident),+ $(,)? }) => {
-        impl FlinkEnum for $ty {
-            const NAMES: &'static [(&'static str, Self)] = &[$(($name, <$ty>::$variant)),+];
-        }
-    };
-}
-
-flink_enum!(CheckpointingMode { "EXACTLY_ONCE" => ExactlyOnce, "AT_LEAST_ONCE" => AtLeastOnce });
-flink_enum!(ExternalizedCheckpointRetention {
-    "NO_EXTERNALIZED_CHECKPOINTS" => NoExternalizedCheckpoints,
-    "RETAIN_ON_CANCELLATION" => RetainOnCancellation,
-    "DELETE_ON_CANCELLATION" => DeleteOnCancellation,
-});
-flink_enum!(RecoveryClaimMode { "NO_CLAIM" => NoClaim, "CLAIM" => Claim });
-flink_enum!(StateBackendKind { "hashmap" => HashMap, "rocksdb" => RocksDb });
-flink_enum!(FailoverStrategyKind { "region" => Region, "full" => Full });
-flink_enum!(Storage { "jobmanager" => JobManager, "filesystem" => FileSystem });
-flink_enum!(StrategyName {
-    "none" => NoRestart, "off" => NoRestart, "disable" => NoRestart,
-    "fixed-delay" => FixedDelay, "fixeddelay" => FixedDelay,
-    "failure-rate" => FailureRate, "failurerate" => FailureRate,
-    "exponential-delay" => ExponentialDelay, "exponentialdelay" => ExponentialDelay,
-});
-
-/// `execution.checkpointing.storage` by name; the directory is a separate key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Storage {
-    JobManager,
-    FileSystem,
-}
-
-/// `restart-strategy.type` by name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum StrategyName {
-    NoRestart,
-    FixedDelay,
-    FailureRate,
-    ExponentialDelay,
-}
-
-/// A value's canonical (first) name.
-fn canonical_name<T: FlinkEnum + PartialEq>(value: T) -> &'static str {
-    T::NAMES
-        .iter()
-        .find(|(_, candidate)| *candidate == value)
-        .map_or("", |(name, _)| name)
-}
-
-impl StrategyName {
-    pub(crate) fn name(self) -> &'static str {
-        canonical_name(self)
-    }
-}
-
-macro_rules! display_flink_name {
-    ($($ty:ty),+) => {$(
-        impl fmt::Display for $ty {
-            /// Writes the value as Flink spells it, e.g. `hashmap`, `region`, `NO_CLAIM`.
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(canonical_name(*self))
-            }
-        }
-    )+};
-}
-
-display_flink_name!(StateBackendKind, FailoverStrategyKind, RecoveryClaimMode);
 
 pub(crate) fn parse_bool(value: &str) -> Result<bool, String> {
     match value.trim() {
@@ -186,6 +110,9 @@ pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
         );
     }
     let amount: i128 = text[..digits].parse().map_err(|_| "number too large")?;
+    if let Some(hint) = decimal_hint(text, digits) {
+        return Err(hint);
+    }
     let unit = text[digits..].trim().to_lowercase();
     let nanos_per_unit: i128 = match unit.as_str() {
         "" | "ms" | "milli" | "millis" | "millisecond" | "milliseconds" => 1_000_000,
@@ -209,6 +136,33 @@ pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
 }
 
 const NANOS_PER_SECOND: i128 = 1_000_000_000;
+
+/// For a decimal such as `1.5 s` (refused, as Flink's `TimeUtils` refuses it: the unit form takes
+/// whole numbers), the reason, naming the same duration in whole milliseconds and in ISO-8601
+/// when it has such forms. `None` when the text after the whole part is not a fraction.
+fn decimal_hint(text: &str, digits: usize) -> Option<String> {
+    let fraction = text[digits..].strip_prefix(['.', ','])?;
+    let len = fraction
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(fraction.len());
+    let mut reason = format!(
+        "`{text}`: a duration's number must be a whole number, as in Flink \
+         (write a smaller unit, or ISO-8601 such as `PT1.5S`)"
+    );
+    let unit = fraction[len..].trim().to_lowercase();
+    let whole = format!("{}{}", &text[..digits], &fraction[..len]);
+    let seconds = ["s", "sec", "secs", "second", "seconds"].contains(&unit.as_str());
+    if seconds && len <= 3 && len > 0 {
+        if let Ok(ms) = format!("{whole:0<width$}", width = digits + 3).parse::<u128>() {
+            let iso = format!("PT{}.{}S", &text[..digits], &fraction[..len]);
+            reason = format!(
+                "`{text}`: a duration's number must be a whole number, as in Flink; \
+                 write `{ms} ms` or `{iso}`"
+            );
+        }
+    }
+    Some(reason)
+}
 
 fn duration_from_nanos(nanos: i128) -> Result<Duration, String> {
     if nanos < 0 {

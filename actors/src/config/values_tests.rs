@@ -1,7 +1,7 @@
 use std::time::Duration;
 
 use super::*;
-use crate::config::checkpoint_config::CheckpointingMode;
+use crate::config::checkpoint_config::{CheckpointStorageConfig, CheckpointingMode};
 use crate::config::configuration::test_support::{assert_invalid_value, config, set_error};
 use crate::config::configuration::{
     Configuration, FailoverStrategyKind, RecoveryClaimMode, StateBackendKind,
@@ -125,6 +125,31 @@ fn malformed_unit_durations_are_rejected() {
 }
 
 #[test]
+fn a_decimal_duration_is_refused_as_flink_refuses_it_naming_its_whole_forms() {
+    for (text, forms) in [
+        ("1.5 s", ["1500 ms", "PT1.5S"]),
+        ("0.25s", ["250 ms", "PT0.25S"]),
+        ("10,5 sec", ["10500 ms", "PT10.5S"]),
+    ] {
+        let reason = parse_duration(text).unwrap_err();
+        assert!(reason.contains("whole number"), "{reason}");
+        assert!(!reason.contains("unknown time unit"), "{reason}");
+        for form in forms {
+            assert!(reason.contains(form), "{text}: {reason}");
+            assert!(parse_duration(form).is_ok(), "{form}");
+        }
+    }
+    let reason = parse_duration("1.5 min").unwrap_err();
+    assert!(
+        reason.contains("whole number") && reason.contains("ISO-8601"),
+        "{reason}"
+    );
+    let error = set_error("execution.checkpointing.timeout", "1.5 s");
+    assert_invalid_value(&error, "execution.checkpointing.timeout", "1.5 s");
+    assert!(error.to_string().contains("1500 ms"), "{error}");
+}
+
+#[test]
 fn a_bad_duration_is_an_error_naming_key_and_value() {
     let error = set_error("execution.checkpointing.timeout", "10 parsecs");
     assert_invalid_value(&error, "execution.checkpointing.timeout", "10 parsecs");
@@ -245,13 +270,15 @@ fn every_restart_strategy_alias_names_its_strategy() {
 #[test]
 fn directories_accept_file_uris_and_refuse_other_schemes() {
     let config = config(&[
-        (
-            "execution.checkpointing.savepoint-dir",
-            "file:///data/savepoints",
-        ),
+        ("execution.checkpointing.dir", "file:///data/checkpoints"),
         ("execution.state-recovery.path", "file:/data/chk-7"),
     ]);
-    assert_eq!(config.savepoint_dir(), Some("/data/savepoints".into()));
+    assert_eq!(
+        config.checkpoint_config().ok().and_then(|c| c.storage),
+        Some(CheckpointStorageConfig::FileSystem(
+            "/data/checkpoints".into()
+        ))
+    );
     assert_eq!(config.state_recovery_path(), Some("/data/chk-7".into()));
     let key = "execution.checkpointing.dir";
     assert_invalid_value(&set_error(key, "s3://bucket/ckpt"), key, "s3://bucket/ckpt");

@@ -93,13 +93,71 @@ pub fn stable_hash<K: Hash + ?Sized>(key: &K) -> u64 {
 /// The key group of `key` for a job with `max_parallelism` key groups.
 #[inline]
 pub fn assign_to_key_group<K: Hash + ?Sized>(key: &K, max_parallelism: u32) -> u32 {
-    (stable_hash(key) % u64::from(max_parallelism.max(1))) as u32
+    KeyGroupAssigner::new(max_parallelism).key_group(key)
 }
 
 /// The subtask index that owns `key_group` (`key_group * parallelism / max_parallelism`).
 #[inline]
 pub fn operator_index_for_key_group(max_parallelism: u32, parallelism: u32, key_group: u32) -> u32 {
-    (u64::from(key_group) * u64::from(parallelism) / u64::from(max_parallelism.max(1))) as u32
+    KeyGroupAssigner::new(max_parallelism).operator_index(key_group, parallelism)
+}
+
+/// The one place weir maps keys to key groups and key groups to subtasks, for a fixed max
+/// parallelism: what [`assign_to_key_group`] and [`operator_index_for_key_group`] compute, with
+/// the work that depends only on the max parallelism done once. For a power-of-two max
+/// parallelism (the default) the modulo is a mask and the division a shift; the results are
+/// those of the formulas for every hash, key group and parallelism.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyGroupAssigner {
+    max_parallelism: u32,
+    /// `log2(max_parallelism)` when it is a power of two.
+    shift: Option<u32>,
+}
+
+impl KeyGroupAssigner {
+    /// The assigner for `max_parallelism` key groups (0 is taken as 1).
+    #[inline]
+    pub fn new(max_parallelism: u32) -> Self {
+        let max_parallelism = max_parallelism.max(1);
+        KeyGroupAssigner {
+            max_parallelism,
+            shift: max_parallelism
+                .is_power_of_two()
+                .then(|| max_parallelism.trailing_zeros()),
+        }
+    }
+
+    /// The number of key groups.
+    #[inline]
+    pub fn max_parallelism(&self) -> u32 {
+        self.max_parallelism
+    }
+
+    /// The key group of a key whose [`stable_hash`] is `hash`: `hash mod max_parallelism`.
+    #[inline]
+    pub fn key_group_of_hash(&self, hash: u64) -> u32 {
+        match self.shift {
+            Some(_) => (hash & u64::from(self.max_parallelism - 1)) as u32,
+            None => (hash % u64::from(self.max_parallelism)) as u32,
+        }
+    }
+
+    /// The key group of `key`.
+    #[inline]
+    pub fn key_group<K: Hash + ?Sized>(&self, key: &K) -> u32 {
+        self.key_group_of_hash(stable_hash(key))
+    }
+
+    /// The subtask of `parallelism` that owns `key_group`:
+    /// `key_group * parallelism / max_parallelism`.
+    #[inline]
+    pub fn operator_index(&self, key_group: u32, parallelism: u32) -> u32 {
+        let product = u64::from(key_group) * u64::from(parallelism);
+        match self.shift {
+            Some(bits) => (product >> bits) as u32,
+            None => (product / u64::from(self.max_parallelism)) as u32,
+        }
+    }
 }
 
 /// The inclusive key-group range owned by subtask `index` of `parallelism`:

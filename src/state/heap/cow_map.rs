@@ -7,22 +7,17 @@
 //! map back if the snapshot has finished with it, or copies it if the snapshot still holds it
 //! (copy on write, group by group, like Flink's `CopyOnWriteStateMap` copies lazily). The
 //! asynchronous part of the snapshot serializes the groups it holds while processing goes on.
+//!
+//! # Keys of another subtask
+//! A key whose group the subtask does not own (see [`KeyGroups::index_of`]) is never filed under
+//! one of its groups: the access is recorded in the backend's [`ErrorSlot`] (the operator fails
+//! after the call) and served by a scratch map that no snapshot ever includes.
 
-use crate::state::keyed::backend::{Map, StateKey};
-use std::ops::RangeInclusive;
+use crate::state::access_error::{AccessFailure, ErrorSlot, FailedAccess};
+use crate::state::key_groups::KeyGroups;
+use crate::state::stable_map::Map;
+use crate::state::state_key::StateKey;
 use std::sync::Arc;
-#[cfg(test)]
-use weir_actors::graph::key_group::assign_to_key_group;
-use weir_actors::graph::key_group::stable_hash;
-
-/// The key groups a subtask owns.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct KeyGroups {
-    /// The job's max parallelism.
-    pub max_parallelism: u32,
-    /// The subtask's inclusive range.
-    pub range: RangeInclusive<u32>,
-}
 
 /// One key group's map: owned by the state (written without any synchronization), or shared
 /// with a snapshot that has not finished writing it.
@@ -72,40 +67,62 @@ impl<K: StateKey, V: Clone> Group<K, V> {
 /// A map from key to `V`, stored by key group with copy-on-write groups.
 #[derive(Debug)]
 pub(crate) struct CowMap<K, V> {
+    /// One map per owned group, then the scratch map of keys the subtask does not own.
     groups: Vec<Group<K, V>>,
-    first: u32,
-    max_parallelism: u32,
+    key_groups: KeyGroups,
+    /// The state's name, for errors.
+    state: Arc<str>,
+    errors: ErrorSlot,
 }
 
 /// A snapshot's view of a [`CowMap`]: the groups as they were, shared until written again.
 pub(crate) type CowView<K, V> = Vec<(u32, Arc<Map<K, V>>)>;
 
 impl<K: StateKey, V: Clone> CowMap<K, V> {
-    /// An empty map for the subtask owning `groups`.
-    pub fn new(groups: &KeyGroups) -> Self {
-        let count = (groups.range.end().saturating_sub(*groups.range.start()) + 1) as usize;
+    /// An empty map of state `state` for the subtask owning `groups`; an access to a key of
+    /// another group is recorded in `errors`.
+    pub fn new(groups: &KeyGroups, state: &str, errors: &ErrorSlot) -> Self {
         CowMap {
-            groups: (0..count.max(1))
+            groups: (0..=groups.len())
                 .map(|_| Group::Owned(Map::default()))
                 .collect(),
-            first: *groups.range.start(),
-            max_parallelism: groups.max_parallelism.max(1),
+            key_groups: groups.clone(),
+            state: state.into(),
+            errors: errors.clone(),
         }
     }
 
-    /// The index of `key`'s group in `groups` (a key outside the subtask's range, which the
-    /// partitioner never sends, is kept in the nearest group rather than lost).
+    /// The index of `key`'s group in `groups`; for a key of a group the subtask does not own,
+    /// the scratch map's, with the failure recorded.
     #[inline]
     fn slot(&self, key: &K) -> usize {
-        let hash = stable_hash(key);
-        // Same result as `assign_to_key_group`; a mask instead of a division for the usual
-        // power-of-two max parallelism (this runs on every state access).
-        let group = if self.max_parallelism.is_power_of_two() {
-            (hash & u64::from(self.max_parallelism - 1)) as u32
-        } else {
-            (hash % u64::from(self.max_parallelism)) as u32
-        };
-        (group.saturating_sub(self.first) as usize).min(self.groups.len() - 1)
+        match self.key_groups.index_of(key) {
+            Ok(index) => index,
+            Err(key_group) => self.out_of_range(key_group),
+        }
+    }
+
+    #[cold]
+    fn out_of_range(&self, key_group: u32) -> usize {
+        FailedAccess {
+            state: self.state.to_string(),
+            failure: AccessFailure::OutOfRange {
+                key_group,
+                range: self.key_groups.range.clone(),
+            },
+        }
+        .record(&self.errors);
+        self.groups.len() - 1
+    }
+
+    /// The owned groups with their key-group numbers (the scratch map left out).
+    fn owned(&self) -> impl Iterator<Item = (u32, &Group<K, V>)> {
+        let first = self.key_groups.first();
+        let owned = self.groups.len() - 1;
+        self.groups[..owned]
+            .iter()
+            .enumerate()
+            .map(move |(i, g)| (first + i as u32, g))
     }
 
     /// The value of `key`.
@@ -167,18 +184,17 @@ impl<K: StateKey, V: Clone> CowMap<K, V> {
 
     /// Every non-empty group's map, by key group (a read-only walk, e.g. to rebuild an index).
     pub fn groups(&self) -> impl Iterator<Item = (u32, &Map<K, V>)> {
-        self.groups
-            .iter()
-            .enumerate()
+        self.owned()
             .filter(|(_, g)| !g.map().is_empty())
-            .map(|(i, g)| (self.first + i as u32, g.map()))
+            .map(|(group, g)| (group, g.map()))
     }
 
     /// The snapshot view: one `Arc` per non-empty key group, whatever the number of keys. The
     /// groups stay shared until next written, so the view keeps the values of this moment.
     pub fn view(&mut self) -> CowView<K, V> {
-        let first = self.first;
-        self.groups
+        let first = self.key_groups.first();
+        let owned = self.groups.len() - 1;
+        self.groups[..owned]
             .iter_mut()
             .enumerate()
             .filter(|(_, g)| !g.map().is_empty())
@@ -190,17 +206,20 @@ impl<K: StateKey, V: Clone> CowMap<K, V> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::state::keyed::error::KeyedStateError;
+    use weir_actors::graph::key_group::assign_to_key_group;
 
-    fn groups() -> KeyGroups {
-        KeyGroups {
-            max_parallelism: 128,
-            range: 0..=127,
-        }
+    fn map<V: Clone>(range: std::ops::RangeInclusive<u32>) -> (CowMap<u64, V>, ErrorSlot) {
+        let errors = ErrorSlot::default();
+        (
+            CowMap::new(&KeyGroups::new(128, range), "s", &errors),
+            errors,
+        )
     }
 
     #[test]
     fn a_view_keeps_the_values_of_its_moment_while_the_map_changes() {
-        let mut m: CowMap<u64, u64> = CowMap::new(&groups());
+        let (mut m, _) = map::<u64>(0..=127);
         for k in 0..1000 {
             m.insert(k, k);
         }
@@ -217,12 +236,43 @@ mod tests {
 
     #[test]
     fn each_key_lands_in_its_key_group() {
-        let mut m: CowMap<u64, ()> = CowMap::new(&groups());
+        let (mut m, errors) = map::<()>(0..=127);
         for k in 0..500 {
             m.insert(k, ());
         }
         for (group, map) in m.view() {
             assert!(map.keys().all(|k| assign_to_key_group(k, 128) == group));
         }
+        assert_eq!(*errors.lock(), None);
+    }
+
+    #[test]
+    fn a_key_of_a_group_the_subtask_does_not_own_is_an_error_and_never_snapshotted() {
+        let (mut m, errors) = map::<u64>(0..=63);
+        let foreign = (0..)
+            .find(|k| assign_to_key_group(k, 128) > 63)
+            .expect("a key");
+        let own = (0..)
+            .find(|k| assign_to_key_group(k, 128) <= 63)
+            .expect("a key");
+        m.insert(own, 1);
+        m.insert(foreign, 2);
+        let error = errors.lock().take().map(|e| e.into_error("Count [count]"));
+        assert_eq!(
+            error,
+            Some(KeyedStateError::KeyGroupOutOfRange {
+                operator: "Count [count]".into(),
+                state: "s".into(),
+                key_group: assign_to_key_group(&foreign, 128),
+                range: 0..=63,
+            })
+        );
+        let filed: Vec<u64> = m
+            .view()
+            .iter()
+            .flat_map(|(_, g)| g.keys().copied())
+            .collect();
+        assert_eq!(filed, vec![own], "the foreign key is in no group");
+        assert!(m.groups().all(|(group, _)| group <= 63));
     }
 }

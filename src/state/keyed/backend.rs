@@ -18,7 +18,8 @@
 //! through a RocksDB checkpoint. Each state is recorded with its
 //! name and a type string made of its kind and the types it stores (`ValueState<u64>`,
 //! `MapState<alloc::string::String, u64>`…), so a restore can check both. The snapshot also
-//! records the backend that wrote it.
+//! records the backend that wrote it and the processing time it was taken at, from which the
+//! restored job clock continues (see [`crate::time::job_clock`]).
 //!
 //! # Restore rules
 //! - A restored state is filled with the entries of the key groups this subtask owns, either at
@@ -28,133 +29,38 @@
 //! - A restored state nobody declares is kept and carried into later snapshots.
 //! - A snapshot of one backend restored by the other is an error naming the operator and both
 //!   backends.
+//!
+//! # Errors during a call
+//! A state access that fails (a key of a key group the subtask does not own, a RocksDB read or
+//! write) is recorded and returned by [`KeyedStateBackend::take_error`] after the call, as a
+//! [`KeyedStateError`] naming the operator, the state and the key group; the operator fails
+//! with it before anything the call emitted is sent.
 
 use crate::error::BoxError;
-use crate::operators::keyed_process::JobClock;
+use crate::state::access_error::ErrorSlot;
 use crate::state::backend::{BackendSettings, RocksDbStateBackend, StateBackend};
-pub(crate) use crate::state::heap::cow_map::{CowMap, KeyGroups};
-use crate::state::rocksdb::keyed_backend::{RocksFiles, RocksKeyed};
-pub(crate) use crate::state::state_map::{StateMap, TableContext};
-use crate::state::{KeyedStateError, StateTtlConfig};
-use crate::task::operator::{OperatorInfo, SharedStateWriter, StateWriter};
-use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
-use std::any::{Any, TypeId};
-use std::collections::HashMap;
-use std::hash::Hash;
+use crate::state::key_groups::KeyGroups;
+use crate::state::keyed::error::KeyedStateError;
+use crate::state::keyed::snapshot::{KeyedSnapshot, StateSnapshot};
+use crate::state::keyed::state_table::{StateTable, StateType};
+use crate::state::rocksdb::keyed_backend::RocksKeyed;
+use crate::state::state_map::TableContext;
+use crate::state::ttl::StateTtlConfig;
+use crate::task::operator::{OperatorInfo, SharedStateWriter};
+use crate::time::job_clock::JobClock;
+use std::any::TypeId;
 use std::ops::RangeInclusive;
-use weir_actors::graph::key_group::StableBuildHasher;
+use weir_actors::config::configuration::StateBackendKind;
 use weir_actors::graph::task::TaskSnapshot;
 use weir_actors::CheckpointId;
 
-pub use crate::state::ValueState;
-
-/// Bounds of a value kept in keyed state.
-pub trait StateValue: Clone + Serialize + DeserializeOwned + Send + Sync + 'static {}
-impl<V: Clone + Serialize + DeserializeOwned + Send + Sync + 'static> StateValue for V {}
-
-/// Bounds of a key of keyed state (and of a [`MapState`](crate::MapState)'s user key).
-pub trait StateKey:
-    Hash + Eq + Clone + Serialize + DeserializeOwned + Send + Sync + 'static
-{
-}
-impl<K: Hash + Eq + Clone + Serialize + DeserializeOwned + Send + Sync + 'static> StateKey for K {}
-
-/// The hash map every table uses, with the stable hasher.
-pub(crate) type Map<K, V> = HashMap<K, V, StableBuildHasher>;
-
-/// One state's entries as a snapshot stores them.
-#[derive(Serialize, Deserialize)]
-struct StateSnapshot {
-    name: String,
-    /// The state's kind and stored types, e.g. `ListState<u64>`.
-    state_type: String,
-    /// Postcard of `Vec<(key group, Vec<(K, per-key state)>)>`.
-    entries: Vec<u8>,
-}
-
-/// A keyed operator's snapshot: the backend that wrote it, the states kept in memory, and the
-/// RocksDB instance's files (RocksDB backend).
-#[derive(Serialize, Deserialize)]
-struct KeyedSnapshot {
-    /// `hashmap` or `rocksdb`.
-    backend: String,
-    /// States kept in memory (every state with the hashmap backend; timers with RocksDB).
-    heap: Vec<StateSnapshot>,
-    /// The RocksDB states' names and types, and the instance's files.
-    rocks: Option<(Vec<(String, String)>, RocksFiles)>,
-}
+pub use crate::state::state_key::{StateKey, StateValue};
 
 /// A restored state not (yet) declared: its entries if it was kept in memory.
 struct Unclaimed {
     name: String,
     state_type: String,
     entries: Option<Vec<u8>>,
-}
-
-/// The entries of one declared state, behind the kind-specific handle.
-pub(crate) trait StateTable<K>: Send {
-    /// The table itself, for the handle to downcast.
-    fn as_any_mut(&mut self) -> &mut dyn Any;
-    /// The synchronous part of a snapshot of an in-memory table: fixes the entries now and
-    /// returns the writer that serializes them, grouped by key group. A RocksDB table writes
-    /// back its cached entry and returns `None` (the instance is snapshotted as a whole).
-    fn snapshot(&mut self) -> Option<StateWriter>;
-    /// Adds the entries of `entries` whose key group is in `key_groups`.
-    fn restore(&mut self, entries: &[u8], key_groups: &RangeInclusive<u32>)
-        -> Result<(), BoxError>;
-}
-
-/// How a state is described: `declared` is checked when a name is declared again in the same
-/// subtask, `recorded` is written to snapshots and checked on restore. They differ only where a
-/// type is not stored (an aggregating state's input and output types).
-pub(crate) struct StateType {
-    pub(crate) declared: String,
-    pub(crate) recorded: String,
-}
-
-impl StateType {
-    /// A state whose declared types are all stored.
-    pub(crate) fn stored(description: String) -> Self {
-        StateType {
-            declared: description.clone(),
-            recorded: description,
-        }
-    }
-}
-
-/// Takes `map`'s snapshot view (the synchronous part: one `Arc` per key group) and returns the
-/// writer that serializes it as `Vec<(key group, Vec<(K, S)>)>`.
-pub(crate) fn snapshot_entries<K, S>(map: &mut CowMap<K, S>) -> StateWriter
-where
-    K: StateKey,
-    S: Clone + Serialize + Send + Sync + 'static,
-{
-    let view = map.view();
-    Box::new(move || {
-        let groups: Vec<(u32, Vec<(&K, &S)>)> =
-            view.iter().map(|(g, m)| (*g, m.iter().collect())).collect();
-        Ok(postcard::to_allocvec(&groups)?)
-    })
-}
-
-/// Adds to `map` the entries [`snapshot_entries`] wrote whose key group is in `key_groups`.
-pub(crate) fn restore_entries<K, S>(
-    map: &mut CowMap<K, S>,
-    entries: &[u8],
-    key_groups: &RangeInclusive<u32>,
-) -> Result<(), BoxError>
-where
-    K: StateKey,
-    S: DeserializeOwned + Clone,
-{
-    let groups: Vec<(u32, Vec<(K, S)>)> = postcard::from_bytes(entries)?;
-    for (group, pairs) in groups {
-        if key_groups.contains(&group) {
-            map.extend(pairs);
-        }
-    }
-    Ok(())
 }
 
 struct RegisteredState<K> {
@@ -169,41 +75,48 @@ pub struct KeyedStateBackend<K> {
     states: Vec<RegisteredState<K>>,
     /// Restored states not (yet) registered: kept and carried into later snapshots.
     unclaimed: Vec<Unclaimed>,
-    max_parallelism: u32,
-    key_groups: RangeInclusive<u32>,
+    key_groups: KeyGroups,
     operator: String,
     /// The RocksDB instance, with the RocksDB backend.
     rocks: Option<RocksKeyed>,
-    /// The clock time-to-live is measured on.
+    /// The processing time time-to-live and timers are measured on.
     clock: JobClock,
+    /// The first state access that failed since the operator last looked.
+    errors: ErrorSlot,
 }
 
 impl<K: StateKey> KeyedStateBackend<K> {
     /// An empty in-memory backend for the subtask owning `key_groups` of `max_parallelism`;
-    /// `operator` names the operator in errors.
+    /// `operator` names the operator in errors. Its clock reads 0 now (see
+    /// [`JobClock::starting_at`]).
     pub fn new(max_parallelism: u32, key_groups: RangeInclusive<u32>, operator: &str) -> Self {
         KeyedStateBackend {
             states: Vec::new(),
             unclaimed: Vec::new(),
-            max_parallelism,
-            key_groups,
+            key_groups: KeyGroups::new(max_parallelism, key_groups),
             operator: operator.to_string(),
             rocks: None,
             clock: JobClock::starting_at(tokio::time::Instant::now()),
+            errors: ErrorSlot::default(),
         }
     }
 
-    /// Measures time-to-live on `clock` (the job clock; by default a clock started when the
-    /// backend was made). Set before states are declared.
+    /// Measures time-to-live on `clock`. Set before states are declared.
     pub(crate) fn set_clock(&mut self, clock: JobClock) {
         self.clock = clock;
     }
 
+    /// The clock time-to-live and timers are measured on.
+    pub(crate) fn clock(&self) -> &JobClock {
+        &self.clock
+    }
+
     /// An empty backend of the job's state backend for the operator subtask `info` describes,
-    /// owning `key_groups`.
+    /// owning `key_groups`, on the job's clock.
     pub fn open(info: &OperatorInfo, key_groups: RangeInclusive<u32>) -> Result<Self, BoxError> {
         let s = &info.subtask;
         let mut backend = Self::new(s.max_parallelism, key_groups, &info.label());
+        backend.set_clock(JobClock::new(s.job_start, info.backend.clock.clone()));
         if let StateBackend::RocksDb(config) = &info.backend.backend {
             backend.use_rocksdb(&info.backend, config, &info.uid, s.index)?;
         }
@@ -219,19 +132,22 @@ impl<K: StateKey> KeyedStateBackend<K> {
         uid: &str,
         subtask: u32,
     ) -> Result<(), BoxError> {
-        let rocks = RocksKeyed::open(settings, config, uid, subtask, self.max_parallelism)
-            .map_err(|e| KeyedStateError::Backend {
-                operator: self.operator.clone(),
-                reason: format!("cannot open its RocksDB state: {e}"),
+        let max_parallelism = self.key_groups.max_parallelism();
+        let rocks =
+            RocksKeyed::open(settings, config, uid, subtask, max_parallelism).map_err(|e| {
+                KeyedStateError::Backend {
+                    operator: self.operator.clone(),
+                    reason: format!("cannot open its RocksDB state: {e}"),
+                }
             })?;
         self.rocks = Some(rocks);
         Ok(())
     }
 
-    fn backend_name(&self) -> &'static str {
+    fn backend_kind(&self) -> StateBackendKind {
         match self.rocks {
-            Some(_) => "rocksdb",
-            None => "hashmap",
+            Some(_) => StateBackendKind::RocksDb,
+            None => StateBackendKind::HashMap,
         }
     }
 
@@ -262,13 +178,11 @@ impl<K: StateKey> KeyedStateBackend<K> {
             return Ok(i);
         }
         let table = make(&TableContext {
-            groups: KeyGroups {
-                max_parallelism: self.max_parallelism,
-                range: self.key_groups.clone(),
-            },
+            groups: self.key_groups.clone(),
             name,
             rocks: self.rocks.as_ref(),
-            ttl: ttl.map(|ttl| (ttl, self.clock)),
+            errors: &self.errors,
+            ttl: ttl.map(|ttl| (ttl, self.clock.clone())),
         })
         .map_err(|e| KeyedStateError::Backend {
             operator: self.operator.clone(),
@@ -300,7 +214,7 @@ impl<K: StateKey> KeyedStateBackend<K> {
             if let Some(entries) = &restored.entries {
                 state
                     .table
-                    .restore(entries, &self.key_groups)
+                    .restore(entries, &self.key_groups.range)
                     .map_err(|e| KeyedStateError::Restore {
                         operator: self.operator.clone(),
                         state: format!("{:?} ({})", state.name, restored.state_type),
@@ -328,11 +242,11 @@ impl<K: StateKey> KeyedStateBackend<K> {
         }
     }
 
-    /// The first error a RocksDB read or write hit since the last call (the operator fails with
-    /// it); always `None` in memory.
-    pub fn take_error(&mut self) -> Option<String> {
-        let error = self.rocks.as_ref()?.take_error()?;
-        Some(format!("operator {}: {error}", self.operator))
+    /// The first state access that failed since the last call (a key of a key group this
+    /// subtask does not own; a RocksDB read or write): the operator fails with it.
+    pub fn take_error(&mut self) -> Option<KeyedStateError> {
+        let failed = self.errors.lock().take()?;
+        Some(failed.into_error(&self.operator))
     }
 
     /// The synchronous part of the snapshot for `checkpoint` (one step per key group in memory;
@@ -373,7 +287,7 @@ impl<K: StateKey> KeyedStateBackend<K> {
             }
             None => None,
         };
-        let backend = self.backend_name().to_string();
+        let (backend, clock_ms) = (self.backend_kind(), self.clock.now_ms());
         Ok(Box::new(move || {
             for (name, state_type, write) in heap_writers {
                 heap.push(StateSnapshot {
@@ -391,12 +305,16 @@ impl<K: StateKey> KeyedStateBackend<K> {
                 }
                 None => None,
             };
-            let bytes = postcard::to_allocvec(&KeyedSnapshot {
+            let snapshot = KeyedSnapshot {
                 backend,
+                clock_ms,
                 heap,
                 rocks,
-            })?;
-            Ok(TaskSnapshot { bytes, shared })
+            };
+            Ok(TaskSnapshot {
+                bytes: snapshot.encode()?,
+                shared,
+            })
         }))
     }
 
@@ -415,22 +333,19 @@ impl<K: StateKey> KeyedStateBackend<K> {
         }
     }
 
-    /// Loads a snapshot; each state is filled now if registered, or when it is registered.
+    /// Loads a snapshot; each state is filled now if registered, or when it is registered. The
+    /// clock moves on to the snapshot's processing time if it is behind it.
     pub fn restore(&mut self, bytes: &[u8]) -> Result<(), BoxError> {
-        let snapshot: KeyedSnapshot =
-            postcard::from_bytes(bytes).map_err(|e| KeyedStateError::Restore {
-                operator: self.operator.clone(),
-                state: "*".to_string(),
-                reason: format!("the checkpointed keyed state does not decode: {e}"),
-            })?;
-        if snapshot.backend != self.backend_name() {
+        let snapshot = KeyedSnapshot::decode(bytes, &self.operator)?;
+        if snapshot.backend != self.backend_kind() {
             return Err(KeyedStateError::BackendMismatch {
                 operator: self.operator.clone(),
                 checkpoint_backend: snapshot.backend,
-                job_backend: self.backend_name().to_string(),
+                job_backend: self.backend_kind(),
             }
             .into());
         }
+        self.clock.advance_to(snapshot.clock_ms);
         self.unclaimed = snapshot
             .heap
             .into_iter()
@@ -443,7 +358,7 @@ impl<K: StateKey> KeyedStateBackend<K> {
         if let (Some((states, files)), Some(rocks)) = (snapshot.rocks, self.rocks.as_mut()) {
             let declared: Vec<&str> = self.states.iter().map(|s| s.name.as_str()).collect();
             rocks
-                .restore(files, &self.key_groups, declared.iter().copied())
+                .restore(files, &self.key_groups.range, declared.iter().copied())
                 .map_err(|e| KeyedStateError::Restore {
                     operator: self.operator.clone(),
                     state: "*".to_string(),
@@ -462,5 +377,3 @@ impl<K: StateKey> KeyedStateBackend<K> {
         Ok(())
     }
 }
-
-pub use super::context::{KeyedContext, RuntimeContext};

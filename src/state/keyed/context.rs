@@ -1,8 +1,9 @@
 //! The contexts a keyed function sees: [`RuntimeContext`] to declare states when it opens, and
 //! [`KeyedContext`] to reach the state of the key being processed.
 
-use super::backend::{KeyedStateBackend, StateKey};
-use crate::state::StateTtlConfig;
+use crate::state::keyed::backend::KeyedStateBackend;
+use crate::state::state_key::StateKey;
+use crate::state::ttl::StateTtlConfig;
 
 /// Where a keyed operator declares its states, once, when it opens.
 ///

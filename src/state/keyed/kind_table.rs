@@ -2,8 +2,9 @@
 //! [`StateMap`] (value, list and map state), told apart by a marker type.
 
 use crate::error::BoxError;
-use crate::state::keyed::backend::{StateKey, StateMap, StateTable};
-use crate::state::state_map::Stored;
+use crate::state::keyed::state_table::StateTable;
+use crate::state::state_key::{StateKey, Stored};
+use crate::state::state_map::StateMap;
 use crate::task::operator::StateWriter;
 use std::any::Any;
 use std::marker::PhantomData;

@@ -1,10 +1,11 @@
 //! [`ListState`]: a list of values per key (Flink's `ListState`).
 
 use crate::error::BoxError;
-use crate::state::keyed::backend::{
-    KeyedContext, RuntimeContext, StateKey, StateMap, StateType, StateValue,
-};
-use crate::state::KindTable;
+use crate::state::keyed::context::{KeyedContext, RuntimeContext};
+use crate::state::keyed::kind_table::KindTable;
+use crate::state::keyed::state_table::StateType;
+use crate::state::state_key::{StateKey, StateValue};
+use crate::state::state_map::StateMap;
 use std::marker::PhantomData;
 
 /// The table of a list state: the key's list, never empty (an empty list is no entry).

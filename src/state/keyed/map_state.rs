@@ -1,10 +1,12 @@
 //! [`MapState`]: a map per key (Flink's `MapState`).
 
 use crate::error::BoxError;
-use crate::state::keyed::backend::{
-    KeyedContext, Map, RuntimeContext, StateKey, StateMap, StateType, StateValue,
-};
-use crate::state::KindTable;
+use crate::state::keyed::context::{KeyedContext, RuntimeContext};
+use crate::state::keyed::kind_table::KindTable;
+use crate::state::keyed::state_table::StateType;
+use crate::state::stable_map::Map;
+use crate::state::state_key::{StateKey, StateValue};
+use crate::state::state_map::StateMap;
 use std::borrow::Borrow;
 use std::hash::Hash;
 use std::marker::PhantomData;

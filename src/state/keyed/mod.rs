@@ -56,20 +56,21 @@ macro_rules! handle_impls {
 
 mod aggregating_state;
 pub mod backend;
-mod context;
-mod error;
-mod kind_table;
+pub(crate) mod context;
+pub(crate) mod error;
+pub(crate) mod kind_table;
 mod list_state;
 mod map_state;
 mod reducing_state;
+pub(crate) mod snapshot;
+pub(crate) mod state_table;
 #[cfg(test)]
 mod tests;
 mod value_state;
 
 pub use aggregating_state::{AggregateFunction, AggregatingState};
 pub use context::{KeyedContext, RuntimeContext};
-pub use error::KeyedStateError;
-pub(crate) use kind_table::KindTable;
+pub use error::{KeyedStateError, StateAccessCause, StateOperation};
 pub use list_state::ListState;
 pub use map_state::MapState;
 pub use reducing_state::ReducingState;

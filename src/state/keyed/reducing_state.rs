@@ -2,9 +2,10 @@
 //! `ReducingState`).
 
 use crate::error::BoxError;
-use crate::state::keyed::backend::{
-    KeyedContext, RuntimeContext, StateKey, StateMap, StateTable, StateType, StateValue,
-};
+use crate::state::keyed::context::{KeyedContext, RuntimeContext};
+use crate::state::keyed::state_table::{StateTable, StateType};
+use crate::state::state_key::{StateKey, StateValue};
+use crate::state::state_map::StateMap;
 use crate::task::operator::StateWriter;
 use std::any::Any;
 use std::marker::PhantomData;

@@ -4,7 +4,8 @@
 
 use super::{AggregateFunction, AggregatingState, ListState, MapState, ReducingState, ValueState};
 use crate::error::BoxError;
-use crate::state::keyed::backend::{KeyedContext, KeyedStateBackend, RuntimeContext};
+use crate::state::keyed::backend::KeyedStateBackend;
+use crate::state::keyed::{KeyedContext, RuntimeContext};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use weir_actors::graph::key_group::assign_to_key_group;

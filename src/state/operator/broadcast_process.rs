@@ -7,11 +7,11 @@
 //! broadcast stream goes through one tagging subtask and is then broadcast, so every subtask of
 //! the process operator sees every broadcast element, and all of them in the same order.
 
+use super::broadcast_state::{BroadcastState, BroadcastStateDescriptor, ReadOnlyBroadcastState};
 use super::checkpointed_function::open_store;
-use super::{
-    BroadcastState, BroadcastStateDescriptor, OperatorStateContext, OperatorStateError,
-    OperatorStateStore, OperatorStateValue, ReadOnlyBroadcastState,
-};
+use super::error::OperatorStateError;
+use super::state_kind::OperatorStateValue;
+use super::store::{OperatorStateContext, OperatorStateStore};
 use crate::datastream::{DataStream, Record};
 use crate::error::BoxError;
 use crate::task::operator::{Operator, OperatorInfo, StateWriter};

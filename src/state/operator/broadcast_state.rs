@@ -1,8 +1,8 @@
 //! Broadcast state: a map every subtask of an operator holds the same copy of, written only from
 //! the broadcast input (Flink's `BroadcastState` and `MapStateDescriptor`).
 
-use super::store::{ElementsWriter, RegisteredState};
-use super::{OperatorStateValue, StateKind};
+use super::registered_state::{ElementsWriter, RegisteredState};
+use super::state_kind::{OperatorStateValue, StateKind};
 use parking_lot::Mutex;
 use std::any::Any;
 use std::collections::BTreeMap;
@@ -13,7 +13,7 @@ use std::sync::Arc;
 /// context with it. A `const` descriptor can be shared by every use:
 ///
 /// ```
-/// use weir::state::operator::BroadcastStateDescriptor;
+/// use weir::BroadcastStateDescriptor;
 /// const RULES: BroadcastStateDescriptor<String, u64> = BroadcastStateDescriptor::new("rules");
 /// assert_eq!(RULES.name(), "rules");
 /// ```

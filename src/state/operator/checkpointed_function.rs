@@ -1,7 +1,8 @@
 //! A function over a non-keyed stream with operator state (Flink's `CheckpointedFunction`), and
 //! the operator that runs it.
 
-use super::{OperatorStateContext, OperatorStateError, OperatorStateStore};
+use super::error::OperatorStateError;
+use super::store::{OperatorStateContext, OperatorStateStore};
 use crate::datastream::{DataStream, Record};
 use crate::error::BoxError;
 use crate::task::operator::{Operator, OperatorInfo, StateWriter};

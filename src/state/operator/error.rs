@@ -1,7 +1,7 @@
 //! What can go wrong with operator state: each error names the operator uid and, where there is
 //! one, the state.
 
-use super::StateKind;
+use super::state_kind::StateKind;
 use weir_actors::{TaskError, TaskErrorKind};
 
 /// An operator-state failure: declaring, restoring or snapshotting a state.

@@ -1,8 +1,8 @@
 //! The handles of operator list state: [`ListState`] (split over the subtasks on restore) and
 //! [`UnionListState`] (every subtask gets every subtask's elements).
 
-use super::store::{ElementsWriter, RegisteredState};
-use super::{OperatorStateValue, StateKind};
+use super::registered_state::{ElementsWriter, RegisteredState};
+use super::state_kind::{OperatorStateValue, StateKind};
 use parking_lot::Mutex;
 use std::any::Any;
 use std::sync::Arc;

@@ -40,7 +40,9 @@ mod list_state;
 mod redistribution;
 #[cfg(test)]
 mod redistribution_tests;
+mod registered_state;
 mod snapshot;
+mod state_kind;
 mod store;
 #[cfg(test)]
 mod tests;
@@ -54,40 +56,8 @@ pub use checkpointed_function::{CheckpointedFunction, CheckpointedOperator};
 pub use error::OperatorStateError;
 pub use list_state::{ListState, UnionListState};
 pub use redistribution::redistribute;
+pub use state_kind::{OperatorStateValue, StateKind};
 pub use store::{OperatorStateContext, OperatorStateStore};
 
 #[cfg(doc)]
 use crate::DataStream;
-
-/// Bounds every operator-state value (list element, broadcast key or value) meets: serializable
-/// for checkpoints, cloneable for copy-on-write, shareable with the thread that writes snapshots.
-pub trait OperatorStateValue:
-    serde::Serialize + serde::de::DeserializeOwned + Clone + Send + Sync + 'static
-{
-}
-impl<T> OperatorStateValue for T where
-    T: serde::Serialize + serde::de::DeserializeOwned + Clone + Send + Sync + 'static
-{
-}
-
-/// The kinds of operator state; each is redistributed its own way on restore (see
-/// [`redistribute`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-pub enum StateKind {
-    /// [`ListState`]: split evenly over the subtasks.
-    List,
-    /// [`UnionListState`]: every subtask gets every subtask's elements.
-    UnionList,
-    /// [`BroadcastState`]: every subtask gets a full copy.
-    Broadcast,
-}
-
-impl std::fmt::Display for StateKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            StateKind::List => "list state",
-            StateKind::UnionList => "union list state",
-            StateKind::Broadcast => "broadcast state",
-        })
-    }
-}

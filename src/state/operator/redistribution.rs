@@ -1,7 +1,7 @@
 //! How operator state moves to the subtasks of a restored job: a pure function, ready for
 //! restores at another parallelism.
 
-use super::StateKind;
+use super::state_kind::StateKind;
 
 /// What new subtask `index` of `new_parallelism` gets of one state, given the old subtasks'
 /// elements of it (`old[i]` is old subtask `i`'s list; for broadcast state the old subtasks that

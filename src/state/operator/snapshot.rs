@@ -5,7 +5,9 @@
 //! own (postcard), so a state can be redistributed without knowing its element type — as Flink
 //! records an offset per element of an operator state.
 
-use super::{redistribute, OperatorStateError, StateKind};
+use super::error::OperatorStateError;
+use super::redistribution::redistribute;
+use super::state_kind::StateKind;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -1,32 +1,17 @@
 //! An operator subtask's operator state (Flink's `OperatorStateStore`): the states its function
 //! declared, by name, restored from a checkpoint when it opens and snapshotted at each barrier.
 
+use super::broadcast_state::{BroadcastState, BroadcastStateDescriptor};
+use super::error::OperatorStateError;
+use super::list_state::{ListState, UnionListState};
+use super::registered_state::{ElementsWriter, RegisteredState};
 use super::snapshot::{
     restore_share, OperatorStateSnapshotRef, RestoredState, StateEntryRef, FORMAT_VERSION,
 };
-use super::{
-    BroadcastState, BroadcastStateDescriptor, ListState, OperatorStateError, OperatorStateValue,
-    StateKind, UnionListState,
-};
+use super::state_kind::{OperatorStateValue, StateKind};
 use crate::error::BoxError;
 use crate::task::operator::{OperatorInfo, StateWriter};
-use std::any::Any;
 use std::collections::BTreeMap;
-
-/// The asynchronous part of one state's snapshot: encodes its elements.
-pub(crate) type ElementsWriter = Box<dyn FnOnce() -> Result<Vec<Vec<u8>>, String> + Send>;
-
-/// A declared state, its element type erased.
-pub(crate) trait RegisteredState: Send {
-    /// Its kind.
-    fn kind(&self) -> StateKind;
-    /// Its element type's name (for broadcast state, the `(key, value)` tuple's).
-    fn type_name(&self) -> &'static str;
-    /// Fixes the state's current contents (an `Arc` clone) and returns their encoder.
-    fn snapshot(&self) -> ElementsWriter;
-    /// For downcasting back to its handle.
-    fn as_any(&self) -> &dyn Any;
-}
 
 /// The operator state of one operator subtask.
 ///

@@ -23,18 +23,19 @@ pub(crate) use map::RocksMap;
 use crate::checkpoint::paths;
 use crate::checkpoint::storage::FileSystemCheckpointStorage;
 use crate::error::BoxError;
+use crate::state::access_error::ErrorSlot;
 use crate::state::backend::{BackendSettings, RocksDbStateBackend};
-use crate::state::keyed::backend::{KeyGroups, StateKey};
+use crate::state::key_groups::KeyGroups;
 use crate::state::rocksdb::incremental::{IncrementalCheckpointer, IncrementalHandle};
 use crate::state::rocksdb::store::{list_files, RocksDbStateStore, MAX_KEY_GROUP};
-use crate::state::state_map::Stored;
+use crate::state::rocksdb::working_dir::WorkingDir;
+use crate::state::state_key::{StateKey, Stored};
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fs;
 use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use weir_actors::checkpoint::storage::SharedFile;
 use weir_actors::CheckpointId;
@@ -42,25 +43,13 @@ use weir_actors::CheckpointId;
 /// The instance, shared by the states' maps and the backend.
 pub(crate) type SharedInstance = Arc<Mutex<RocksInstance>>;
 
-/// The first error a state's read or write hit, reported by the operator after the call.
-pub(crate) type ErrorSlot = Arc<Mutex<Option<String>>>;
-
 /// A RocksDB instance in its own directory, removed (after the database is closed) on drop.
 pub(crate) struct RocksInstance {
     /// Declared first, so it is closed before the directory is removed.
     pub(crate) store: RocksDbStateStore,
-    root: RootDir,
+    root: WorkingDir,
     /// The working directory's number under `root` (a restore opens a new one).
     generation: u32,
-}
-
-/// Removes the instance's directory when dropped.
-struct RootDir(PathBuf);
-
-impl Drop for RootDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
 }
 
 /// How a RocksDB snapshot's files are kept.
@@ -81,13 +70,9 @@ pub(crate) enum RocksFiles {
 pub(crate) type RocksWriter =
     Box<dyn FnOnce() -> Result<(RocksFiles, Vec<SharedFile>), BoxError> + Send>;
 
-/// Gives every instance directory of this process a distinct name.
-static INSTANCES: AtomicU64 = AtomicU64::new(0);
-
 /// The RocksDB side of one keyed operator subtask's state backend.
 pub(crate) struct RocksKeyed {
     instance: SharedInstance,
-    errors: ErrorSlot,
     max_parallelism: u32,
     /// Entries each state caches deserialized.
     cache_entries: usize,
@@ -115,19 +100,19 @@ impl RocksKeyed {
             .clone()
             .unwrap_or_else(|| std::env::temp_dir().join("weir-rocksdb"));
         let stem = paths::subtask_file_stem(uid, subtask);
-        let root = base_dir.join(format!(
-            "{stem}-{}-{}",
-            std::process::id(),
-            INSTANCES.fetch_add(1, Ordering::Relaxed)
-        ));
-        let root = RootDir(root);
-        let store = RocksDbStateStore::open(root.0.join("db-0"), config.options)?;
+        let root = WorkingDir::create(&base_dir, &stem).map_err(|e| {
+            format!(
+                "cannot create a working directory under {}: {e}",
+                base_dir.display()
+            )
+        })?;
+        let store = RocksDbStateStore::open(root.path().join("db-0"), config.options)?;
         let checkpointer = match (&settings.storage, settings.incremental) {
             (Some(storage), true) => Some(IncrementalCheckpointer::new(
                 storage.clone(),
                 uid,
                 subtask,
-                root.0.join("staging"),
+                root.path().join("staging"),
             )),
             _ => None,
         };
@@ -137,7 +122,6 @@ impl RocksKeyed {
                 root,
                 generation: 0,
             })),
-            errors: ErrorSlot::default(),
             max_parallelism,
             cache_entries: config.cache_entries,
             checkpointer,
@@ -146,26 +130,23 @@ impl RocksKeyed {
         })
     }
 
-    /// The map of state `name`, creating its column family if it has none.
+    /// The map of state `name` over the key groups `groups`, creating its column family if it
+    /// has none; a read or write that fails is recorded in `errors`.
     pub fn map<K: StateKey, S: Stored>(
         &self,
         name: &str,
         groups: &KeyGroups,
+        errors: &ErrorSlot,
     ) -> Result<RocksMap<K, S>, BoxError> {
         self.instance.lock().store.register_state(name)?;
-        debug_assert_eq!(groups.max_parallelism, self.max_parallelism);
+        debug_assert_eq!(groups.max_parallelism(), self.max_parallelism);
         Ok(RocksMap::new(
             self.instance.clone(),
-            self.errors.clone(),
+            errors.clone(),
             name,
-            self.max_parallelism,
+            groups.clone(),
             self.cache_entries,
         ))
-    }
-
-    /// The first read or write error since the last call, if any.
-    pub fn take_error(&self) -> Option<String> {
-        self.errors.lock().take()
     }
 
     /// The synchronous part of a snapshot for `checkpoint` (every state's cache must have been
@@ -187,7 +168,7 @@ impl RocksKeyed {
         }
         let dir = instance
             .root
-            .0
+            .path()
             .join("staging")
             .join(paths::checkpoint_dir_name(checkpoint));
         match fs::remove_dir_all(&dir) {
@@ -197,10 +178,10 @@ impl RocksKeyed {
         fs::create_dir_all(dir.parent().unwrap_or(&dir))?;
         instance.store.native_checkpoint(&dir)?;
         Ok(Box::new(move || {
-            let staged = RootDir(dir);
+            let staged = WorkingDir::adopt(dir);
             let mut files = Vec::new();
-            for file in list_files(&staged.0)? {
-                let path = staged.0.join(&file.name);
+            for file in list_files(staged.path())? {
+                let path = staged.path().join(&file.name);
                 let bytes =
                     fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
                 files.push((file.name, bytes));
@@ -228,7 +209,7 @@ impl RocksKeyed {
     ) -> Result<(), BoxError> {
         let mut instance = self.instance.lock();
         let generation = instance.generation + 1;
-        let working_dir = instance.root.0.join(format!("db-{generation}"));
+        let working_dir = instance.root.path().join(format!("db-{generation}"));
         let options = instance.store.options();
         let mut store = match files {
             RocksFiles::Full(files) => {

@@ -373,7 +373,7 @@ fn stamps_survive_a_snapshot_so_entries_still_expire_after_a_restore() {
         // Both backends measure on one job clock, as a subtask and its restart do.
         let clock = crate::operators::keyed_process::JobClock::starting_at(tokio::time::Instant::now());
         let mut before = backend(0..=127);
-        before.set_clock(clock);
+        before.set_clock(clock.clone());
         let seen = ttl_value(&mut before, ttl);
         let list = declare(&mut before, |ctx| ctx.with_ttl(ttl).list_state::<u64>("recent"))
             .expect("declared");
@@ -386,7 +386,7 @@ fn stamps_survive_a_snapshot_so_entries_still_expire_after_a_restore() {
         let bytes = snapshot(&mut before);
 
         let mut after = backend(0..=127);
-        after.set_clock(clock);
+        after.set_clock(clock.clone());
         let seen = ttl_value(&mut after, ttl);
         let list = declare(&mut after, |ctx| ctx.with_ttl(ttl).list_state::<u64>("recent"))
             .expect("declared");
@@ -427,4 +427,59 @@ fn a_changed_state_type_is_a_typed_error_with_the_operator_and_the_state() {
         }
         other => panic!("not a TypeChanged error: {other:?} ({error})"),
     }
+}
+
+#[test]
+fn a_key_of_a_key_group_the_subtask_does_not_own_fails_naming_the_group_and_range() {
+    let mut low = backend(0..=63);
+    let s = declare_all(&mut low).expect("declared");
+    let own = (0..).find(|k| assign_to_key_group(k, MAX_PARALLELISM) <= 63).expect("a key");
+    let foreign = (0..).find(|k| assign_to_key_group(k, MAX_PARALLELISM) > 63).expect("a key");
+    with_key(&mut low, own, |ctx| s.value.update(ctx, 1));
+    assert_eq!(low.take_error(), None);
+    with_key(&mut low, foreign, |ctx| s.value.update(ctx, 2));
+    assert_eq!(
+        low.take_error(),
+        Some(crate::state::KeyedStateError::KeyGroupOutOfRange {
+            operator: OPERATOR.to_string(),
+            state: "value".to_string(),
+            key_group: assign_to_key_group(&foreign, MAX_PARALLELISM),
+            range: 0..=63,
+        })
+    );
+    // The key was filed under no group: no snapshot holds it.
+    let bytes = snapshot(&mut low);
+    let mut all = backend(0..=127);
+    all.restore(&bytes).expect("restores");
+    let r = declare_all(&mut all).expect("declared");
+    assert_eq!(with_key(&mut all, own, |ctx| r.value.value(ctx)), Some(1));
+    assert_eq!(with_key(&mut all, foreign, |ctx| r.value.value(ctx)), None);
+}
+
+#[test]
+fn a_restore_continues_processing_time_from_the_snapshot_so_ttl_keeps_its_age() {
+    with_paused_clock(async {
+        let ttl = crate::state::StateTtlConfig::new(std::time::Duration::from_secs(10));
+        let mut before = backend(0..=127);
+        before.set_clock(crate::time::job_clock::JobClock::starting_at(
+            tokio::time::Instant::now(),
+        ));
+        let seen = ttl_value(&mut before, ttl);
+        tokio::time::advance(std::time::Duration::from_secs(5)).await;
+        with_key(&mut before, 1, |ctx| seen.update(ctx, 1));
+        let bytes = snapshot(&mut before);
+
+        // A new run: its clock starts at 0 and continues from the snapshot's 5 s.
+        let mut after = backend(0..=127);
+        after.set_clock(crate::time::job_clock::JobClock::starting_at(
+            tokio::time::Instant::now(),
+        ));
+        let seen = ttl_value(&mut after, ttl);
+        after.restore(&bytes).expect("restores");
+        assert_eq!(after.clock().now_ms(), 5_000);
+        tokio::time::advance(std::time::Duration::from_millis(9_999)).await;
+        assert_eq!(with_key(&mut after, 1, |ctx| seen.value(ctx)), Some(1), "9.999 s old");
+        tokio::time::advance(std::time::Duration::from_millis(1)).await;
+        assert_eq!(with_key(&mut after, 1, |ctx| seen.value(ctx)), None, "10 s old");
+    });
 }

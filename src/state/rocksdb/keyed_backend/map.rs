@@ -1,12 +1,13 @@
 //! [`RocksMap`]: one keyed state in the subtask's RocksDB instance, behind a bounded write-back
 //! cache of deserialized entries.
 
-use super::{ErrorSlot, SharedInstance};
-use crate::state::keyed::backend::StateKey;
+use super::SharedInstance;
+use crate::state::access_error::{AccessFailure, ErrorSlot, FailedAccess};
+use crate::state::key_groups::KeyGroups;
+use crate::state::keyed::error::{StateAccessCause, StateOperation};
 use crate::state::rocksdb::store::BatchWrite;
-use crate::state::state_map::Stored;
+use crate::state::state_key::{StateKey, Stored};
 use std::collections::HashMap;
-use weir_actors::graph::key_group::assign_to_key_group;
 
 /// A key's entry as read from RocksDB and changed since.
 struct Cached<S> {
@@ -16,6 +17,8 @@ struct Cached<S> {
     value: Option<S>,
     /// Whether `value` differs from what RocksDB holds.
     dirty: bool,
+    /// False for a key of a group the subtask does not own: it is never written back.
+    owned: bool,
 }
 
 /// One state's entries in RocksDB: `[key group][postcard(key)] → postcard(value)` in the state's
@@ -25,13 +28,14 @@ struct Cached<S> {
 /// there, and written back in one RocksDB write batch when the cache is full (it is then
 /// emptied) or a snapshot is taken ([`flush`](Self::flush)). A hot key costs no RocksDB access;
 /// memory stays bounded by the capacity. A read or write that fails (disk error, an entry that
-/// does not decode) is recorded in the backend's error slot and the key reads as absent; the
-/// operator fails with that error after the call, before anything it emitted is sent.
+/// does not decode) and a key of a group the subtask does not own are recorded in the backend's
+/// error slot, naming the state and the key group, and the key reads as absent; the operator
+/// fails with that error after the call, before anything it emitted is sent.
 pub(crate) struct RocksMap<K, S> {
     instance: SharedInstance,
     errors: ErrorSlot,
     state: String,
-    max_parallelism: u32,
+    key_groups: KeyGroups,
     capacity: usize,
     cache: HashMap<K, Cached<S>>,
 }
@@ -41,24 +45,40 @@ impl<K: StateKey, S: Stored> RocksMap<K, S> {
         instance: SharedInstance,
         errors: ErrorSlot,
         state: &str,
-        max_parallelism: u32,
+        key_groups: KeyGroups,
         capacity: usize,
     ) -> Self {
         RocksMap {
             instance,
             errors,
             state: state.to_owned(),
-            max_parallelism,
+            key_groups,
             capacity: capacity.max(1),
             cache: HashMap::new(),
         }
     }
 
-    fn fail(&self, error: String) {
-        let mut slot = self.errors.lock();
-        if slot.is_none() {
-            *slot = Some(error);
+    #[cold]
+    fn fail(&self, failure: AccessFailure) {
+        FailedAccess {
+            state: self.state.clone(),
+            failure,
         }
+        .record(&self.errors);
+    }
+
+    #[cold]
+    fn fail_access(
+        &self,
+        key_group: Option<u32>,
+        operation: StateOperation,
+        cause: StateAccessCause,
+    ) {
+        self.fail(AccessFailure::Access {
+            key_group,
+            operation,
+            cause,
+        });
     }
 
     /// Makes the cache hold `key`'s entry (writing back and emptying a full cache first).
@@ -68,17 +88,15 @@ impl<K: StateKey, S: Stored> RocksMap<K, S> {
                 self.flush();
                 self.cache.clear();
             }
-            let key_group = assign_to_key_group(key, self.max_parallelism);
+            let (key_group, owned) = self.key_group(key);
             let (key_bytes, value) = match postcard::to_allocvec(key) {
                 Ok(bytes) => {
                     let value = self.read(key_group, &bytes);
                     (bytes, value)
                 }
                 Err(e) => {
-                    self.fail(format!(
-                        "state {:?}: a key does not encode: {e}",
-                        self.state
-                    ));
+                    let cause = StateAccessCause::KeyEncoding(e.to_string());
+                    self.fail_access(Some(key_group), StateOperation::Read, cause);
                     (Vec::new(), None)
                 }
             };
@@ -89,12 +107,28 @@ impl<K: StateKey, S: Stored> RocksMap<K, S> {
                     key_group,
                     value,
                     dirty: false,
+                    owned,
                 },
             );
         }
         match self.cache.get_mut(key) {
             Some(cached) => cached,
             None => unreachable!("the key was cached just above"),
+        }
+    }
+
+    /// The key group of `key`, and whether the subtask owns it (one it does not own is
+    /// recorded as an error).
+    fn key_group(&self, key: &K) -> (u32, bool) {
+        match self.key_groups.index_of(key) {
+            Ok(index) => (self.key_groups.first() + index as u32, true),
+            Err(key_group) => {
+                self.fail(AccessFailure::OutOfRange {
+                    key_group,
+                    range: self.key_groups.range.clone(),
+                });
+                (key_group, false)
+            }
         }
     }
 
@@ -109,15 +143,14 @@ impl<K: StateKey, S: Stored> RocksMap<K, S> {
             Ok(Some(bytes)) => match postcard::from_bytes(&bytes) {
                 Ok(value) => Some(value),
                 Err(e) => {
-                    self.fail(format!(
-                        "state {:?}: an entry does not decode: {e}",
-                        self.state
-                    ));
+                    let cause = StateAccessCause::ValueDecoding(e.to_string());
+                    self.fail_access(Some(key_group), StateOperation::Read, cause);
                     None
                 }
             },
             Err(e) => {
-                self.fail(e.to_string());
+                let cause = StateAccessCause::RocksDb(Box::new(e));
+                self.fail_access(Some(key_group), StateOperation::Read, cause);
                 None
             }
         }
@@ -127,15 +160,14 @@ impl<K: StateKey, S: Stored> RocksMap<K, S> {
     /// cached.
     pub fn flush(&mut self) {
         let mut writes = Vec::new();
-        for cached in self.cache.values_mut().filter(|c| c.dirty) {
+        let mut unencodable = None;
+        for cached in self.cache.values_mut().filter(|c| c.dirty && c.owned) {
             cached.dirty = false;
             let value = match &cached.value {
                 Some(value) => match postcard::to_allocvec(value) {
                     Ok(bytes) => Some(bytes),
                     Err(e) => {
-                        let error = format!("state {:?}: a value does not encode: {e}", self.state);
-                        let mut slot = self.errors.lock();
-                        slot.get_or_insert(error);
+                        unencodable.get_or_insert((cached.key_group, e.to_string()));
                         continue;
                     }
                 },
@@ -147,12 +179,22 @@ impl<K: StateKey, S: Stored> RocksMap<K, S> {
                 value,
             });
         }
+        if let Some((key_group, reason)) = unencodable {
+            let cause = StateAccessCause::ValueEncoding(reason);
+            self.fail_access(Some(key_group), StateOperation::Write, cause);
+        }
         if writes.is_empty() {
             return;
         }
         let result = self.instance.lock().store.write_batch(&self.state, &writes);
         if let Err(e) = result {
-            self.fail(e.to_string());
+            let first = writes[0].key_group;
+            let key_group = writes.iter().all(|w| w.key_group == first).then_some(first);
+            self.fail_access(
+                key_group,
+                StateOperation::Write,
+                StateAccessCause::RocksDb(Box::new(e)),
+            );
         }
     }
 

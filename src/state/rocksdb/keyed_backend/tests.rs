@@ -3,7 +3,8 @@
 
 use crate::checkpoint::storage::FileSystemCheckpointStorage;
 use crate::state::backend::{BackendSettings, RocksDbStateBackend, StateBackend};
-use crate::state::keyed::backend::{KeyedContext, KeyedStateBackend, RuntimeContext};
+use crate::state::keyed::backend::KeyedStateBackend;
+use crate::state::keyed::{KeyedContext, RuntimeContext};
 use crate::ValueState;
 use weir_actors::graph::task::TaskSnapshot;
 
@@ -19,6 +20,7 @@ fn backend(
         backend: StateBackend::RocksDb(config.clone()),
         incremental: true,
         storage: Some(storage.clone()),
+        clock: Default::default(),
     };
     let mut backend = KeyedStateBackend::new(128, 0..=127, "count [count]");
     backend
@@ -102,5 +104,53 @@ fn with_one_percent_of_a_million_keys_updated_an_incremental_checkpoint_adds_und
     for key in (0..KEYS).step_by(997) {
         let expected = if key % (KEYS / UPDATED) == 0 { 2 } else { 1 };
         assert_eq!(get(&mut restored, &count, key), Some(expected), "key {key}");
+    }
+}
+
+#[test]
+fn an_entry_that_does_not_decode_is_a_typed_error_naming_operator_state_and_key_group() {
+    use super::RocksKeyed;
+    use crate::state::access_error::ErrorSlot;
+    use crate::state::key_groups::KeyGroups;
+    use crate::state::keyed::error::{StateAccessCause, StateOperation};
+    use crate::KeyedStateError;
+    let local = tempfile::tempdir().expect("temp dir");
+    let config = RocksDbStateBackend::default().local_dir(local.path());
+    let rocks = RocksKeyed::open(&BackendSettings::default(), &config, "count", 0, 128)
+        .expect("RocksDB opens");
+    let groups = KeyGroups::new(128, 0..=127);
+    let errors = ErrorSlot::default();
+    let mut map = rocks
+        .map::<u64, u64>("counts", &groups, &errors)
+        .expect("registered");
+    let key_group = groups.assigner.key_group(&7u64);
+    let key = postcard::to_allocvec(&7u64).expect("encodes");
+    rocks
+        .instance
+        .lock()
+        .store
+        .put("counts", key_group, &key, &[0xff; 12])
+        .expect("written");
+    assert_eq!(
+        map.get(&7),
+        None,
+        "an entry that does not decode reads as absent"
+    );
+    let error = errors.lock().take().map(|e| e.into_error("Count [count]"));
+    match error {
+        Some(KeyedStateError::StateAccess {
+            operator,
+            state,
+            key_group: Some(group),
+            operation: StateOperation::Read,
+            cause: StateAccessCause::ValueDecoding(_),
+        }) => {
+            assert_eq!(
+                (operator.as_str(), state.as_str()),
+                ("Count [count]", "counts")
+            );
+            assert_eq!(group, key_group);
+        }
+        other => panic!("expected a typed decoding error, got {other:?}"),
     }
 }

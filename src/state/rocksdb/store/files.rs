@@ -1,12 +1,12 @@
 //! The RocksDB store's errors and its handling of local files (working directories and native
 //! checkpoints).
 
-use super::MAX_KEY_GROUP;
 use serde::{Deserialize, Serialize};
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 use weir_actors::checkpoint::storage::StorageError;
+use weir_actors::graph::key_group::UPPER_BOUND_MAX_PARALLELISM;
 
 /// A failure of the RocksDB store, naming the path involved and the state, where there is one.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -53,9 +53,10 @@ pub enum RocksDbError {
         /// The working directory.
         path: PathBuf,
     },
-    /// A key group above [`MAX_KEY_GROUP`].
+    /// A key group above [`MAX_KEY_GROUP`](super::MAX_KEY_GROUP).
     #[error(
-        "state {state:?} in {path}: key group {key_group} is above the largest, {MAX_KEY_GROUP}"
+        "state {state:?} in {path}: key group {key_group} is above the largest, {}",
+        UPPER_BOUND_MAX_PARALLELISM - 1
     )]
     KeyGroupOutOfRange {
         /// The state's name.
