@@ -17,6 +17,7 @@ test: deps
 	cargo test --release --workspace
 
 lint: deps
+	python3 .ci/check_layout.py
 	cargo fmt --all -- --check
 	cargo clippy --release --workspace --all-targets -- -D warnings
 	cargo check --release -p weir-stream --no-default-features

@@ -2,6 +2,7 @@
 //! spec: forward edges between operators of equal parallelism are chained into one task (as Flink
 //! chains them), so their records pass as batches in one subtask without crossing a channel.
 
+mod chaining;
 pub(crate) mod uid;
 
 use crate::error::GraphError;
@@ -12,7 +13,7 @@ use crate::task::partitioner::{Partitioning, RouterFactory};
 use crate::task::stream_task::StreamTask;
 use std::collections::HashMap;
 use std::sync::Arc;
-use weir_actors::graph::job_spec::{ChannelPattern, EdgeSpec, JobSpec, RuntimeConfig, VertexSpec};
+use weir_actors::graph::job_spec::{JobSpec, RuntimeConfig, VertexSpec};
 use weir_actors::graph::key_group::{default_max_parallelism, UPPER_BOUND_MAX_PARALLELISM};
 use weir_actors::graph::task::{SubtaskInfo, Task, TaskFactory};
 use weir_actors::TaskError;
@@ -174,65 +175,8 @@ impl StreamGraph {
     /// Validates and translates the graph into the runtime's job spec.
     pub fn translate(&self, opts: TranslateOptions) -> Result<JobSpec, GraphError> {
         let (parallelism, max_parallelism) = self.validate(&opts)?;
-        let consumers = self.consumers();
-        // Chain each node onto its single input when the edge is a forward one.
-        let mut chain_of = vec![0usize; self.nodes.len()];
-        let mut chains: Vec<Vec<usize>> = Vec::new();
-        for (i, n) in self.nodes.iter().enumerate() {
-            let chained_to = match n.inputs.as_slice() {
-                [input]
-                    if consumers[input.node] == 1
-                        && parallelism[input.node] == parallelism[i]
-                        && matches!(
-                            input.partitioning,
-                            Partitioning::Default | Partitioning::Forward
-                        )
-                        && chains[chain_of[input.node]].last() == Some(&input.node) =>
-                {
-                    Some(chain_of[input.node])
-                }
-                _ => None,
-            };
-            match chained_to {
-                Some(c) => {
-                    chains[c].push(i);
-                    chain_of[i] = c;
-                }
-                None => {
-                    chain_of[i] = chains.len();
-                    chains.push(vec![i]);
-                }
-            }
-        }
-        // Edges between chains, in the order of their heads' inputs.
-        let mut edges = Vec::new();
-        let mut out_partitionings: Vec<Vec<Partitioning>> = vec![Vec::new(); chains.len()];
-        for chain in &chains {
-            let head = chain[0];
-            for input in &self.nodes[head].inputs {
-                if chain_of[input.node] == chain_of[head] {
-                    continue;
-                }
-                let equal = parallelism[input.node] == parallelism[head];
-                let resolved = match &input.partitioning {
-                    Partitioning::Default if equal => Partitioning::Forward,
-                    Partitioning::Default => Partitioning::Rebalance,
-                    other => other.clone(),
-                };
-                let pattern = match resolved {
-                    Partitioning::Forward => ChannelPattern::Pointwise,
-                    _ => ChannelPattern::AllToAll,
-                };
-                let source = chain_of[input.node];
-                edges.push(EdgeSpec {
-                    source,
-                    target: chain_of[head],
-                    target_gate: 0,
-                    pattern,
-                });
-                out_partitionings[source].push(resolved);
-            }
-        }
+        let (chain_of, chains) = self.chains(&parallelism);
+        let (edges, out_partitionings) = self.chain_edges(&chain_of, &chains, &parallelism);
         let vertices = chains
             .iter()
             .enumerate()

@@ -224,8 +224,7 @@ fn n_tolerable_failures_fail_the_job_exactly_at_n_plus_one_in_a_row() {
     assert_eq!(completed_ids(&stats), [1, 3, 4]);
 }
 
-/// A job over an endless paced source, checkpointing on request only, whose map panics once
-/// `fail` is set.
+/// An endless paced job, checkpointing on request only, whose map panics once `fail` is set.
 fn endless_job(dir: &Path, fail: &Arc<AtomicBool>) -> StreamEnvironment {
     let mut env = env(MANUAL_ONLY);
     env.set_checkpoint_dir(dir);
@@ -493,10 +492,8 @@ fn a_checkpoint_returned_by_trigger_checkpoint_is_already_in_the_statistics() {
     for _ in 0..50 {
         let stats = trigger(&client).expect("checkpoint completes");
         assert_eq!(client.checkpoint_stats().last(), Some(&stats));
-        assert_eq!(
-            client.subscribe_checkpoints().borrow().as_ref(),
-            Some(&stats)
-        );
+        let latest = client.subscribe_checkpoints().borrow().clone();
+        assert_eq!(latest.as_ref(), Some(&stats));
     }
     client.cancel();
     assert_eq!(finish(client).0.unwrap_err(), JobError::Cancelled);

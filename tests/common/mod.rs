@@ -5,6 +5,7 @@
 //! seed counts for sweeps, and the supervision tests' job ([`supervised`]).
 #![allow(dead_code)]
 
+pub mod kinds;
 pub mod supervised;
 
 use std::future::Future;
