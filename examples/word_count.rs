@@ -56,6 +56,11 @@ impl KeyedProcessFunction<String, String, (String, u64)> for CountWords {
 }
 
 fn main() -> Result<(), weir::Error> {
+    // weir logs job start, checkpoints, restores and restarts at `info` through `tracing`.
+    tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::INFO)
+        .with_writer(std::io::stderr)
+        .init();
     let records: u64 = std::env::args()
         .nth(1)
         .and_then(|a| a.parse().ok())

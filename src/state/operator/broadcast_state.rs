@@ -145,7 +145,7 @@ impl<K: Ord + OperatorStateValue, V: OperatorStateValue> RegisteredState for Bro
         let map = self.map.lock().clone();
         Box::new(move || {
             map.iter()
-                .map(|entry| postcard::to_allocvec(&entry).map_err(|e| e.to_string()))
+                .map(|entry| postcard::to_allocvec(&entry))
                 .collect()
         })
     }

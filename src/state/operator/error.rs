@@ -34,24 +34,26 @@ pub enum OperatorStateError {
         declared: String,
     },
     /// A restored element of a state does not decode as the declared type.
-    #[error("operator {uid:?}: a restored element of state {state:?} does not decode: {reason}")]
+    #[error("operator {uid:?}: a restored element of state {state:?} does not decode: {source}")]
     Decode {
         /// The operator's uid.
         uid: String,
         /// The state's name.
         state: String,
-        /// The decoder's message.
-        reason: String,
+        /// The decoder's error.
+        #[source]
+        source: postcard::Error,
     },
     /// An element of a state cannot be encoded for a snapshot.
-    #[error("operator {uid:?}: an element of state {state:?} cannot be encoded: {reason}")]
+    #[error("operator {uid:?}: an element of state {state:?} cannot be encoded: {source}")]
     Encode {
         /// The operator's uid.
         uid: String,
         /// The state's name.
         state: String,
-        /// The encoder's message.
-        reason: String,
+        /// The encoder's error.
+        #[source]
+        source: postcard::Error,
     },
     /// The checkpointed operator state of an earlier subtask does not decode.
     #[error("operator {uid:?}: the checkpointed operator state of subtask {subtask} does not decode: {reason}")]

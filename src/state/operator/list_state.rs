@@ -107,12 +107,7 @@ impl<T: OperatorStateValue> RegisteredState for ListState<T> {
 
     fn snapshot(&self) -> ElementsWriter {
         let items = self.items.lock().clone();
-        Box::new(move || {
-            items
-                .iter()
-                .map(|item| postcard::to_allocvec(item).map_err(|e| e.to_string()))
-                .collect()
-        })
+        Box::new(move || items.iter().map(postcard::to_allocvec).collect())
     }
 
     fn as_any(&self) -> &dyn Any {

@@ -5,7 +5,7 @@ use super::state_kind::StateKind;
 use std::any::Any;
 
 /// The asynchronous part of one state's snapshot: encodes its elements.
-pub(crate) type ElementsWriter = Box<dyn FnOnce() -> Result<Vec<Vec<u8>>, String> + Send>;
+pub(crate) type ElementsWriter = Box<dyn FnOnce() -> Result<Vec<Vec<u8>>, postcard::Error> + Send>;
 
 /// A declared state, its element type erased.
 pub(crate) trait RegisteredState: Send {

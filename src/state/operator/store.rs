@@ -84,7 +84,7 @@ impl OperatorStateStore {
         name: &str,
         kind: StateKind,
         type_name: &'static str,
-        make: impl FnOnce(&[Vec<u8>]) -> Result<S, String>,
+        make: impl FnOnce(&[Vec<u8>]) -> Result<S, postcard::Error>,
     ) -> Result<S, OperatorStateError> {
         if let Some(existing) = self.states.get(name) {
             self.check(name, existing.kind(), existing.type_name(), kind, type_name)?;
@@ -102,18 +102,18 @@ impl OperatorStateStore {
         let state = match self.restored.get(name) {
             Some(r) => {
                 self.check(name, r.kind, &r.type_name, kind, type_name)?;
-                let state = make(&r.elements).map_err(|reason| OperatorStateError::Decode {
+                let state = make(&r.elements).map_err(|source| OperatorStateError::Decode {
                     uid: self.uid.clone(),
                     state: name.to_string(),
-                    reason,
+                    source,
                 })?;
                 self.restored.remove(name);
                 state
             }
-            None => make(&[]).map_err(|reason| OperatorStateError::Decode {
+            None => make(&[]).map_err(|source| OperatorStateError::Decode {
                 uid: self.uid.clone(),
                 state: name.to_string(),
-                reason,
+                source,
             })?,
         };
         self.states
@@ -156,8 +156,8 @@ impl OperatorStateStore {
         self.declare(name, kind, std::any::type_name::<T>(), |elements| {
             let items = elements
                 .iter()
-                .map(|e| postcard::from_bytes::<T>(e).map_err(|e| e.to_string()))
-                .collect::<Result<Vec<T>, String>>()?;
+                .map(|e| postcard::from_bytes::<T>(e))
+                .collect::<Result<Vec<T>, postcard::Error>>()?;
             Ok(ListState::new(kind, items))
         })
     }
@@ -178,8 +178,8 @@ impl OperatorStateStore {
             |elements| {
                 let entries = elements
                     .iter()
-                    .map(|e| postcard::from_bytes::<(K, V)>(e).map_err(|e| e.to_string()))
-                    .collect::<Result<BTreeMap<K, V>, String>>()?;
+                    .map(|e| postcard::from_bytes::<(K, V)>(e))
+                    .collect::<Result<BTreeMap<K, V>, postcard::Error>>()?;
                 Ok(BroadcastState::new(entries))
             },
         )
@@ -202,10 +202,10 @@ impl OperatorStateStore {
         Box::new(move || -> Result<Vec<u8>, BoxError> {
             let mut encoded = Vec::with_capacity(declared.len());
             for (name, kind, type_name, write) in declared {
-                let elements = write().map_err(|reason| OperatorStateError::Encode {
+                let elements = write().map_err(|source| OperatorStateError::Encode {
                     uid: uid.clone(),
                     state: name.clone(),
-                    reason,
+                    source,
                 })?;
                 encoded.push((name, kind, type_name, elements));
             }
