@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 pub mod kinds;
+pub mod rocks_store;
 pub mod supervised;
 
 use std::future::Future;
