@@ -2,6 +2,7 @@
 //! ([`DataStream::sink_to`], [`DataStream::write_lines`]…) are in a file of their own.
 
 mod sinks;
+mod transactional_sinks;
 
 pub use sinks::{CollectSink, DataStreamSink};
 

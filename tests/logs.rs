@@ -1,6 +1,6 @@
 //! The log lines a user sees through any `tracing` subscriber: one `info` line each for a job's
-//! start, a restore and a restart. A subscriber of this file's own captures what every thread
-//! logs (this binary installs it as the global one).
+//! start, a restore, a restart and a completed checkpoint. A subscriber of this file's own
+//! captures what every thread logs (this binary installs it as the global one).
 
 mod common;
 
@@ -78,6 +78,10 @@ fn job_start_restore_and_restart_are_one_info_line_each() {
     );
     let restart = with(&["restart 1 of", "record 20000", "1s"]);
     assert_eq!(restart.len(), 1, "{lines:#?}");
+    let completed = format!("checkpoint {restored} complete:");
+    let completed = logged(&completed);
+    assert_eq!(completed.len(), 1, "{completed:#?}");
+    assert!(completed[0].starts_with("INFO"), "{}", completed[0]);
     let restore = with(&["restore:", &format!("from checkpoint {restored}")]);
     assert_eq!(restore.len(), 1, "{lines:#?}");
     assert!(

@@ -5,7 +5,8 @@
 use super::{operator_factory, DataStream, Record};
 use crate::error::{BoxError, TaskError};
 use crate::graph::{Node, NodeKind, StreamGraph};
-use crate::sink::committed_collector::CommittedCollectWriter;
+use crate::sink::committed_collector::CommittedCollectSink;
+use crate::sink::two_phase_commit::TwoPhaseCommitConfig;
 use crate::sink::{
     CollectHandle, CollectWriter, DiscardWriter, LineFileWriter, PrintWriter, SinkWriter,
     SinkWriterOperator,
@@ -36,7 +37,7 @@ where
 }
 
 impl<T: Record> DataStream<T> {
-    fn add_sink_node(&self, name: &str, factory: OperatorFactory) -> DataStreamSink {
+    pub(super) fn add_sink_node(&self, name: &str, factory: OperatorFactory) -> DataStreamSink {
         let node = self.graph.lock().add(Node {
             name: name.to_string(),
             uid: None,
@@ -96,19 +97,13 @@ impl<T: Record> DataStream<T> {
     /// checkpointing nothing is ever committed.
     pub fn collect_committed(&self, target: &crate::CommittedCollector<T>) -> DataStreamSink
     where
-        T: serde::Serialize + serde::de::DeserializeOwned,
+        T: serde::Serialize + serde::de::DeserializeOwned + Sync,
     {
         let target = target.clone();
-        self.add_sink_node(
-            "Sink: Committed collect",
-            writer_factory(move |info| {
-                Ok(CommittedCollectWriter::new(
-                    target.clone(),
-                    info.uid.clone(),
-                    info.subtask.index,
-                ))
-            }),
-        )
+        self.sink_to_two_phase_commit(TwoPhaseCommitConfig::default(), move |_| {
+            Ok(CommittedCollectSink::new(target.clone()))
+        })
+        .name("Sink: Committed collect")
     }
 
     /// Drops every record (Flink's `DiscardingSink`).

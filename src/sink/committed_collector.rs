@@ -1,31 +1,25 @@
-//! A collecting sink that exposes only output covered by a completed checkpoint — a stand-in for
-//! a transactional (two-phase commit) sink, so exactly-once can be checked end to end.
+//! A collecting sink that exposes only output covered by a completed checkpoint: an in-memory
+//! [`TwoPhaseCommitSink`], so exactly-once can be checked end to end without a database.
 //!
-//! Records arriving between two barriers form one transaction. At the barrier of checkpoint `n`
-//! the open transaction is pre-committed (kept in the operator's state under `n`); when `n`
-//! completes, every pending transaction up to `n` is committed into the shared
-//! [`CommittedCollector`]. On restore, the pending transactions of the restored checkpoint are
-//! committed (it completed); commits are idempotent by transaction id, so a transaction committed
-//! before the failure is not committed twice. Records of the open transaction at a failure are
-//! dropped: the sources replay them.
+//! Records arriving between two barriers form one transaction, kept (with its records) in the
+//! operator state once the barrier pre-committed it; when its checkpoint completes it is
+//! committed into the shared [`CommittedCollector`]. Commits are idempotent by transaction id,
+//! so a restore that commits a transaction again adds nothing. Records of the open transaction
+//! at a failure are dropped: the sources replay them.
 
 use crate::error::BoxError;
-use crate::sink::writer::SinkWriter;
-use crate::task::operator::StateWriter;
+use crate::sink::two_phase_commit::{TransactionId, TwoPhaseCommitSink};
 use parking_lot::Mutex;
 use serde::de::DeserializeOwned;
-use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
 use std::sync::Arc;
-use weir_actors::CheckpointId;
-
-/// Identifies one transaction: the sink's uid, its subtask, and the checkpoint that pre-committed it.
-pub type TransactionId = (String, u32, CheckpointId);
 
 #[derive(Debug)]
 struct Committed<T> {
     records: Vec<T>,
     transactions: BTreeSet<TransactionId>,
+    commits: Vec<(TransactionId, usize)>,
 }
 
 /// The committed output of one or more runs of a job (share it between a failed run and the run
@@ -49,6 +43,7 @@ impl<T> Default for CommittedCollector<T> {
             inner: Arc::new(Mutex::new(Committed {
                 records: Vec::new(),
                 transactions: BTreeSet::new(),
+                commits: Vec::new(),
             })),
         }
     }
@@ -75,82 +70,83 @@ impl<T: Clone> CommittedCollector<T> {
         self.inner.lock().records.is_empty()
     }
 
+    /// Every committed transaction, in commit order, with how many records it held.
+    pub fn transactions(&self) -> Vec<(TransactionId, usize)> {
+        self.inner.lock().commits.clone()
+    }
+
     /// Commits `records` as transaction `id`; returns false (and commits nothing) when `id` was
     /// already committed.
-    fn commit(&self, id: TransactionId, records: Vec<T>) -> bool {
+    fn commit(&self, id: &TransactionId, records: &[T]) -> bool {
         let mut inner = self.inner.lock();
-        if !inner.transactions.insert(id) {
+        if !inner.transactions.insert(id.clone()) {
             return false;
         }
-        inner.records.extend(records);
+        inner.records.extend_from_slice(records);
+        inner.commits.push((id.clone(), records.len()));
         true
     }
 }
 
-/// The sink writer feeding a [`CommittedCollector`].
-pub struct CommittedCollectWriter<T> {
+/// One transaction of a [`CommittedCollector`]'s sink: its records, kept until committed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(bound(serialize = "T: Serialize", deserialize = "T: DeserializeOwned"))]
+pub struct CollectorTransaction<T> {
+    id: TransactionId,
+    records: Vec<T>,
+}
+
+/// The two-phase-commit sink feeding a [`CommittedCollector`].
+pub struct CommittedCollectSink<T> {
     target: CommittedCollector<T>,
-    uid: String,
-    subtask: u32,
-    open: Vec<T>,
-    pending: BTreeMap<CheckpointId, Vec<T>>,
 }
 
-impl<T> CommittedCollectWriter<T> {
-    /// A sink of uid `uid`, subtask `subtask`, committing into `target`.
-    pub fn new(target: CommittedCollector<T>, uid: String, subtask: u32) -> Self {
-        CommittedCollectWriter {
-            target,
-            uid,
-            subtask,
-            open: Vec::new(),
-            pending: BTreeMap::new(),
-        }
+impl<T> CommittedCollectSink<T> {
+    /// A sink committing into `target`.
+    pub fn new(target: CommittedCollector<T>) -> Self {
+        CommittedCollectSink { target }
     }
 }
 
-impl<T> SinkWriter<T> for CommittedCollectWriter<T>
+impl<T> TwoPhaseCommitSink<T> for CommittedCollectSink<T>
 where
-    T: Clone + Serialize + DeserializeOwned + Send + 'static,
+    T: Clone + Serialize + DeserializeOwned + Send + Sync + 'static,
 {
-    fn write(&mut self, record: T) -> Result<(), BoxError> {
-        self.open.push(record);
+    type Transaction = CollectorTransaction<T>;
+
+    fn begin_transaction(&mut self, id: TransactionId) -> Result<Self::Transaction, BoxError> {
+        Ok(CollectorTransaction {
+            id,
+            records: Vec::new(),
+        })
+    }
+
+    fn invoke(&mut self, txn: &mut Self::Transaction, record: T) -> Result<(), BoxError> {
+        txn.records.push(record);
         Ok(())
     }
 
-    fn write_batch(&mut self, records: Vec<T>) -> Result<(), BoxError> {
-        self.open.extend(records);
-        Ok(())
-    }
-
-    fn snapshot_state(
+    fn invoke_batch(
         &mut self,
-        checkpoint: CheckpointId,
-    ) -> Result<Option<StateWriter>, BoxError> {
-        let transaction = std::mem::take(&mut self.open);
-        self.pending.insert(checkpoint, transaction);
-        let pending: Vec<(CheckpointId, Vec<T>)> =
-            self.pending.iter().map(|(k, v)| (*k, v.clone())).collect();
-        Ok(Some(Box::new(move || Ok(postcard::to_allocvec(&pending)?))))
-    }
-
-    fn restore_state(&mut self, bytes: &[u8]) -> Result<(), BoxError> {
-        let pending: Vec<(CheckpointId, Vec<T>)> = postcard::from_bytes(bytes)?;
-        // The restored checkpoint completed, so every transaction it holds is committed now
-        // (idempotently: one committed before the failure is skipped).
-        for (id, records) in pending {
-            self.target
-                .commit((self.uid.clone(), self.subtask, id), records);
-        }
+        txn: &mut Self::Transaction,
+        records: Vec<T>,
+    ) -> Result<(), BoxError> {
+        txn.records.extend(records);
         Ok(())
     }
 
-    fn notify_checkpoint_complete(&mut self, checkpoint: CheckpointId) -> Result<(), BoxError> {
-        let later = self.pending.split_off(&(checkpoint + 1));
-        for (id, records) in std::mem::replace(&mut self.pending, later) {
-            self.target
-                .commit((self.uid.clone(), self.subtask, id), records);
-        }
+    /// The records are kept by the snapshot itself.
+    fn pre_commit(&mut self, _: &mut Self::Transaction) -> Result<(), BoxError> {
+        Ok(())
+    }
+
+    /// Idempotent by id: a transaction committed before a failure is not committed twice.
+    fn commit(&mut self, txn: &Self::Transaction) -> Result<(), BoxError> {
+        self.target.commit(&txn.id, &txn.records);
+        Ok(())
+    }
+
+    fn abort(&mut self, _: &Self::Transaction) -> Result<(), BoxError> {
         Ok(())
     }
 }

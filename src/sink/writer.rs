@@ -80,9 +80,10 @@ pub trait SinkWriter<T>: Send + 'static {
         Ok(())
     }
 
-    /// Checkpoint `checkpoint` was aborted.
-    fn notify_checkpoint_aborted(&mut self, checkpoint: CheckpointId) {
+    /// Checkpoint `checkpoint` was aborted. An error fails the subtask.
+    fn notify_checkpoint_aborted(&mut self, checkpoint: CheckpointId) -> Result<(), BoxError> {
         let _ = checkpoint;
+        Ok(())
     }
 }
 
@@ -118,8 +119,8 @@ where
         self.0.notify_checkpoint_complete(checkpoint)
     }
 
-    fn notify_checkpoint_aborted(&mut self, checkpoint: CheckpointId) {
-        self.0.notify_checkpoint_aborted(checkpoint);
+    fn notify_checkpoint_aborted(&mut self, checkpoint: CheckpointId) -> Result<(), BoxError> {
+        self.0.notify_checkpoint_aborted(checkpoint)
     }
 }
 

@@ -45,6 +45,13 @@ pub trait Operator<I, O>: Send + 'static {
     /// Processes one batch.
     fn process_batch(&mut self, input: Vec<I>, out: &mut Vec<O>) -> Result<(), BoxError>;
 
+    /// Whether the operator cannot take another batch now (see
+    /// [`weir_actors::graph::task::Task::is_busy`]); an operator that says so wakes its
+    /// subtask through [`SubtaskInfo::waker`] once it can. By default never.
+    fn is_busy(&self) -> bool {
+        false
+    }
+
     /// Every input ended: emit what is still buffered.
     fn end_of_input(&mut self, out: &mut Vec<O>) -> Result<(), BoxError> {
         let _ = out;
@@ -86,9 +93,10 @@ pub trait Operator<I, O>: Send + 'static {
         Ok(())
     }
 
-    /// Checkpoint `checkpoint` was aborted.
-    fn notify_checkpoint_aborted(&mut self, checkpoint: CheckpointId) {
+    /// Checkpoint `checkpoint` was aborted. An error fails the subtask.
+    fn notify_checkpoint_aborted(&mut self, checkpoint: CheckpointId) -> Result<(), BoxError> {
         let _ = checkpoint;
+        Ok(())
     }
 
     /// The operator's earliest pending processing-time timer (tokio time), if any.
@@ -110,6 +118,10 @@ pub trait ErasedOperator: Send {
     fn uid(&self) -> &str;
     /// Processes one batch, returning the batch it emits (possibly empty).
     fn process(&mut self, input: Batch) -> Result<Batch, TaskError>;
+    /// See [`Operator::is_busy`].
+    fn is_busy(&self) -> bool {
+        false
+    }
     /// Every input ended: returns what it still emits.
     fn end_of_input(&mut self) -> Result<Batch, TaskError>;
     /// See [`Operator::snapshot_state_with_files`].
@@ -122,7 +134,7 @@ pub trait ErasedOperator: Send {
     /// See [`Operator::notify_checkpoint_complete`].
     fn notify_complete(&mut self, checkpoint: CheckpointId) -> Result<(), TaskError>;
     /// See [`Operator::notify_checkpoint_aborted`].
-    fn notify_aborted(&mut self, checkpoint: CheckpointId);
+    fn notify_aborted(&mut self, checkpoint: CheckpointId) -> Result<(), TaskError>;
     /// See [`Operator::next_timer`].
     fn next_timer(&mut self) -> Option<Instant> {
         None
@@ -208,6 +220,10 @@ where
     O: Send + 'static,
     Op: Operator<I, O>,
 {
+    fn is_busy(&self) -> bool {
+        self.op.is_busy()
+    }
+
     fn process(&mut self, input: Batch) -> Result<Batch, TaskError> {
         let input = input.downcast::<I>().map_err(|_| {
             TaskError::new(
@@ -253,12 +269,11 @@ where
         })
     }
 
-    fn notify_aborted(&mut self, checkpoint: CheckpointId) {
+    fn notify_aborted(&mut self, checkpoint: CheckpointId) -> Result<(), TaskError> {
         let op = &mut self.op;
-        let _ = guarded(&self.label, TaskErrorKind::User, || {
-            op.notify_checkpoint_aborted(checkpoint);
-            Ok(())
-        });
+        guarded(&self.label, TaskErrorKind::User, || {
+            op.notify_checkpoint_aborted(checkpoint)
+        })
     }
 
     fn next_timer(&mut self) -> Option<Instant> {

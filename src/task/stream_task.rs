@@ -60,6 +60,11 @@ impl StreamTask {
 }
 
 impl Task for StreamTask {
+    /// Busy while any operator of the chain is (a chained sink's queue is full).
+    fn is_busy(&self) -> bool {
+        self.operators.iter().any(|op| op.is_busy())
+    }
+
     fn is_source(&self) -> bool {
         self.source.is_some()
     }
@@ -124,10 +129,15 @@ impl Task for StreamTask {
         Ok(())
     }
 
-    fn notify_checkpoint_aborted(&mut self, id: CheckpointId) {
+    fn notify_checkpoint_aborted(&mut self, id: CheckpointId) -> Result<(), TaskError> {
+        // Every operator hears of the abort, even after one failed; the first error is reported.
+        let mut first_error = None;
         for op in &mut self.operators {
-            op.notify_aborted(id);
+            if let Err(e) = op.notify_aborted(id) {
+                first_error.get_or_insert(e);
+            }
         }
+        first_error.map_or(Ok(()), Err)
     }
 
     /// The earliest timer of any operator in the chain.

@@ -217,6 +217,21 @@ impl CoordinatorContext for ActorContext<'_> {
     }
 
     fn checkpoint_ended(&mut self, stats: &CheckpointStats) {
+        let id = stats.id;
+        match &stats.status {
+            CheckpointStatus::Completed => tracing::info!(
+                checkpoint = id,
+                duration = ?stats.duration,
+                size = stats.state_size,
+                "checkpoint {id} complete: {} bytes in {:?}",
+                stats.state_size,
+                stats.duration
+            ),
+            CheckpointStatus::Failed(reason) => {
+                tracing::warn!(checkpoint = id, %reason, "checkpoint {id} failed: {reason}")
+            }
+            CheckpointStatus::InProgress => {}
+        }
         if stats.status == CheckpointStatus::Completed {
             metrics::counter!("weir_checkpoints_completed_total").increment(1);
             metrics::gauge!("weir_last_checkpoint_duration_ms")

@@ -5,8 +5,8 @@
 //! [`AcknowledgementDelay`] between it and the coordinator.
 
 use crate::actors::job_shared::JobShared;
-use crate::actors::messages::Start;
 use crate::actors::messages::{CoordinatorLink, DeployedSubtask, SupervisorLink};
+use crate::actors::messages::{Start, Wake};
 use crate::actors::subtask::checkpointing::SubtaskCheckpointing;
 use crate::actors::subtask::{SubtaskActor, SubtaskParts};
 use crate::actors::wiring::wire;
@@ -14,6 +14,7 @@ use crate::error::TaskError;
 use crate::graph::job_spec::{JobSpec, RestoredCheckpoint};
 use crate::graph::subtask_key::SubtaskKey;
 use crate::graph::task::{SubtaskInfo, Task};
+use crate::graph::task_waker::TaskWaker;
 use crate::testing::acknowledgement_delay::AcknowledgementDelay;
 use crate::testing::fault_injecting_task::{FaultInjectingTask, FaultSite};
 use crate::testing::fault_injection::FaultInjector;
@@ -98,7 +99,10 @@ impl Deployer {
         restore: Option<&Arc<RestoredCheckpoint>>,
     ) -> Addr<SubtaskActor> {
         let v = &self.spec.vertices[key.vertex];
+        let checkpointing = self.spec.checkpointing.as_ref();
         let info = SubtaskInfo {
+            job_id: checkpointing.map_or_else(|| self.spec.name.clone(), |c| c.job_id.clone()),
+            first_checkpoint_id: checkpointing.map_or(1, |c| c.first_checkpoint_id),
             task_name: v.name.clone(),
             index: key.index,
             parallelism: v.parallelism,
@@ -111,6 +115,7 @@ impl Deployer {
                 .and_then(|r| r.states.get(&(v.uid.clone(), key.index)))
                 .cloned(),
             restored_vertex_states: restore.map(|r| r.vertex_states(&v.uid)).unwrap_or_default(),
+            waker: TaskWaker::noop(),
         };
         let site = FaultSite {
             uid: v.uid.clone(),
@@ -138,6 +143,9 @@ impl Deployer {
         let counters = self.shared.metrics.subtask(&v.name, key.index);
         let paced = self.spec.runtime.deterministic_seed.is_some();
         SubtaskActor::start_in_arbiter(&arbiter, move |ctx| {
+            let mut info = info;
+            let address = ctx.address();
+            info.waker = TaskWaker::new(move || address.do_send(Wake));
             let task = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| factory(&info)))
                 .unwrap_or_else(|p| Err(TaskError::from_panic(p)));
             let task = match faults {

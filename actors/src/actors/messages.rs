@@ -165,6 +165,13 @@ pub struct NotifyCheckpointAborted {
     pub id: CheckpointId,
 }
 
+/// The subtask's task is no longer busy (sent by its [`TaskWaker`]): read input again.
+///
+/// [`TaskWaker`]: crate::graph::task_waker::TaskWaker
+#[derive(Message, Debug, Clone, Copy)]
+#[rtype(result = "()")]
+pub struct Wake;
+
 /// A deployed subtask as the coordinator and the supervisor reach it: its key and the recipients
 /// of the control messages they send it.
 #[derive(Clone)]

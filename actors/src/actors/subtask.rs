@@ -15,6 +15,7 @@
 pub(crate) mod checkpointing;
 pub(crate) mod lifecycle;
 pub(crate) mod snapshot_error;
+mod wake;
 
 use crate::actors::messages::{Abandon, Cancel, Start, Wire};
 use crate::actors::messages::{InputEnded, SourceExhausted};
@@ -188,6 +189,21 @@ impl SubtaskActor {
         &mut self,
         f: impl FnOnce(&mut dyn Task, &mut Outputs) -> Result<R, TaskError>,
     ) -> Option<R> {
+        match self.try_call(f)? {
+            Ok(r) => Some(r),
+            Err(e) => {
+                self.fail(e);
+                None
+            }
+        }
+    }
+
+    /// Runs one task call with panics caught and hands its error back; a panic is reported and
+    /// stops further work (`None`), as does a call before the subtask is wired.
+    pub(crate) fn try_call<R>(
+        &mut self,
+        f: impl FnOnce(&mut dyn Task, &mut Outputs) -> Result<R, TaskError>,
+    ) -> Option<Result<R, TaskError>> {
         if !self.is_active() {
             return None;
         }
@@ -199,11 +215,7 @@ impl SubtaskActor {
             return None;
         };
         match catch_unwind(AssertUnwindSafe(|| f(task.as_mut(), outputs))) {
-            Ok(Ok(r)) => Some(r),
-            Ok(Err(e)) => {
-                self.fail(e);
-                None
-            }
+            Ok(result) => Some(result),
             Err(payload) => {
                 self.fail(TaskError::from_panic(payload));
                 None
@@ -211,15 +223,20 @@ impl SubtaskActor {
         }
     }
 
+    /// Whether the subtask must wait before it reads input: no credit downstream, or its task
+    /// is busy (it wakes the subtask when it is not, see [`Wake`]).
+    ///
+    /// [`Wake`]: crate::actors::messages::Wake
     pub(crate) fn backpressured(&self) -> bool {
         self.outputs.as_ref().is_some_and(Outputs::is_backpressured)
+            || self.task.as_ref().is_some_and(|t| t.is_busy())
     }
 
     pub(crate) fn is_source(&self) -> bool {
         self.task.as_ref().is_some_and(|t| t.is_source())
     }
 
-    fn schedule_source_turn(&mut self, ctx: &mut Context<Self>) {
+    pub(crate) fn schedule_source_turn(&mut self, ctx: &mut Context<Self>) {
         if self.source_turn_scheduled || !self.lifecycle.reads() {
             return;
         }
@@ -302,7 +319,7 @@ impl SubtaskActor {
     }
 
     /// Fires the task's due timers, or, while backpressured, once credit arrives.
-    fn fire_timers(&mut self, ctx: &mut Context<Self>) {
+    pub(crate) fn fire_timers(&mut self, ctx: &mut Context<Self>) {
         if !self.fires_timers() {
             return;
         }
@@ -445,17 +462,7 @@ impl Handler<Credit> for SubtaskActor {
         if let Some(out) = self.outputs.as_mut() {
             out.add_credit(msg.edge, msg.channel, msg.n);
         }
-        if self.backpressured() {
-            return;
-        }
-        if self.source_waiting_for_credit {
-            self.source_waiting_for_credit = false;
-            self.schedule_source_turn(ctx);
-        }
-        if self.timers_due {
-            self.fire_timers(ctx);
-        }
-        self.drain(ctx);
+        self.resume(ctx);
     }
 }
 

@@ -5,3 +5,4 @@ pub mod job_spec;
 pub mod key_group;
 pub mod subtask_key;
 pub mod task;
+pub mod task_waker;

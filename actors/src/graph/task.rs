@@ -22,6 +22,14 @@ use tokio::time::Instant;
 /// What a subtask knows about itself when its task is built.
 #[derive(Debug, Clone)]
 pub struct SubtaskInfo {
+    /// The job's id (its directory under the checkpoint directory; the job's name when
+    /// checkpointing is off).
+    pub job_id: String,
+    /// The id this run of the job gives its first checkpoint: above every checkpoint id an
+    /// earlier run left in the same storage. With [`attempt`](Self::attempt) it tells this
+    /// deployment of the subtask apart from every earlier one (two-phase-commit sinks build
+    /// transaction ids from both, so an id is never reused).
+    pub first_checkpoint_id: CheckpointId,
     /// The task's name.
     pub task_name: String,
     /// Subtask index, from 0.
@@ -41,6 +49,9 @@ pub struct SubtaskInfo {
     pub job_start: tokio::time::Instant,
     /// The state this subtask had in the checkpoint the job restores from, if any.
     pub restored_state: Option<Arc<Vec<u8>>>,
+    /// Wakes this subtask once its task, having said it is busy ([`Task::is_busy`]), can take
+    /// input again.
+    pub waker: crate::graph::task_waker::TaskWaker,
     /// The state of every subtask of this task's vertex in the checkpoint the job restores from,
     /// indexed by the subtask index it had then (`None` where a subtask left no state); empty
     /// when nothing is restored. Operator state that is not split by subtask (union list state,
@@ -71,6 +82,14 @@ pub trait Task: Send + 'static {
         Ok(SourceStatus::Finished)
     }
 
+    /// Whether the task cannot take more input now (a sink's queue to its own thread is full).
+    /// While it is busy the runtime reads no input and polls no source for it — upstream then
+    /// runs out of credit, so memory stays bounded — and resumes when the task calls its
+    /// [`SubtaskInfo::waker`]. Barriers and notifications still reach it.
+    fn is_busy(&self) -> bool {
+        false
+    }
+
     /// Processes one batch that arrived on input gate `gate`.
     fn process(&mut self, gate: usize, batch: Batch, out: &mut Outputs) -> Result<(), TaskError>;
 
@@ -79,7 +98,9 @@ pub trait Task: Send + 'static {
 
     /// Takes the synchronous part of the snapshot for checkpoint `id` (fixing a consistent view of
     /// the state) and returns the asynchronous part, which serializes it off the subtask's thread
-    /// while processing goes on. An error fails the subtask.
+    /// while processing goes on. An error declines the checkpoint (the subtask goes on, and the
+    /// checkpoint counts against the tolerable failures), as an error of the asynchronous part
+    /// does.
     fn snapshot_state(&mut self, id: CheckpointId) -> Result<SnapshotWriter, TaskError> {
         let _ = id;
         Ok(Box::new(|| Ok(TaskSnapshot::default())))
@@ -91,9 +112,11 @@ pub trait Task: Send + 'static {
         Ok(())
     }
 
-    /// Checkpoint `id` was aborted.
-    fn notify_checkpoint_aborted(&mut self, id: CheckpointId) {
+    /// Checkpoint `id` was aborted: discard what only it covered. An error fails the subtask,
+    /// as one of [`Task::notify_checkpoint_complete`] does.
+    fn notify_checkpoint_aborted(&mut self, id: CheckpointId) -> Result<(), TaskError> {
         let _ = id;
+        Ok(())
     }
 
     /// The earliest pending processing-time timer, if any. The runtime asks after every call

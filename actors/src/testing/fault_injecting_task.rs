@@ -129,6 +129,10 @@ impl Task for FaultInjectingTask {
         }
     }
 
+    fn is_busy(&self) -> bool {
+        !self.abandoned && self.inner.is_busy()
+    }
+
     fn snapshot_state(&mut self, id: CheckpointId) -> Result<SnapshotWriter, TaskError> {
         if self.abandoned {
             return Err(Self::dead());
@@ -153,9 +157,10 @@ impl Task for FaultInjectingTask {
         self.inner.notify_checkpoint_complete(id)
     }
 
-    fn notify_checkpoint_aborted(&mut self, id: CheckpointId) {
-        if !self.abandoned {
-            self.inner.notify_checkpoint_aborted(id);
+    fn notify_checkpoint_aborted(&mut self, id: CheckpointId) -> Result<(), TaskError> {
+        match self.abandoned {
+            true => Ok(()),
+            false => self.inner.notify_checkpoint_aborted(id),
         }
     }
 

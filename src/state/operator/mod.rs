@@ -57,6 +57,7 @@ pub use error::OperatorStateError;
 pub use list_state::{ListState, UnionListState};
 pub use redistribution::redistribute;
 pub use state_kind::{OperatorStateValue, StateKind};
+pub(crate) use store::encode_list_state;
 pub use store::{OperatorStateContext, OperatorStateStore};
 
 #[cfg(doc)]

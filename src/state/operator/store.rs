@@ -233,6 +233,29 @@ impl OperatorStateStore {
     }
 }
 
+/// The bytes [`OperatorStateStore::snapshot`] writes for a store that holds only list state
+/// `name` with `items`: for an operator that keeps its list outside a store (the
+/// two-phase-commit sink, whose list is known only once its thread pre-committed) and restores
+/// it through [`OperatorStateContext::list_state`].
+pub(crate) fn encode_list_state<T: OperatorStateValue>(
+    name: &str,
+    items: &[T],
+) -> Result<Vec<u8>, BoxError> {
+    let elements = (items.iter())
+        .map(postcard::to_allocvec)
+        .collect::<Result<Vec<_>, _>>()?;
+    let snapshot = OperatorStateSnapshotRef {
+        version: FORMAT_VERSION,
+        states: vec![StateEntryRef {
+            name,
+            kind: StateKind::List,
+            type_name: std::any::type_name::<T>(),
+            elements: &elements,
+        }],
+    };
+    Ok(postcard::to_allocvec(&snapshot)?)
+}
+
 /// Where a function declares its operator states, in its `open` (Flink's
 /// `FunctionInitializationContext`). A declared state already holds what the restored checkpoint
 /// recorded for this subtask.

@@ -12,6 +12,8 @@ fn info(index: u32, parallelism: u32, vertex: &[Option<Arc<Vec<u8>>>]) -> Operat
         name: "Process".to_string(),
         uid: UID.to_string(),
         subtask: SubtaskInfo {
+            job_id: "job".to_string(),
+            first_checkpoint_id: 1,
             task_name: "Process".to_string(),
             index,
             parallelism,
@@ -22,6 +24,7 @@ fn info(index: u32, parallelism: u32, vertex: &[Option<Arc<Vec<u8>>>]) -> Operat
             job_start: tokio::time::Instant::now(),
             restored_state: vertex.get(index as usize).cloned().flatten(),
             restored_vertex_states: vertex.to_vec(),
+            waker: Default::default(),
         },
         backend: Default::default(),
     }

@@ -114,17 +114,26 @@ impl SubtaskActor {
         }
         self.last_snapshot = Some(id);
         let started = Instant::now();
-        let Some(writer) = self.call(|task, _| task.snapshot_state(id)) else {
-            return;
+        // A panic fails the subtask; an error declines the checkpoint and processing goes on
+        // (a failed pre-commit must never let this checkpoint's source positions complete).
+        let writer = match self.try_call(|task, _| task.snapshot_state(id)) {
+            None => return,
+            Some(Ok(writer)) => writer,
+            Some(Err(error)) => {
+                self.forward_barrier(barrier);
+                let reason = declined(
+                    self.checkpoint_subtask(),
+                    SnapshotError::Sync {
+                        checkpoint: id,
+                        error,
+                    },
+                );
+                self.decline(id, reason);
+                return;
+            }
         };
         let sync_duration = started.elapsed();
-        // After end of input nothing more goes downstream, not even a barrier: consumers no longer
-        // wait for this channel.
-        if !self.lifecycle().input_ended() {
-            if let Some(out) = self.outputs.as_mut() {
-                out.broadcast_event(|| ChannelEvent::Barrier(barrier));
-            }
-        }
+        self.forward_barrier(barrier);
         if self.dirty {
             self.covered_by = Some(id);
             self.dirty = false;
@@ -146,6 +155,28 @@ impl SubtaskActor {
             write_snapshot(writer, storage.as_ref(), (id, &uid, index))
         });
         ctx_spawn_write(self, write, cp, stats, id);
+    }
+}
+
+impl SubtaskActor {
+    /// Sends `barrier` on every output, unless input ended: after end of input nothing more goes
+    /// downstream, not even a barrier (consumers no longer wait for this channel).
+    fn forward_barrier(&mut self, barrier: CheckpointBarrier) {
+        if !self.lifecycle().input_ended() {
+            if let Some(out) = self.outputs.as_mut() {
+                out.broadcast_event(|| ChannelEvent::Barrier(barrier));
+            }
+        }
+    }
+
+    /// This subtask, as checkpoint statistics and failure reasons name it.
+    fn checkpoint_subtask(&self) -> CheckpointSubtask {
+        CheckpointSubtask {
+            task: self.id.task.clone(),
+            uid: self.id.uid.clone(),
+            index: self.id.index,
+            parallelism: self.id.parallelism,
+        }
     }
 }
 
@@ -204,12 +235,7 @@ fn ctx_spawn_write(
     id: CheckpointId,
 ) {
     let key = actor.key;
-    let subtask = CheckpointSubtask {
-        task: actor.id.task.clone(),
-        uid: actor.id.uid.clone(),
-        index: actor.id.index,
-        parallelism: actor.id.parallelism,
-    };
+    let subtask = actor.checkpoint_subtask();
     actix::spawn(async move {
         let outcome = write.await.unwrap_or_else(|e| {
             Err(SnapshotError::WriterPanicked {
@@ -247,7 +273,9 @@ fn ctx_spawn_write(
 /// The reason a subtask whose snapshot failed with `error` gives when it declines.
 fn declined(subtask: CheckpointSubtask, error: SnapshotError) -> CheckpointFailureReason {
     let cause = match error {
-        SnapshotError::Writer { error, .. } => DeclineCause::Snapshot(FailureSource::new(error)),
+        SnapshotError::Writer { error, .. } | SnapshotError::Sync { error, .. } => {
+            DeclineCause::Snapshot(FailureSource::new(error))
+        }
         SnapshotError::Storage { error, .. } => DeclineCause::StateWrite(FailureSource::new(error)),
         panicked @ SnapshotError::WriterPanicked { .. } => {
             DeclineCause::WriterPanicked(FailureSource::new(panicked))
@@ -296,10 +324,7 @@ impl Handler<NotifyCheckpointAborted> for SubtaskActor {
         if self.exhausted_barrier == Some(msg.id) {
             self.exhausted_barrier = None;
         }
-        self.call(|task, _| {
-            task.notify_checkpoint_aborted(msg.id);
-            Ok(())
-        });
+        self.call(|task, _| task.notify_checkpoint_aborted(msg.id));
         self.drain(ctx);
     }
 }

@@ -1,5 +1,5 @@
-//! [`SnapshotError`]: why the asynchronous part of a subtask's snapshot produced no state handle.
-//! The subtask declines the checkpoint with it.
+//! [`SnapshotError`]: why a subtask's snapshot (its synchronous or its asynchronous part) produced
+//! no state handle. The subtask declines the checkpoint with it.
 
 use crate::checkpoint::storage::StorageError;
 use crate::error::TaskError;
@@ -9,6 +9,15 @@ use crate::network::event::CheckpointId;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub(crate) enum SnapshotError {
+    /// The synchronous part of the task's snapshot failed (an operator's `snapshot_state`, a
+    /// sink's pre-commit).
+    #[error("the snapshot of checkpoint {checkpoint} failed: {error}")]
+    Sync {
+        /// The checkpoint.
+        checkpoint: CheckpointId,
+        /// The task's error, naming its operator.
+        error: TaskError,
+    },
     /// The task's writer (serializing its state, uploading shared files) failed.
     #[error("the snapshot of checkpoint {checkpoint} failed: {error}")]
     Writer {

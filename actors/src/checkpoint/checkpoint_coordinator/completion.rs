@@ -105,14 +105,6 @@ impl CheckpointCoordinator {
         for key in self.plan.subtasks() {
             cx.send(*key, SubtaskMessage::Complete(id));
         }
-        tracing::info!(
-            checkpoint = id,
-            duration = ?stats.duration,
-            size = stats.state_size,
-            "checkpoint {id} complete: {} bytes in {:?}",
-            stats.state_size,
-            stats.duration
-        );
         cx.checkpoint_ended(&stats);
         for request in pending.requests {
             cx.answer(request, Ok(stats.clone()));
@@ -149,7 +141,6 @@ impl CheckpointCoordinator {
         for key in self.plan.subtasks() {
             cx.send(*key, SubtaskMessage::Aborted(id));
         }
-        tracing::warn!(checkpoint = id, %reason, "checkpoint {id} failed: {reason}");
         let status = CheckpointStatus::Failed(reason.clone());
         let stats = self.stats_of(&pending, status, 0, cx.now());
         cx.checkpoint_ended(&stats);

@@ -15,10 +15,8 @@ use crate::checkpoint::storage::{
 use crate::config::checkpoint_config::CheckpointConfig;
 use crate::graph::subtask_key::SubtaskKey;
 use crate::network::event::CheckpointId;
-use parking_lot::Mutex;
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -337,58 +335,4 @@ impl Scenario {
             _ => None,
         })
     }
-}
-
-/// Counts the INFO and WARN events of the checkpoint modules logged while it is the default
-/// subscriber.
-#[derive(Default)]
-pub(super) struct LogCounter {
-    counts: Arc<Mutex<(usize, usize)>>,
-}
-
-/// The counts a [`LogCounter`] keeps, readable after it moved into `with_default`.
-pub(super) struct LogCounts(Arc<Mutex<(usize, usize)>>);
-
-impl LogCounts {
-    /// `(info, warn)` events so far.
-    pub(super) fn get(&self) -> (usize, usize) {
-        *self.0.lock()
-    }
-}
-
-impl LogCounter {
-    pub(super) fn counts(&self) -> LogCounts {
-        LogCounts(self.counts.clone())
-    }
-}
-
-impl tracing::Subscriber for LogCounter {
-    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
-        true
-    }
-
-    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
-        tracing::span::Id::from_u64(1)
-    }
-
-    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
-
-    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
-
-    fn event(&self, event: &tracing::Event<'_>) {
-        let metadata = event.metadata();
-        if !metadata.target().starts_with("weir_actors::checkpoint") {
-            return;
-        }
-        let mut counts = self.counts.lock();
-        match *metadata.level() {
-            tracing::Level::INFO => counts.0 += 1,
-            tracing::Level::WARN => counts.1 += 1,
-            _ => {}
-        }
-    }
-
-    fn enter(&self, _: &tracing::span::Id) {}
-
-    fn exit(&self, _: &tracing::span::Id) {}
 }

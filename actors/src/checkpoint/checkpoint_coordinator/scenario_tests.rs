@@ -428,21 +428,26 @@ fn terminating_fails_pending_checkpoints_uncounted_and_discards_retained_ones_wh
 }
 
 #[test]
-fn each_completion_logs_one_info_line_and_each_failure_one_warning() {
-    let counter = super::scenario::LogCounter::default();
-    let counts = counter.counts();
-    tracing::subscriber::with_default(counter, || {
-        let config = CheckpointConfig {
-            timeout: ms(15),
-            tolerable_failed_checkpoints: 10,
-            ..config()
-        };
-        let mut s = Scenario::new(config, &[1]);
-        s.run_until(10);
-        s.ack_all(1);
-        s.run_until(40);
-        s.core.terminate(false, &mut s.cx);
-    });
+fn each_checkpoint_ends_once_completed_or_failed_and_the_edge_hears_of_it() {
+    // The edge logs one info line per completion and one warning per failure from these
+    // reports (tests/logs.rs checks the lines a subscriber sees).
+    let config = CheckpointConfig {
+        timeout: ms(15),
+        tolerable_failed_checkpoints: 10,
+        ..config()
+    };
+    let mut s = Scenario::new(config, &[1]);
+    s.run_until(10);
+    s.ack_all(1);
+    s.run_until(40);
+    s.core.terminate(false, &mut s.cx);
     // Checkpoint 1 completed; 2 expired; 3 was pending when the job ended.
-    assert_eq!(counts.get(), (1, 2));
+    assert_eq!(
+        s.ended(),
+        [
+            (1, CheckpointStatus::Completed),
+            (2, failed(Reason::Expired(ms(15)))),
+            (3, failed(Reason::JobTerminating))
+        ]
+    );
 }

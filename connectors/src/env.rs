@@ -1,0 +1,13 @@
+//! Where the connectors find their servers when no URL is given: environment variables with
+//! the defaults of a machine that runs the servers locally.
+
+/// The PostgreSQL URL: `WEIR_PG_URL`, else `postgres://postgres@127.0.0.1:5432/test`.
+pub fn postgres_url() -> String {
+    std::env::var("WEIR_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// The MariaDB/MySQL URL: `WEIR_MYSQL_URL`, else `mysql://root@127.0.0.1:3306/test`.
+pub fn mysql_url() -> String {
+    std::env::var("WEIR_MYSQL_URL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".into())
+}

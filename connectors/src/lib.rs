@@ -1,0 +1,13 @@
+//! Connectors for weir: exactly-once sinks into real databases, each behind a cargo feature so
+//! that weir itself, and its protocol tests, build without any database driver.
+//!
+//! | feature | module | sinks |
+//! | --- | --- | --- |
+//! | `postgres` | `postgres` | two-phase commit (`PREPARE TRANSACTION`), write-ahead, upsert |
+//! | `mysql` | `mysql` | XA two-phase commit (MariaDB and MySQL), upsert |
+//!
+//! Connection URLs default to the environment variables `WEIR_PG_URL` and `WEIR_MYSQL_URL`
+//! (see [`env`]).
+#![deny(missing_docs)]
+
+pub mod env;
