@@ -219,11 +219,15 @@ fn every_metric_has_its_documented_name_and_labels_and_the_clients_figures() {
         assert!(count(gauge).is_some(), "{gauge} is exported");
     }
 
-    // Nothing else, and every documented name was seen.
+    // Nothing else, and every documented name was seen (but the two-phase-commit sinks',
+    // which this job has none of; tests/two_phase_commit.rs counts their figures).
     let mut seen: Vec<String> = recording.ids().into_iter().map(|(n, _)| n).collect();
     seen.sort();
     seen.dedup();
-    let mut documented: Vec<String> = names::ALL.iter().map(|n| n.to_string()).collect();
+    let mut documented: Vec<String> = (names::ALL.iter())
+        .filter(|n| !n.starts_with("weir_sink_"))
+        .map(|n| n.to_string())
+        .collect();
     documented.sort();
     assert_eq!(seen, documented);
 }

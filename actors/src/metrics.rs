@@ -42,9 +42,21 @@ pub const LAST_CHECKPOINT_ALIGNMENT_MS: &str = "weir_last_checkpoint_alignment_m
 pub const RESTARTS: &str = "weir_restarts_total";
 /// Gauge: total time spent restarting, in milliseconds (job level).
 pub const DOWNTIME_MS: &str = "weir_downtime_ms";
+/// Gauge: a two-phase-commit sink's transactions begun and not yet pre-committed (label `uid`).
+pub const SINK_TRANSACTIONS_OPEN: &str = "weir_sink_transactions_open";
+/// Gauge: its transactions pre-committed and not yet committed (label `uid`).
+pub const SINK_TRANSACTIONS_PENDING: &str = "weir_sink_transactions_pending";
+/// Counter: its transactions committed, on completion or on restore (label `uid`).
+pub const SINK_TRANSACTIONS_COMMITTED: &str = "weir_sink_transactions_committed_total";
+/// Counter: its transactions aborted on restore (label `uid`).
+pub const SINK_TRANSACTIONS_ABORTED: &str = "weir_sink_transactions_aborted_total";
+/// Counter: commits of transactions older than the sink's transaction timeout (label `uid`).
+pub const SINK_TRANSACTIONS_TIMED_OUT: &str = "weir_sink_transactions_timed_out_total";
+/// Gauge: how long the sink's last commit took, retries included, in milliseconds (label `uid`).
+pub const SINK_LAST_COMMIT_MS: &str = "weir_sink_last_commit_ms";
 
 /// Every metric name weir exports, in the order of the table above.
-pub const ALL: [&str; 12] = [
+pub const ALL: [&str; 18] = [
     RECORDS_IN,
     RECORDS_OUT,
     BATCHES_IN,
@@ -57,6 +69,12 @@ pub const ALL: [&str; 12] = [
     LAST_CHECKPOINT_ALIGNMENT_MS,
     RESTARTS,
     DOWNTIME_MS,
+    SINK_TRANSACTIONS_OPEN,
+    SINK_TRANSACTIONS_PENDING,
+    SINK_TRANSACTIONS_COMMITTED,
+    SINK_TRANSACTIONS_ABORTED,
+    SINK_TRANSACTIONS_TIMED_OUT,
+    SINK_LAST_COMMIT_MS,
 ];
 
 use parking_lot::RwLock;

@@ -78,3 +78,45 @@ impl<T: Send + 'static, U: UpsertSink<T>> TwoPhaseCommitSink<T> for Upserting<T,
         self.flush()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Default)]
+    struct Table {
+        writes: Vec<Vec<u32>>,
+    }
+
+    impl UpsertSink<u32> for Table {
+        fn upsert(&mut self, records: &[u32]) -> Result<(), BoxError> {
+            self.writes.push(records.to_vec());
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn records_go_out_in_batches_and_whatever_is_buffered_at_the_barrier_and_the_end() {
+        let mut sink = Upserting {
+            sink: Table::default(),
+            batch_size: 2,
+            buffer: Vec::new(),
+        };
+        let id = TransactionId {
+            job_id: "job".into(),
+            operator_uid: "sink".into(),
+            subtask: 0,
+            run: 1,
+            attempt: 0,
+            sequence: 0,
+        };
+        let mut txn = sink.begin_transaction(id).expect("begins");
+        sink.invoke_batch(&mut txn, vec![1, 2, 3]).expect("writes");
+        sink.pre_commit(&mut txn).expect("flushes");
+        sink.pre_commit(&mut txn)
+            .expect("nothing buffered, nothing written");
+        sink.invoke(&mut txn, 4).expect("buffers");
+        sink.finish(&mut txn).expect("flushes");
+        assert_eq!(sink.sink.writes, [vec![1, 2], vec![3], vec![4]]);
+    }
+}

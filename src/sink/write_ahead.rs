@@ -107,3 +107,64 @@ where
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A target with markers: a batch is written once, whatever happens after.
+    #[derive(Default)]
+    struct Marked {
+        markers: std::collections::BTreeSet<String>,
+        rows: Vec<u32>,
+    }
+
+    impl WriteAheadSink<u32> for Marked {
+        fn write_batch(
+            &mut self,
+            batch: &TransactionId,
+            records: &[u32],
+        ) -> Result<BatchOutcome, BoxError> {
+            if !self.markers.insert(batch.name()) {
+                return Ok(BatchOutcome::AlreadyWritten);
+            }
+            self.rows.extend_from_slice(records);
+            Ok(BatchOutcome::Written)
+        }
+    }
+
+    fn id(sequence: u64) -> TransactionId {
+        TransactionId {
+            job_id: "job".into(),
+            operator_uid: "sink".into(),
+            subtask: 0,
+            run: 1,
+            attempt: 0,
+            sequence,
+        }
+    }
+
+    #[test]
+    fn a_batch_committed_again_by_a_restore_is_written_once() {
+        let mut sink = WriteAhead(Marked::default());
+        let mut batch = sink.begin_transaction(id(0)).expect("begins");
+        sink.invoke_batch(&mut batch, vec![1, 2]).expect("keeps");
+        sink.invoke(&mut batch, 3).expect("keeps");
+        sink.pre_commit(&mut batch).expect("nothing to do");
+        // The state keeps the records until the commit.
+        let kept: WriteAheadBatch<u32> =
+            postcard::from_bytes(&postcard::to_allocvec(&batch).expect("encodes"))
+                .expect("decodes");
+        sink.commit(&batch).expect("writes");
+        sink.recover_and_commit(&kept).expect("finds the marker");
+        assert_eq!(sink.0.rows, [1, 2, 3]);
+    }
+
+    #[test]
+    fn an_empty_batch_writes_nothing_not_even_a_marker() {
+        let mut sink = WriteAhead(Marked::default());
+        let batch = sink.begin_transaction(id(1)).expect("begins");
+        sink.commit(&batch).expect("commits");
+        assert!(sink.0.markers.is_empty());
+    }
+}

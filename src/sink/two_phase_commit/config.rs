@@ -4,6 +4,7 @@
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+use weir_actors::metrics as names;
 
 /// How a two-phase-commit sink (and the write-ahead and upsert sinks built on it) commits.
 ///
@@ -113,9 +114,8 @@ struct Counts {
 }
 
 /// The transactions of a sink, over all its subtasks and restarts (a cheap handle: clones
-/// share the counts). The same figures go to the `metrics` facade as
-/// `weir_sink_transactions_{committed,aborted,timed_out}_total` and
-/// `weir_sink_transactions_{open,pending}`, labelled with the sink's uid.
+/// share the counts). The same figures go to the `metrics` facade, labelled with the sink's
+/// uid (`weir::runtime::metrics::SINK_TRANSACTIONS_OPEN` and the names after it).
 #[derive(Debug, Clone, Default)]
 pub struct TransactionStats(Arc<Counts>);
 
@@ -164,13 +164,13 @@ impl TransactionStats {
 
     pub(super) fn add_open(&self, uid: &str, delta: i64) {
         self.0.open.fetch_add(delta, Ordering::Relaxed);
-        metrics::gauge!("weir_sink_transactions_open", "uid" => uid.to_string())
+        metrics::gauge!(names::SINK_TRANSACTIONS_OPEN, "uid" => uid.to_string())
             .increment(delta as f64);
     }
 
     pub(super) fn add_pending(&self, uid: &str, delta: i64) {
         self.0.pending.fetch_add(delta, Ordering::Relaxed);
-        metrics::gauge!("weir_sink_transactions_pending", "uid" => uid.to_string())
+        metrics::gauge!(names::SINK_TRANSACTIONS_PENDING, "uid" => uid.to_string())
             .increment(delta as f64);
     }
 
@@ -180,19 +180,20 @@ impl TransactionStats {
             self.0.recovered.fetch_add(1, Ordering::Relaxed);
         }
         (self.0.commit_micros).fetch_add(took.as_micros() as u64, Ordering::Relaxed);
-        metrics::counter!("weir_sink_transactions_committed_total", "uid" => uid.to_string())
+        metrics::gauge!(names::SINK_LAST_COMMIT_MS, "uid" => uid.to_string())
+            .set(took.as_millis() as f64);
+        metrics::counter!(names::SINK_TRANSACTIONS_COMMITTED, "uid" => uid.to_string())
             .increment(1);
     }
 
     pub(super) fn count_abort(&self, uid: &str) {
         self.0.aborted.fetch_add(1, Ordering::Relaxed);
-        metrics::counter!("weir_sink_transactions_aborted_total", "uid" => uid.to_string())
-            .increment(1);
+        metrics::counter!(names::SINK_TRANSACTIONS_ABORTED, "uid" => uid.to_string()).increment(1);
     }
 
     pub(super) fn count_timed_out(&self, uid: &str) {
         self.0.timed_out.fetch_add(1, Ordering::Relaxed);
-        metrics::counter!("weir_sink_transactions_timed_out_total", "uid" => uid.to_string())
+        metrics::counter!(names::SINK_TRANSACTIONS_TIMED_OUT, "uid" => uid.to_string())
             .increment(1);
     }
 }

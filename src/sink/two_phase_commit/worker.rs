@@ -42,6 +42,9 @@ pub(super) enum Command<T> {
     Sync(SyncSender<Option<String>>),
 }
 
+/// Encodes the transactions the operator state keeps.
+pub(super) type Encoder<X> = fn(&[TransactionState<X>]) -> Result<Vec<u8>, BoxError>;
+
 /// Who the thread works for, and what it restores.
 pub(super) struct WorkerSetup<X> {
     /// The sink's uid, for logs and metrics.
@@ -53,7 +56,7 @@ pub(super) struct WorkerSetup<X> {
     /// Transactions restored from the operator state.
     pub restored: Vec<TransactionState<X>>,
     /// Encodes the operator state.
-    pub encode: fn(&[TransactionState<X>]) -> Result<Vec<u8>, BoxError>,
+    pub encode: Encoder<X>,
     /// Retries, timeout, statistics.
     pub config: TwoPhaseCommitConfig,
 }
