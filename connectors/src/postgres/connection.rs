@@ -19,11 +19,6 @@ impl Connection {
         }
     }
 
-    /// The URL it connects to.
-    pub(crate) fn url(&self) -> &str {
-        &self.url
-    }
-
     /// The open client, connecting first if there is none or the last one broke.
     pub(crate) fn client(&mut self) -> Result<&mut Client, PostgresSinkError> {
         let client = match self.client.take().filter(|c| !c.is_closed()) {
