@@ -132,6 +132,7 @@ fn every_row_is_committed_exactly_once_whatever_fails() {
         assert_eq!(pg::prepared_of(&id), Vec::<String>::new(), "seed {seed}: left prepared");
     }
     let fired = fired.lock().expect("fired").clone();
+    eprintln!("{} seeds: {restarts} restarts, sink failures {fired:?}", pg::seeds(20));
     for step in [Step::Invoke, Step::PreCommit, Step::Commit, Step::AfterCommit, Step::RecoverCommit] {
         assert!(fired.get(&step).is_some_and(|n| *n > 0), "no failure at {step:?}: {fired:?}");
     }

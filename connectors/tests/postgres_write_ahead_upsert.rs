@@ -77,6 +77,7 @@ fn sweep(
         assert_eq!(table.rows(), expected, "seed {seed}: rows differ");
     }
     let fired = fired.lock().expect("fired").clone();
+    eprintln!("{}: {restarts} restarts, sink failures {fired:?}", table.name);
     for step in steps {
         assert!(fired.get(step).is_some_and(|n| *n > 0), "no failure at {step:?}: {fired:?}");
     }
