@@ -86,7 +86,9 @@ fn child(table: &str, dir: &str, job: &str) {
         .key_by(|k| *k)
         .reduce(|a, _| a + 1_000_000)
         .uid("count")
-        .sink_to_two_phase_commit(pg::config(), move |_| Ok(SlowCommit(builder.build_two_phase_commit())))
+        .sink_to_two_phase_commit(pg::config(), move |_| {
+            Ok(SlowCommit(builder.build_two_phase_commit()))
+        })
         .uid("sink");
     env.execute().expect("the child's job");
 }
@@ -95,13 +97,17 @@ fn spawn(table: &str, dir: &std::path::Path, job: &str) -> Child {
     let exe = std::env::current_exe().expect("the test binary");
     Command::new(exe)
         .args(["--exact", TEST, "--nocapture", "--test-threads=1"])
-        .env("WEIR_PG_KILL_CHILD", format!("{table}|{}|{job}", dir.display()))
+        .env(
+            "WEIR_PG_KILL_CHILD",
+            format!("{table}|{}|{job}", dir.display()),
+        )
         .spawn()
         .expect("spawn the child")
 }
 
 fn kills() -> u32 {
-    std::env::var("WEIR_PG_KILLS").map_or(10, |v| v.trim().parse().expect("WEIR_PG_KILLS: a number"))
+    std::env::var("WEIR_PG_KILLS")
+        .map_or(10, |v| v.trim().parse().expect("WEIR_PG_KILLS: a number"))
 }
 
 #[test]
@@ -141,13 +147,27 @@ fn a_job_killed_at_random_moments_commits_every_row_exactly_once() {
         if let Some(status) = child.try_wait().expect("child status") {
             break status;
         }
-        assert!(Instant::now() < deadline, "the last run did not finish in 300 s");
+        assert!(
+            Instant::now() < deadline,
+            "the last run did not finish in 300 s"
+        );
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(status.success(), "the last run failed: {status}");
-    assert_eq!(table.rows(), pg::expected_rows_of(RECORDS), "exactly once after {killed} kills");
-    assert!(pg::prepared_of(&job).is_empty(), "left prepared: {:?}", pg::prepared_of(&job));
+    assert_eq!(
+        table.rows(),
+        pg::expected_rows_of(RECORDS),
+        "exactly once after {killed} kills"
+    );
+    assert!(
+        pg::prepared_of(&job).is_empty(),
+        "left prepared: {:?}",
+        pg::prepared_of(&job)
+    );
     eprintln!("{killed} kills, {while_prepared} of them while a transaction was prepared");
-    assert!(while_prepared >= 2, "only {while_prepared} of {killed} kills found a prepared transaction");
+    assert!(
+        while_prepared >= 2,
+        "only {while_prepared} of {killed} kills found a prepared transaction"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

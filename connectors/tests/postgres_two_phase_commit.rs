@@ -76,8 +76,12 @@ fn setup() {
 }
 
 /// sequence → key_by → running count per key → the PostgreSQL sink `make` builds, uid "sink".
-fn job<S, F>(env: &StreamEnvironment, records: u64, config: weir::sink::two_phase_commit::TwoPhaseCommitConfig, make: F)
-where
+fn job<S, F>(
+    env: &StreamEnvironment,
+    records: u64,
+    config: weir::sink::two_phase_commit::TwoPhaseCommitConfig,
+    make: F,
+) where
     S: TwoPhaseCommitSink<u64>,
     F: Fn(&weir::OperatorInfo) -> Result<S, BoxError> + Send + Sync + 'static,
 {
@@ -104,7 +108,9 @@ fn every_row_is_committed_exactly_once_whatever_fails() {
     let builder = table.builder(false);
     let env = pg::env(&job_id("free", 0), 0);
     let b = builder.clone();
-    job(&env, pg::RECORDS, pg::config(), move |_| Ok(b.build_two_phase_commit()));
+    job(&env, pg::RECORDS, pg::config(), move |_| {
+        Ok(b.build_two_phase_commit())
+    });
     env.execute().expect("failure-free run");
     let expected = table.rows();
     assert_eq!(expected, pg::expected_rows(), "the failure-free run");
@@ -129,12 +135,28 @@ fn every_row_is_committed_exactly_once_whatever_fails() {
         let result = env.execute().unwrap_or_else(|e| panic!("seed {seed}: {e}"));
         restarts += result.restarts.len();
         assert_eq!(table.rows(), expected, "seed {seed}: rows differ");
-        assert_eq!(pg::prepared_of(&id), Vec::<String>::new(), "seed {seed}: left prepared");
+        assert_eq!(
+            pg::prepared_of(&id),
+            Vec::<String>::new(),
+            "seed {seed}: left prepared"
+        );
     }
     let fired = fired.lock().expect("fired").clone();
-    eprintln!("{} seeds: {restarts} restarts, sink failures {fired:?}", pg::seeds(20));
-    for step in [Step::Invoke, Step::PreCommit, Step::Commit, Step::AfterCommit, Step::RecoverCommit] {
-        assert!(fired.get(&step).is_some_and(|n| *n > 0), "no failure at {step:?}: {fired:?}");
+    eprintln!(
+        "{} seeds: {restarts} restarts, sink failures {fired:?}",
+        pg::seeds(20)
+    );
+    for step in [
+        Step::Invoke,
+        Step::PreCommit,
+        Step::Commit,
+        Step::AfterCommit,
+        Step::RecoverCommit,
+    ] {
+        assert!(
+            fired.get(&step).is_some_and(|n| *n > 0),
+            "no failure at {step:?}: {fired:?}"
+        );
     }
     assert!(restarts > 0, "no restart at all");
 }
@@ -157,12 +179,14 @@ fn a_transaction_without_rows_commits_cleanly_and_the_first_row_is_kept() {
     sink.commit(&empty).expect("commit of nothing");
     sink.recover_and_commit(&empty).expect("recover of nothing");
     let mut first = sink.begin_transaction(id(1)).expect("begin");
-    sink.invoke(&mut first, 1_000_007).expect("the first record");
+    sink.invoke(&mut first, 1_000_007)
+        .expect("the first record");
     sink.pre_commit(&mut first).expect("pre-commit");
     assert!(first.prepared);
     assert_eq!(table.rows(), vec![], "nothing visible before the commit");
     sink.commit(&first).expect("commit");
-    sink.recover_and_commit(&first).expect("a second commit finds it committed");
+    sink.recover_and_commit(&first)
+        .expect("a second commit finds it committed");
     assert_eq!(table.rows(), vec![(7, 1_000_007)]);
     assert!(pg::prepared_of(&job_id("empty", 0)).is_empty());
 }
@@ -174,10 +198,15 @@ fn a_job_of_one_record_and_empty_checkpoints_commits_that_record_once() {
     let b = table.builder(false);
     let stats = TransactionStats::new();
     let env = pg::env(&job_id("one", 0), 0);
-    job(&env, 1, pg::config().with_stats(&stats), move |_| Ok(b.build_two_phase_commit()));
+    job(&env, 1, pg::config().with_stats(&stats), move |_| {
+        Ok(b.build_two_phase_commit())
+    });
     env.execute().expect("run");
     assert_eq!(table.rows(), vec![(0, 0)]);
-    assert!(stats.committed() >= 2, "the empty transactions commit too: {stats:?}");
+    assert!(
+        stats.committed() >= 2,
+        "the empty transactions commit too: {stats:?}"
+    );
 }
 
 /// A sink whose first `bad` commit attempts go to a port where no server listens.
@@ -199,7 +228,12 @@ impl TwoPhaseCommitSink<u64> for Unreachable {
         self.sink.pre_commit(t)
     }
     fn commit(&mut self, t: &PostgresTransaction) -> Result<(), BoxError> {
-        if t.prepared && self.bad.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok() {
+        if t.prepared
+            && self
+                .bad
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok()
+        {
             return self.nowhere.commit(t);
         }
         self.sink.commit(t)
@@ -232,8 +266,15 @@ fn the_server_unreachable_at_commit_is_retried_then_failed_over_and_nothing_is_l
         })
     });
     let result = env.execute().expect("run");
-    assert_eq!(bad.load(Ordering::SeqCst), 0, "every unreachable attempt was made");
-    assert!(!result.restarts.is_empty(), "two failed attempts of a commit fail the subtask over");
+    assert_eq!(
+        bad.load(Ordering::SeqCst),
+        0,
+        "every unreachable attempt was made"
+    );
+    assert!(
+        !result.restarts.is_empty(),
+        "two failed attempts of a commit fail the subtask over"
+    );
     assert_eq!(table.rows(), pg::expected_rows());
     assert!(pg::prepared_of(&job_id("unreachable", 0)).is_empty());
 }
@@ -253,10 +294,19 @@ fn a_leftover_prepared_transaction_of_the_job_is_rolled_back_on_restore() {
     assert_eq!(pg::prepared_of(&id), vec![name.clone()]);
     let b = table.builder(false);
     let env = pg::env(&id, 0);
-    job(&env, pg::RECORDS, pg::config(), move |_| Ok(b.build_two_phase_commit()));
+    job(&env, pg::RECORDS, pg::config(), move |_| {
+        Ok(b.build_two_phase_commit())
+    });
     env.execute().expect("run");
-    assert_eq!(table.rows(), pg::expected_rows(), "the leftover's row is not there");
-    assert!(pg::prepared_of(&id).is_empty(), "the leftover was rolled back");
+    assert_eq!(
+        table.rows(),
+        pg::expected_rows(),
+        "the leftover's row is not there"
+    );
+    assert!(
+        pg::prepared_of(&id).is_empty(),
+        "the leftover was rolled back"
+    );
 }
 
 #[test]
@@ -266,12 +316,20 @@ fn a_commit_older_than_the_transaction_timeout_is_reported() {
     for (timeout, late) in [(Duration::ZERO, true), (Duration::from_secs(3_600), false)] {
         table.truncate();
         let stats = TransactionStats::new();
-        let config = pg::config().with_stats(&stats).with_transaction_timeout(timeout);
+        let config = pg::config()
+            .with_stats(&stats)
+            .with_transaction_timeout(timeout);
         let b = table.builder(false);
         let env = pg::env(&job_id("timeout", u64::from(late)), 0);
-        job(&env, pg::RECORDS, config, move |_| Ok(b.build_two_phase_commit()));
+        job(&env, pg::RECORDS, config, move |_| {
+            Ok(b.build_two_phase_commit())
+        });
         env.execute().expect("run");
         assert_eq!(table.rows(), pg::expected_rows());
-        assert_eq!(stats.timed_out() > 0, late, "timeout {timeout:?}: {stats:?}");
+        assert_eq!(
+            stats.timed_out() > 0,
+            late,
+            "timeout {timeout:?}: {stats:?}"
+        );
     }
 }

@@ -21,7 +21,11 @@ struct Flaky<S> {
 }
 
 impl<W: WriteAheadSink<u64>> WriteAheadSink<u64> for Flaky<W> {
-    fn write_batch(&mut self, batch: &TransactionId, records: &[u64]) -> Result<BatchOutcome, BoxError> {
+    fn write_batch(
+        &mut self,
+        batch: &TransactionId,
+        records: &[u64],
+    ) -> Result<BatchOutcome, BoxError> {
         self.chance.fails(Step::Commit)?;
         let outcome = self.sink.write_batch(batch, records)?;
         self.chance.fails(Step::AfterCommit)?;
@@ -77,9 +81,15 @@ fn sweep(
         assert_eq!(table.rows(), expected, "seed {seed}: rows differ");
     }
     let fired = fired.lock().expect("fired").clone();
-    eprintln!("{}: {restarts} restarts, sink failures {fired:?}", table.name);
+    eprintln!(
+        "{}: {restarts} restarts, sink failures {fired:?}",
+        table.name
+    );
     for step in steps {
-        assert!(fired.get(step).is_some_and(|n| *n > 0), "no failure at {step:?}: {fired:?}");
+        assert!(
+            fired.get(step).is_some_and(|n| *n > 0),
+            "no failure at {step:?}: {fired:?}"
+        );
     }
     assert!(restarts > 0, "no restart at all");
 }
@@ -91,21 +101,28 @@ fn the_write_ahead_sink_writes_every_row_exactly_once_whatever_fails() {
     let builder = table.builder(false);
     let env = pg::env(&format!("{}-free", table.name), 0);
     let b = builder.clone();
-    counts(&env).sink_to_write_ahead(pg::config(), move |_| Ok(b.build_write_ahead())).uid("sink");
+    counts(&env)
+        .sink_to_write_ahead(pg::config(), move |_| Ok(b.build_write_ahead()))
+        .uid("sink");
     env.execute().expect("failure-free run");
     let expected = table.rows();
     assert_eq!(expected, pg::expected_rows(), "the failure-free run");
-    sweep(&table, &expected, &[Step::Commit, Step::AfterCommit], |env, seed, fired| {
-        let (b, f) = (builder.clone(), fired.clone());
-        counts(env)
-            .sink_to_write_ahead(pg::config(), move |info| {
-                Ok(Flaky {
-                    sink: b.build_write_ahead(),
-                    chance: Chance::new(seed, info, 60, &f),
+    sweep(
+        &table,
+        &expected,
+        &[Step::Commit, Step::AfterCommit],
+        |env, seed, fired| {
+            let (b, f) = (builder.clone(), fired.clone());
+            counts(env)
+                .sink_to_write_ahead(pg::config(), move |info| {
+                    Ok(Flaky {
+                        sink: b.build_write_ahead(),
+                        chance: Chance::new(seed, info, 60, &f),
+                    })
                 })
-            })
-            .uid("sink");
-    });
+                .uid("sink");
+        },
+    );
 }
 
 #[test]
@@ -121,10 +138,15 @@ fn a_write_ahead_batch_written_before_is_not_written_again() {
         attempt: 0,
         sequence: 0,
     };
-    assert_eq!(sink.write_batch(&batch, &[3, 1_000_003]).expect("write"), BatchOutcome::Written);
+    assert_eq!(
+        sink.write_batch(&batch, &[3, 1_000_003]).expect("write"),
+        BatchOutcome::Written
+    );
     let mut again = table.builder(false).build_write_ahead();
     assert_eq!(
-        again.write_batch(&batch, &[3, 1_000_003]).expect("write again"),
+        again
+            .write_batch(&batch, &[3, 1_000_003])
+            .expect("write again"),
         BatchOutcome::AlreadyWritten
     );
     assert_eq!(table.rows(), vec![(3, 3), (3, 1_000_003)]);
@@ -137,19 +159,28 @@ fn the_upsert_sink_ends_with_the_failure_free_value_of_every_key_whatever_fails(
     let builder = table.builder(true);
     let env = pg::env(&format!("{}-free", table.name), 0);
     let b = builder.clone();
-    counts(&env).sink_to_upsert(pg::config(), 50, move |_| Ok(b.build_upsert(|r| r % 1_000_000))).uid("sink");
+    counts(&env)
+        .sink_to_upsert(pg::config(), 50, move |_| {
+            Ok(b.build_upsert(|r| r % 1_000_000))
+        })
+        .uid("sink");
     env.execute().expect("failure-free run");
     let expected = table.rows();
     assert_eq!(expected, pg::expected_by_key(), "the failure-free run");
-    sweep(&table, &expected, &[Step::Invoke, Step::AfterCommit], |env, seed, fired| {
-        let (b, f) = (builder.clone(), fired.clone());
-        counts(env)
-            .sink_to_upsert(pg::config(), 50, move |info| {
-                Ok(Flaky {
-                    sink: b.build_upsert(|r| r % 1_000_000),
-                    chance: Chance::new(seed, info, 20, &f),
+    sweep(
+        &table,
+        &expected,
+        &[Step::Invoke, Step::AfterCommit],
+        |env, seed, fired| {
+            let (b, f) = (builder.clone(), fired.clone());
+            counts(env)
+                .sink_to_upsert(pg::config(), 50, move |info| {
+                    Ok(Flaky {
+                        sink: b.build_upsert(|r| r % 1_000_000),
+                        chance: Chance::new(seed, info, 20, &f),
+                    })
                 })
-            })
-            .uid("sink");
-    });
+                .uid("sink");
+        },
+    );
 }

@@ -115,7 +115,10 @@ impl<T> PostgresSinkBuilder<T> {
 
     /// An upsert sink; `key` is the record's conflict key (what the statement's `ON CONFLICT`
     /// names), so that of the records of one key in a batch only the last is written.
-    pub fn build_upsert<K>(&self, key: impl Fn(&T) -> K + Send + Sync + 'static) -> PostgresUpsertSink<T>
+    pub fn build_upsert<K>(
+        &self,
+        key: impl Fn(&T) -> K + Send + Sync + 'static,
+    ) -> PostgresUpsertSink<T>
     where
         K: Hash + Eq,
     {

@@ -54,7 +54,9 @@ pub fn ensure_prepared_transactions(url: &str) -> Result<u32, SetupError> {
         source,
     })?;
     let show = "SELECT current_setting('max_prepared_transactions')::int, current_setting('server_version_num')::int";
-    let row = client.query_one(show, &[]).map_err(query("reading max_prepared_transactions"))?;
+    let row = client
+        .query_one(show, &[])
+        .map_err(query("reading max_prepared_transactions"))?;
     let (current, version): (i32, i32) = (row.get(0), row.get(1));
     if current > 0 {
         return Ok(current as u32);
@@ -63,7 +65,9 @@ pub fn ensure_prepared_transactions(url: &str) -> Result<u32, SetupError> {
     client
         .batch_execute(&alter)
         .map_err(query("ALTER SYSTEM SET max_prepared_transactions"))?;
-    tracing::warn!("set max_prepared_transactions = {MAX_PREPARED_TRANSACTIONS}; PostgreSQL must restart");
+    tracing::warn!(
+        "set max_prepared_transactions = {MAX_PREPARED_TRANSACTIONS}; PostgreSQL must restart"
+    );
     Err(SetupError::RestartNeeded {
         command: format!(
             "pg_ctlcluster --skip-systemctl-redirect {} main restart",

@@ -4,7 +4,7 @@
 
 use super::error::PostgresSinkError;
 use postgres::types::ToSql;
-use postgres::GenericClient;
+use postgres::{GenericClient, Statement};
 use std::sync::Arc;
 
 /// The parameters of one record, `$1..$n` in order.
@@ -58,7 +58,8 @@ impl<T> InsertStatement<T> {
             + lower[values..]
                 .find('(')
                 .ok_or_else(|| invalid("no ( after VALUES"))?;
-        let close = matching_paren(sql, open).ok_or_else(|| invalid("unbalanced ( after VALUES"))?;
+        let close =
+            matching_paren(sql, open).ok_or_else(|| invalid("unbalanced ( after VALUES"))?;
         let tuple = &sql[open..=close];
         let arity = placeholders(tuple).into_iter().max().unwrap_or(0);
         if arity == 0 {
@@ -73,13 +74,14 @@ impl<T> InsertStatement<T> {
         })
     }
 
-    /// How many rows go into one statement at most.
+    /// How many rows go into one statement at most (`batch_size`, unless that has more
+    /// parameters than PostgreSQL takes).
     pub(crate) fn rows_per_statement(&self, batch_size: usize) -> usize {
         batch_size.clamp(1, MAX_PARAMS / self.arity)
     }
 
     /// The statement text for `rows` rows.
-    fn text(&self, rows: usize) -> String {
+    pub(crate) fn text(&self, rows: usize) -> String {
         let mut sql = self.head.clone();
         for row in 0..rows {
             if row > 0 {
@@ -91,16 +93,17 @@ impl<T> InsertStatement<T> {
         sql
     }
 
-    /// Writes `records` with `client`, `per_statement` rows per statement; returns the rows
-    /// the server reported.
+    /// Writes `records` with `client`, `full.0` rows per statement, with `full.1` (the text of
+    /// [`text`](Self::text)`(full.0)` prepared) for full statements; returns the rows the server
+    /// reported.
     pub(crate) fn execute(
         &self,
         client: &mut impl GenericClient,
         records: &[T],
-        per_statement: usize,
+        full: (usize, &Statement),
     ) -> Result<u64, postgres::Error> {
+        let (per_statement, statement) = full;
         let mut written = 0;
-        let mut full = None;
         for chunk in records.chunks(per_statement.max(1)) {
             let params: Vec<Params> = chunk.iter().map(|r| (self.params)(r)).collect();
             let refs: Vec<&(dyn ToSql + Sync)> = params
@@ -109,10 +112,6 @@ impl<T> InsertStatement<T> {
                 .map(|p| p.as_ref() as &(dyn ToSql + Sync))
                 .collect();
             written += if chunk.len() == per_statement {
-                let statement = match &full {
-                    Some(s) => s,
-                    None => full.insert(client.prepare(&self.text(per_statement))?),
-                };
                 client.execute(statement, &refs)?
             } else {
                 client.execute(&self.text(chunk.len()), &refs)?
@@ -199,7 +198,11 @@ mod tests {
 
     #[test]
     fn a_statement_without_a_values_tuple_or_parameters_is_refused() {
-        for sql in ["INSERT INTO t SELECT 1", "INSERT INTO t VALUES (1", "INSERT INTO t VALUES (1)"] {
+        for sql in [
+            "INSERT INTO t SELECT 1",
+            "INSERT INTO t VALUES (1",
+            "INSERT INTO t VALUES (1)",
+        ] {
             let e = InsertStatement::<i64>::new("t", sql, |_| Vec::new()).err();
             assert!(
                 matches!(e, Some(PostgresSinkError::InvalidStatement { .. })),

@@ -56,6 +56,14 @@ impl<T> PostgresTwoPhaseCommitSink<T> {
             source,
         };
         let per_statement = self.statement.rows_per_statement(self.batch_size);
+        let full = match self.writer.prepare(&self.statement.text(per_statement)) {
+            Ok(full) => full,
+            Err(e) => {
+                self.writer.reset();
+                self.begun = None;
+                return Err(e);
+            }
+        };
         let client = self.writer.client()?;
         let mut result = Ok(0);
         if self.begun.as_deref() != Some(txn.name.as_str()) {
@@ -63,7 +71,9 @@ impl<T> PostgresTwoPhaseCommitSink<T> {
         }
         if result.is_ok() {
             self.begun = Some(txn.name.clone());
-            result = self.statement.execute(client, &self.buffer, per_statement);
+            result = self
+                .statement
+                .execute(client, &self.buffer, (per_statement, &full));
         }
         match result {
             Ok(_) => {
@@ -81,7 +91,11 @@ impl<T> PostgresTwoPhaseCommitSink<T> {
 
     /// Runs `COMMIT PREPARED` or `ROLLBACK PREPARED` of `name` on the committer; `Ok(false)`
     /// when the server does not hold `name` prepared (SQLSTATE 42704).
-    fn finish_prepared(&mut self, step: &'static str, name: &str) -> Result<bool, PostgresSinkError> {
+    fn finish_prepared(
+        &mut self,
+        step: &'static str,
+        name: &str,
+    ) -> Result<bool, PostgresSinkError> {
         let client = self.committer.client()?;
         match client.batch_execute(&format!("{step} {}", literal(name))) {
             Ok(()) => Ok(true),
@@ -139,7 +153,9 @@ impl<T: Send + 'static> TwoPhaseCommitSink<T> for PostgresTwoPhaseCommitSink<T> 
         }
         self.begun = None;
         let client = self.writer.client()?;
-        if let Err(source) = client.batch_execute(&format!("PREPARE TRANSACTION {}", literal(&txn.name))) {
+        if let Err(source) =
+            client.batch_execute(&format!("PREPARE TRANSACTION {}", literal(&txn.name)))
+        {
             self.writer.reset();
             return Err(Box::new(PostgresSinkError::Transaction {
                 step: "PREPARE TRANSACTION",
@@ -186,7 +202,11 @@ impl<T: Send + 'static> TwoPhaseCommitSink<T> for PostgresTwoPhaseCommitSink<T> 
             self.buffer.clear();
         }
         if !self.finish_prepared("ROLLBACK PREPARED", &txn.name)? && txn.prepared {
-            tracing::info!("transaction {} of table {} was gone already", txn.name, self.table);
+            tracing::info!(
+                "transaction {} of table {} was gone already",
+                txn.name,
+                self.table
+            );
         }
         Ok(())
     }
@@ -194,7 +214,10 @@ impl<T: Send + 'static> TwoPhaseCommitSink<T> for PostgresTwoPhaseCommitSink<T> 
     fn prepared_transactions(&mut self, prefix: &str) -> Result<Vec<String>, BoxError> {
         let pattern = format!(
             "{}%",
-            prefix.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+            prefix
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
         );
         let client = self.committer.client()?;
         let rows = match client.query(
@@ -216,7 +239,10 @@ impl<T: Send + 'static> TwoPhaseCommitSink<T> for PostgresTwoPhaseCommitSink<T> 
 
     fn abort_prepared(&mut self, name: &str) -> Result<(), BoxError> {
         if self.finish_prepared("ROLLBACK PREPARED", name)? {
-            tracing::info!("rolled back transaction {name} of table {}, left by a crashed deployment", self.table);
+            tracing::info!(
+                "rolled back transaction {name} of table {}, left by a crashed deployment",
+                self.table
+            );
         }
         Ok(())
     }

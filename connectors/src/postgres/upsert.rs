@@ -38,10 +38,14 @@ impl<T: Clone + Send + 'static> UpsertSink<T> for PostgresUpsertSink<T> {
             .collect();
         let per_statement = self.statement.rows_per_statement(self.batch_size);
         self.batches += 1;
+        let full = self
+            .connection
+            .prepare(&self.statement.text(per_statement))?;
         let client = self.connection.client()?;
         let written = (|| {
             let mut txn = client.transaction()?;
-            self.statement.execute(&mut txn, &last, per_statement)?;
+            self.statement
+                .execute(&mut txn, &last, (per_statement, &full))?;
             txn.commit()
         })();
         written.map_err(|source| {

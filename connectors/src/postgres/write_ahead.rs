@@ -58,6 +58,9 @@ impl<T> PostgresWriteAheadSink<T> {
             self.marker_table
         );
         let per_statement = self.statement.rows_per_statement(self.batch_size);
+        let full = self
+            .connection
+            .prepare(&self.statement.text(per_statement))?;
         let client = self.connection.client()?;
         let written = (|| {
             let mut txn = client.transaction()?;
@@ -65,7 +68,8 @@ impl<T> PostgresWriteAheadSink<T> {
                 txn.rollback()?;
                 return Ok(BatchOutcome::AlreadyWritten);
             }
-            self.statement.execute(&mut txn, records, per_statement)?;
+            self.statement
+                .execute(&mut txn, records, (per_statement, &full))?;
             txn.commit()?;
             Ok(BatchOutcome::Written)
         })();

@@ -73,7 +73,10 @@ impl Table {
     pub fn rows(&self) -> Vec<(i64, i64)> {
         let mut c = client();
         let rows = c
-            .query(&format!("SELECT k, v FROM {} ORDER BY k, v", self.name), &[])
+            .query(
+                &format!("SELECT k, v FROM {} ORDER BY k, v", self.name),
+                &[],
+            )
             .expect("read the test table");
         rows.iter().map(|r| (r.get(0), r.get(1))).collect()
     }
@@ -205,7 +208,12 @@ pub struct Chance {
 
 impl Chance {
     /// A chance drawn from `seed` and the subtask's index and attempt.
-    pub fn new(seed: u64, info: &weir::OperatorInfo, per_mille: u64, fired: &Arc<Mutex<BTreeMap<Step, u64>>>) -> Chance {
+    pub fn new(
+        seed: u64,
+        info: &weir::OperatorInfo,
+        per_mille: u64,
+        fired: &Arc<Mutex<BTreeMap<Step, u64>>>,
+    ) -> Chance {
         let s = &info.subtask;
         Chance {
             rng: (seed << 20) ^ ((s.attempt as u64) << 8) ^ (s.index as u64 + 1) | 1,
