@@ -11,3 +11,6 @@
 #![deny(missing_docs)]
 
 pub mod env;
+
+#[cfg(feature = "mysql")]
+pub mod mysql;
