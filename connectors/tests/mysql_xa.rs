@@ -60,6 +60,9 @@ fn every_row_is_committed_exactly_once_whatever_fails() {
         let f = fired.clone();
         mysql_common::counts(&env, RECORDS)
             .sink_to_two_phase_commit(mysql_common::config(), move |info| {
+                if mysql_common::fails_open(seed, info, &f) {
+                    return Err("injected failure opening the sink".into());
+                }
                 let s = &info.subtask;
                 Ok(Flaky {
                     inner: builder.build()?,
@@ -88,7 +91,12 @@ fn every_row_is_committed_exactly_once_whatever_fails() {
     }
     let fired = fired.lock().expect("fired");
     eprintln!("sink faults fired: {fired:?}; injected by the runtime: {injected:?}");
-    for step in [Step::PreCommit, Step::CommitAfter, Step::RecoverCommit] {
+    for step in [
+        Step::PreCommit,
+        Step::CommitAfter,
+        Step::RecoverCommit,
+        Step::Open,
+    ] {
         assert!(
             fired.get(&step).is_some_and(|n| *n > 0),
             "no failure at {step:?}: {fired:?}"

@@ -168,6 +168,29 @@ pub enum Step {
     CommitAfter,
     /// Before committing on restore.
     RecoverCommit,
+    /// Building the sink of a restarted subtask.
+    Open,
+    /// Before an upsert batch.
+    UpsertBefore,
+    /// After an upsert batch committed.
+    UpsertAfter,
+}
+
+/// Whether building the sink of a restarted subtask fails (1 in 8 restarts, by seed, subtask
+/// and attempt), counted in `fired`.
+pub fn fails_open(
+    seed: u64,
+    info: &weir::OperatorInfo,
+    fired: &Mutex<BTreeMap<Step, u64>>,
+) -> bool {
+    let s = &info.subtask;
+    let mut x = (seed << 24) ^ ((s.attempt as u64) << 4) ^ s.index as u64;
+    x = x.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let fails = s.attempt > 0 && (x >> 40) % 8 == 0;
+    if fails {
+        *fired.lock().expect("fired").entry(Step::Open).or_insert(0) += 1;
+    }
+    fails
 }
 
 /// Wraps an XA sink and fails each of `steps` with `per_mille` chance, counting what fired.
