@@ -11,7 +11,7 @@ pub enum MySqlSinkError {
         /// The sink's table.
         table: String,
         /// What the driver says.
-        source: mysql::UrlError,
+        source: Box<mysql::UrlError>,
     },
     /// The server cannot be reached.
     #[error(
@@ -24,7 +24,7 @@ pub enum MySqlSinkError {
         /// The sink's table.
         table: String,
         /// What the driver says.
-        source: mysql::Error,
+        source: Box<mysql::Error>,
     },
     /// A statement of the XA protocol failed.
     #[error("{statement} of XA transaction {transaction} (table {table}) failed: {source}")]
@@ -36,7 +36,7 @@ pub enum MySqlSinkError {
         /// The sink's table.
         table: String,
         /// What the driver says.
-        source: mysql::Error,
+        source: Box<mysql::Error>,
     },
     /// Writing rows failed.
     #[error("writing {rows} rows into {table} (transaction {transaction}) failed: {source}")]
@@ -48,7 +48,7 @@ pub enum MySqlSinkError {
         /// The transaction's name, or `-` for an upsert batch.
         transaction: String,
         /// What the driver says.
-        source: mysql::Error,
+        source: Box<mysql::Error>,
     },
     /// A transaction that must be committed is not prepared, and no earlier attempt of this
     /// sink may have committed it: committing it now could lose its rows silently.
@@ -84,7 +84,7 @@ pub enum MySqlSinkError {
         /// The sink's table.
         table: String,
         /// What the driver says.
-        source: mysql::Error,
+        source: Box<mysql::Error>,
     },
 }
 

@@ -19,7 +19,7 @@ impl Server {
     pub(crate) fn new(url: &str, table: &str) -> Result<Server, MySqlSinkError> {
         let opts = Opts::from_url(url).map_err(|source| MySqlSinkError::Url {
             table: table.to_string(),
-            source,
+            source: Box::new(source),
         })?;
         let label = format!(
             "{}:{}/{}",
@@ -39,7 +39,7 @@ impl Server {
         Conn::new(self.opts.clone()).map_err(|source| MySqlSinkError::Connect {
             server: self.label.clone(),
             table: self.table.clone(),
-            source,
+            source: Box::new(source),
         })
     }
 

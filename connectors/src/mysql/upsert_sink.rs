@@ -84,7 +84,7 @@ impl<T: Send + 'static> UpsertSink<T> for MySqlUpsertSink<T> {
                 rows: records.len(),
                 table: self.server.table.clone(),
                 transaction: "-".into(),
-                source,
+                source: Box::new(source),
             }
             .into());
         }

@@ -34,7 +34,7 @@ pub(crate) fn run(
         statement,
         transaction: name.to_string(),
         table: table.to_string(),
-        source,
+        source: Box::new(source),
     })
 }
 
@@ -91,14 +91,14 @@ pub(crate) fn finish(
                     statement,
                     transaction: name.to_string(),
                     table: server.table.clone(),
-                    source,
+                    source: Box::new(source),
                 });
             }
         };
         let listed = recover(c, name).map_err(|source| MySqlSinkError::Recover {
             server: server.label.clone(),
             table: server.table.clone(),
-            source,
+            source: Box::new(source),
         })?;
         if !listed.iter().any(|n| n == name) {
             tracing::debug!(transaction = name, %error, "{statement}: not prepared");

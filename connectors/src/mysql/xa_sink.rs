@@ -153,7 +153,7 @@ impl<T> MySqlXaSink<T> {
                 rows,
                 table: self.table().to_string(),
                 transaction: transaction.name.clone(),
-                source,
+                source: Box::new(source),
             }
             .into());
         }
@@ -307,7 +307,7 @@ impl<T: Send + 'static> TwoPhaseCommitSink<T> for MySqlXaSink<T> {
                 Err(MySqlSinkError::Recover {
                     server: self.server.label.clone(),
                     table: self.server.table.clone(),
-                    source,
+                    source: Box::new(source),
                 }
                 .into())
             }
