@@ -85,7 +85,7 @@ fn every_row_is_committed_exactly_once_whatever_fails() {
                 }
             }
         }
-        assert_eq!(table.values(), expected, "seed {seed}: rows differ");
+        mysql_common::assert_same_rows(&table.values(), &expected, &format!("seed {seed}"));
         let left = mysql_common::prepared_of(&job);
         assert!(left.is_empty(), "seed {seed}: left prepared: {left:?}");
     }
@@ -205,7 +205,7 @@ fn a_leftover_prepared_transaction_of_the_job_is_rolled_back_and_others_are_kept
         .sink_to_two_phase_commit(mysql_common::config(), move |_| Ok(builder.build()?))
         .uid("sink");
     env.execute().expect("runs");
-    assert_eq!(table.values(), mysql_common::expected_counts(500));
+    mysql_common::assert_same_rows(&table.values(), &mysql_common::expected_counts(500), "rows");
     assert!(
         mysql_common::prepared_of(&job).is_empty(),
         "the leftover stays"

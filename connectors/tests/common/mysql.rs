@@ -267,3 +267,35 @@ impl TwoPhaseCommitSink<u64> for Flaky {
         self.inner.abort_prepared(name)
     }
 }
+
+/// Fails unless `actual` and `expected` (both sorted) hold the same values as often, naming
+/// how many are missing and doubled and the first few of each (not all of them).
+pub fn assert_same_rows(actual: &[u64], expected: &[u64], what: &str) {
+    if actual == expected {
+        return;
+    }
+    let mut counts: BTreeMap<u64, i64> = BTreeMap::new();
+    for v in expected {
+        *counts.entry(*v).or_insert(0) += 1;
+    }
+    for v in actual {
+        *counts.entry(*v).or_insert(0) -= 1;
+    }
+    let missing: Vec<u64> = (counts.iter())
+        .filter(|(_, n)| **n > 0)
+        .map(|(v, _)| *v)
+        .collect();
+    let extra: Vec<u64> = (counts.iter())
+        .filter(|(_, n)| **n < 0)
+        .map(|(v, _)| *v)
+        .collect();
+    panic!(
+        "{what}: {} rows, {} expected; {} missing (first {:?}), {} doubled or foreign (first {:?})",
+        actual.len(),
+        expected.len(),
+        missing.len(),
+        &missing[..missing.len().min(8)],
+        extra.len(),
+        &extra[..extra.len().min(8)],
+    );
+}
