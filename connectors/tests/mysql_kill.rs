@@ -14,7 +14,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use weir_connectors::mysql::MySqlXaSink;
 
-const RECORDS: u64 = 150_000;
+/// Records per kill: enough that the job outlives every kill.
+const RECORDS_PER_KILL: u64 = 15_000;
 const CHILD: &str = "WEIR_MYSQL_KILL_CHILD";
 
 fn kills() -> u64 {
@@ -31,10 +32,13 @@ fn child_job() {
     let Ok(spec) = std::env::var(CHILD) else {
         return;
     };
-    let mut parts = spec.splitn(3, '|');
-    let (Some(table), Some(job), Some(dir)) = (parts.next(), parts.next(), parts.next()) else {
-        panic!("{CHILD}={spec:?}: want table|job|dir");
+    let mut parts = spec.splitn(4, '|');
+    let (Some(records), Some(table), Some(job), Some(dir)) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        panic!("{CHILD}={spec:?}: want records|table|job|dir");
     };
+    let records: u64 = records.parse().expect("records");
     let mut env = mysql_common::env(job, Duration::from_millis(100));
     env.set_checkpoint_dir(dir);
     if Path::new(dir).join(job).exists() {
@@ -47,16 +51,16 @@ fn child_job() {
         |v: &u64| vec![(v % 1_000_000).into(), (*v).into()],
     );
     let builder = MySqlXaSink::builder(table, insert).batch_size(128);
-    mysql_common::counts(&env, RECORDS)
+    mysql_common::counts(&env, records)
         .sink_to_two_phase_commit(mysql_common::config(), move |_| Ok(builder.build()?))
         .uid("sink");
     env.execute().expect("the child's job");
 }
 
-fn spawn(table: &str, job: &str, dir: &Path) -> Child {
+fn spawn(records: u64, table: &str, job: &str, dir: &Path) -> Child {
     Command::new(std::env::current_exe().expect("test binary"))
         .args(["--exact", "child_job", "--nocapture", "--test-threads=1"])
-        .env(CHILD, format!("{table}|{job}|{}", dir.display()))
+        .env(CHILD, format!("{records}|{table}|{job}|{}", dir.display()))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -81,6 +85,7 @@ fn exactly_once_under_sigkill() {
     if std::env::var(CHILD).is_ok() {
         return;
     }
+    let records = RECORDS_PER_KILL * kills().max(1);
     let table = Table::new("xa_kill", false);
     let job = format!("xa-kill-{}", std::process::id());
     let dir: PathBuf = std::env::temp_dir().join(format!("weir-mysql-kill-{}", std::process::id()));
@@ -89,11 +94,11 @@ fn exactly_once_under_sigkill() {
     let mut landed_prepared = 0;
     let mut killed = 0;
     while killed < kills() {
-        let mut child = spawn(&table.name, &job, &dir);
+        let mut child = spawn(records, &table.name, &job, &dir);
         rng ^= rng << 13;
         rng ^= rng >> 7;
         rng ^= rng << 17;
-        let exited = if killed % 2 == 0 {
+        let exited_early = if killed % 2 == 0 {
             // At the moment a transaction of the job is prepared.
             !poll(Duration::from_secs(60), || {
                 !mysql_common::prepared_of(&job).is_empty()
@@ -108,8 +113,9 @@ fn exactly_once_under_sigkill() {
             });
             child.try_wait().ok().flatten().is_some()
         };
-        if exited {
-            panic!("the child ended before kill {killed}: make the job longer");
+        if exited_early {
+            let status = child.wait().expect("reaped");
+            panic!("the child ended ({status}) before kill {killed}: make the job longer");
         }
         child.kill().expect("SIGKILL");
         child.wait().expect("reaped");
@@ -118,7 +124,7 @@ fn exactly_once_under_sigkill() {
             landed_prepared += 1;
         }
     }
-    let mut child = spawn(&table.name, &job, &dir);
+    let mut child = spawn(records, &table.name, &job, &dir);
     let finished = poll(Duration::from_secs(300), || {
         child.try_wait().ok().flatten().is_some()
     });
@@ -129,7 +135,7 @@ fn exactly_once_under_sigkill() {
     let values = table.values();
     mysql_common::assert_same_rows(
         &values,
-        &mysql_common::expected_counts(RECORDS),
+        &mysql_common::expected_counts(records),
         "after the kills",
     );
     assert!(mysql_common::prepared_of(&job).is_empty(), "prepared left");
