@@ -15,6 +15,14 @@ use weir_connectors::mysql::{InsertStatement, MySqlUpsertSink};
 
 const RECORDS: u64 = 6_000;
 
+/// Subtask `subtask` of the counting task, in whichever attempt.
+fn any_attempt(subtask: u32) -> Target {
+    Target {
+        attempt: None,
+        ..Target::first_attempt("count", subtask)
+    }
+}
+
 fn seeds() -> u64 {
     match std::env::var("WEIR_MYSQL_SEEDS") {
         Ok(v) => v
@@ -71,6 +79,7 @@ fn every_key_ends_as_in_the_failure_free_run_whatever_fails() {
     assert_eq!(expected.len(), 13);
     let fired = Arc::new(Mutex::new(BTreeMap::new()));
     let mut restarts = 0;
+    let mut injected: BTreeMap<&str, u64> = BTreeMap::new();
     for seed in 1..=seeds() {
         let table = Table::new("upsert", true);
         let mut env = mysql_common::env(
@@ -84,12 +93,13 @@ fn every_key_ends_as_in_the_failure_free_run_whatever_fails() {
                     probability: 0.000_2,
                     uid: Some("count".into()),
                 })
+                // Every attempt: checkpoint ids are never reused, so each fires once.
                 .with(Fault::FailInSnapshot {
-                    target: Target::first_attempt("count", (seed % 2) as u32),
+                    target: any_attempt((seed % 2) as u32),
                     checkpoint: 2 + seed % 3,
                 })
                 .with(Fault::FailInCommit {
-                    target: Target::first_attempt("count", ((seed + 1) % 2) as u32),
+                    target: any_attempt(((seed + 1) % 2) as u32),
                     checkpoint: 2 + seed % 2,
                 }),
         );
@@ -111,10 +121,24 @@ fn every_key_ends_as_in_the_failure_free_run_whatever_fails() {
             .uid("sink");
         let result = env.execute().unwrap_or_else(|e| panic!("seed {seed}: {e}"));
         restarts += result.restarts.len();
+        for restart in &result.restarts {
+            let message = restart.cause.to_string();
+            for what in ["random failure", "committing checkpoint"] {
+                if message.contains(what) {
+                    *injected.entry(what).or_insert(0) += 1;
+                }
+            }
+        }
         assert_eq!(table.by_key(), expected, "seed {seed}: keys differ");
     }
     let fired = fired.lock().expect("fired");
-    eprintln!("upsert faults fired: {fired:?}; restarts: {restarts}");
+    eprintln!("upsert faults fired: {fired:?}; by the runtime: {injected:?}; restarts: {restarts}");
+    for what in ["random failure", "committing checkpoint"] {
+        assert!(
+            injected.get(what).is_some_and(|n| *n > 0),
+            "no {what}: {injected:?}"
+        );
+    }
     for step in [Step::UpsertBefore, Step::UpsertAfter, Step::Open] {
         assert!(
             fired.get(&step).is_some_and(|n| *n > 0),
