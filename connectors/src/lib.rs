@@ -14,3 +14,5 @@ pub mod env;
 
 #[cfg(feature = "postgres")]
 pub mod postgres;
+#[cfg(feature = "mysql")]
+pub mod mysql;
