@@ -16,7 +16,10 @@ use weir::sink::transactional_file::{
 use weir::sink::two_phase_commit::{
     TransactionId, TransactionStats, TwoPhaseCommitConfig, TwoPhaseCommitSink,
 };
-use weir::{BoxError, DataStream, Fault, FaultInjector, RestartStrategyConfig, StreamEnvironment, Target};
+use weir::{
+    BoxError, DataStream, ExternalizedCheckpointRetention, Fault, FaultInjector,
+    RestartStrategyConfig, StreamEnvironment, Target,
+};
 
 const RECORDS: u64 = 20_000;
 
@@ -34,7 +37,11 @@ fn list(dir: &Path) -> Listing {
         hidden: Vec::new(),
     };
     for entry in std::fs::read_dir(dir).expect("list the sink's directory") {
-        let name = entry.expect("entry").file_name().into_string().expect("utf-8");
+        let name = entry
+            .expect("entry")
+            .file_name()
+            .into_string()
+            .expect("utf-8");
         match name.starts_with('.') {
             true => listing.hidden.push(name),
             false => {
@@ -50,7 +57,10 @@ fn list(dir: &Path) -> Listing {
 fn visible_lines(listing: &Listing) -> Vec<u64> {
     let mut lines = Vec::new();
     for (name, text) in &listing.visible {
-        assert!(text.is_empty() || text.ends_with('\n'), "{name} ends in a partial line");
+        assert!(
+            text.is_empty() || text.ends_with('\n'),
+            "{name} ends in a partial line"
+        );
         lines.extend(text.lines().map(|l| l.parse::<u64>().expect("a number")));
     }
     lines.sort_unstable();
@@ -68,8 +78,10 @@ fn configure(env: &mut StreamEnvironment, job: &str, seed: u64) {
     env.set_job_id(&format!("{job}-{seed}-{}", std::process::id()));
 }
 
+/// A real-time environment: the sink's fsyncs take real time, which the paused clock of
+/// deterministic mode would skip over (a checkpoint waiting for a pre-commit would expire).
 fn env(job: &str, seed: u64) -> StreamEnvironment {
-    let mut env = common::deterministic_env(seed);
+    let mut env = common::no_restart_env();
     configure(&mut env, job, seed);
     env
 }
@@ -80,11 +92,15 @@ fn config() -> TwoPhaseCommitConfig {
         .with_retry_backoff(Duration::from_millis(1))
 }
 
-/// sequence → key_by → running count per key, as `key * 1_000_000 + count`, rebalanced (so
-/// the sink is a task of its own, which faults can aim at by the uid "sink").
+/// Paced numbers (16 per millisecond and subtask, so that a run spans checkpoints) → key_by →
+/// running count per key, as `key * 1_000_000 + count`, rebalanced (so the sink is a task of
+/// its own, which faults can aim at by the uid "sink").
 fn counts(env: &StreamEnvironment, records: u64) -> DataStream<u64> {
-    env.generate_sequence(0, records - 1)
-        .uid("numbers")
+    let pace = common::Pace::Every {
+        burst: 16,
+        polls: 1,
+    };
+    common::paced(env, "numbers", records, pace)
         .key_by(|x| x % 13)
         .map(|x| x % 13)
         .uid("key")
@@ -158,7 +174,11 @@ impl TwoPhaseCommitSink<u64> for Flaky {
         self.invoke_batch(txn, vec![record])
     }
 
-    fn invoke_batch(&mut self, txn: &mut FileTransaction, records: Vec<u64>) -> Result<(), BoxError> {
+    fn invoke_batch(
+        &mut self,
+        txn: &mut FileTransaction,
+        records: Vec<u64>,
+    ) -> Result<(), BoxError> {
         self.maybe_fail(Step::Invoke)?;
         self.inner.invoke_batch(txn, records)
     }
@@ -252,22 +272,44 @@ fn every_line_is_visible_exactly_once_whatever_step_fails_and_no_hidden_file_is_
         let result = env.execute().unwrap_or_else(|e| panic!("seed {seed}: {e}"));
         for restart in &result.restarts {
             let cause = restart.cause.to_string();
-            for kind in ["in the snapshot of checkpoint", "committing checkpoint", "at record"] {
+            for kind in [
+                "in the snapshot of checkpoint",
+                "committing checkpoint",
+                "at record",
+            ] {
                 if cause.contains(kind) {
                     *runtime_fired.entry(kind).or_insert(0) += 1;
                 }
             }
         }
         let listing = list(&path);
-        assert!(listing.hidden.is_empty(), "seed {seed}: left {:?}", listing.hidden);
-        assert!(visible_lines(&listing) == expected, "seed {seed}: lines differ");
+        assert!(
+            listing.hidden.is_empty(),
+            "seed {seed}: left {:?}",
+            listing.hidden
+        );
+        assert!(
+            visible_lines(&listing) == expected,
+            "seed {seed}: lines differ"
+        );
     }
     let fired = fired.lock().expect("lock").clone();
-    for step in [Step::Invoke, Step::PreCommit, Step::AfterCommit, Step::RecoverCommit] {
-        assert!(fired.get(&step).is_some_and(|n| *n > 0), "no failure at {step:?}: {fired:?}");
+    for step in [
+        Step::Invoke,
+        Step::PreCommit,
+        Step::AfterCommit,
+        Step::RecoverCommit,
+    ] {
+        assert!(
+            fired.get(&step).is_some_and(|n| *n > 0),
+            "no failure at {step:?}: {fired:?}"
+        );
     }
     for kind in ["in the snapshot of checkpoint", "committing checkpoint"] {
-        assert!(runtime_fired.contains_key(kind), "no failure {kind}: {runtime_fired:?}");
+        assert!(
+            runtime_fired.contains_key(kind),
+            "no failure {kind}: {runtime_fired:?}"
+        );
     }
 }
 
@@ -306,7 +348,7 @@ fn checkpoints_without_records_make_no_visible_file_and_no_error() {
 fn rolling_by_size_makes_several_whole_parts_per_checkpoint() {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut env = env("rolling", 0);
-    // Only the job's final checkpoint: one transaction per subtask.
+    // Few checkpoints (the job's final ones, on real time): about one transaction per subtask.
     env.enable_checkpointing(common::MANUAL_ONLY);
     let sink = FileSink::for_lines(dir.path())
         .with_rolling(RollingPolicy::by_size(1_000))
@@ -323,16 +365,29 @@ fn rolling_by_size_makes_several_whole_parts_per_checkpoint() {
     // By transaction (the name without its part number): each part but the last is full.
     let mut parts = BTreeMap::<String, Vec<(u32, usize)>>::new();
     for (name, text) in &listing.visible {
-        assert!(name.starts_with("numbers-") && name.ends_with(".txt"), "{name}");
+        assert!(
+            name.starts_with("numbers-") && name.ends_with(".txt"),
+            "{name}"
+        );
         let stem = name.trim_end_matches(".txt");
         let (transaction, part) = stem.rsplit_once('-').expect("a part number");
         let part = part.parse().expect("a part number");
-        parts.entry(transaction.to_string()).or_default().push((part, text.len()));
+        parts
+            .entry(transaction.to_string())
+            .or_default()
+            .push((part, text.len()));
     }
-    assert_eq!(parts.len(), 2, "one transaction per subtask: {:?}", parts.keys());
+    assert!(
+        (2..=4).contains(&parts.len()),
+        "about one transaction per subtask: {:?}",
+        parts.keys()
+    );
+    assert!(
+        parts.values().any(|sizes| sizes.len() >= 10),
+        "a transaction of many parts: {parts:?}"
+    );
     for (transaction, mut sizes) in parts {
         sizes.sort_unstable();
-        assert!(sizes.len() >= 10, "{transaction}: {sizes:?}");
         let numbers: Vec<u32> = sizes.iter().map(|s| s.0).collect();
         assert_eq!(numbers, (0..sizes.len() as u32).collect::<Vec<_>>());
         let full = &sizes[..sizes.len() - 1];
@@ -362,7 +417,11 @@ fn leftover_hidden_files_of_the_job_are_deleted_on_start_and_others_are_kept() {
         .uid("sink");
     env.execute().expect("runs");
     let listing = list(dir.path());
-    assert_eq!(listing.hidden, [format!(".{theirs}")], "only the other job's file stays");
+    assert_eq!(
+        listing.hidden,
+        [format!(".{theirs}")],
+        "only the other job's file stays"
+    );
     let lines = visible_lines(&listing);
     assert_eq!(lines.len(), 1_000);
     assert!(!lines.contains(&424_242), "a leftover was committed");
@@ -375,7 +434,9 @@ fn a_directory_that_cannot_be_created_is_a_typed_error_naming_it() {
     std::fs::write(&file, "not a directory").expect("write");
     let target = file.join("out");
     match FileSink::<u64>::for_lines(&target).open(0) {
-        Err(FileSinkError::Io { operation, path, .. }) => {
+        Err(FileSinkError::Io {
+            operation, path, ..
+        }) => {
             assert_eq!(path, target);
             assert_eq!(operation, "create the directory");
         }
@@ -383,11 +444,20 @@ fn a_directory_that_cannot_be_created_is_a_typed_error_naming_it() {
         Ok(_) => panic!("a sink under a regular file"),
     }
     let bad_prefix = FileSink::<u64>::for_lines(dir.path()).with_part_prefix(".hidden");
-    assert!(matches!(bad_prefix.open(0), Err(FileSinkError::InvalidPartPrefix { .. })));
+    assert!(matches!(
+        bad_prefix.open(0),
+        Err(FileSinkError::InvalidPartPrefix { .. })
+    ));
     // In a job, the failure names the directory.
-    let env = env("unwritable", 0);
-    counts(&env, 100).sink_to_files(FileSink::for_lines(&target)).uid("sink");
-    let error = env.execute().expect_err("the sink cannot start").to_string();
+    let mut env = env("unwritable", 0);
+    env.set_restart_strategy(RestartStrategyConfig::NoRestart);
+    counts(&env, 100)
+        .sink_to_files(FileSink::for_lines(&target))
+        .uid("sink");
+    let error = env
+        .execute()
+        .expect_err("the sink cannot start")
+        .to_string();
     assert!(error.contains(&target.display().to_string()), "{error}");
 }
 
@@ -397,7 +467,13 @@ fn paced_job(env: &mut StreamEnvironment, job: &str, checkpoints: &Path, out: &P
         .enable_checkpointing(Duration::from_millis(20))
         .set_checkpoint_dir(checkpoints)
         .set_job_id(&format!("{job}-{}", std::process::id()));
-    let pace = common::Pace::Every { burst: 20, polls: 1 };
+    // Kept when the job fails, as a crashed process would leave them.
+    env.checkpoint_config_mut().externalized_retention =
+        ExternalizedCheckpointRetention::RetainOnCancellation;
+    let pace = common::Pace::Every {
+        burst: 20,
+        polls: 1,
+    };
     common::paced(env, "numbers", 5_000, pace)
         .rebalance()
         .sink_to_files(FileSink::for_lines(out).with_config(config()))
@@ -408,7 +484,7 @@ fn paced_job(env: &mut StreamEnvironment, job: &str, checkpoints: &Path, out: &P
 fn a_job_stopped_after_a_pre_commit_and_restored_in_a_new_environment_is_exactly_once() {
     let checkpoints = tempfile::tempdir().expect("temp dir");
     let out = tempfile::tempdir().expect("temp dir");
-    let mut first = common::deterministic_env(3);
+    let mut first = common::no_restart_env();
     paced_job(&mut first, "stopped", checkpoints.path(), out.path());
     // Checkpoint 3 completes, but subtask 0 fails before committing it: its parts stay
     // pending, and nothing restarts the job.
@@ -416,24 +492,41 @@ fn a_job_stopped_after_a_pre_commit_and_restored_in_a_new_environment_is_exactly
         target: Target::first_attempt("sink", 0),
         checkpoint: 3,
     }));
-    let error = first.execute().expect_err("the job fails and is not restarted");
-    assert!(error.to_string().contains("committing checkpoint 3"), "{error}");
+    let error = first
+        .execute()
+        .expect_err("the job fails and is not restarted");
+    assert!(
+        error.to_string().contains("committing checkpoint 3"),
+        "{error}"
+    );
     let stopped = list(out.path());
     let pending: Vec<&String> = (stopped.hidden.iter())
         .filter(|n| n.ends_with(".pending"))
         .collect();
-    assert!(!pending.is_empty(), "a pre-committed part is pending: {:?}", stopped.hidden);
-    assert!(visible_lines(&stopped).len() < 5_000, "the first run did not finish");
+    assert!(
+        !pending.is_empty(),
+        "a pre-committed part is pending: {:?}",
+        stopped.hidden
+    );
+    assert!(
+        visible_lines(&stopped).len() < 5_000,
+        "the first run did not finish"
+    );
 
-    let mut second = common::deterministic_env(4);
+    let mut second = common::no_restart_env();
     paced_job(&mut second, "stopped", checkpoints.path(), out.path());
-    let report = second.restore_from_latest(checkpoints.path()).expect("a checkpoint");
+    let report = second
+        .restore_from_latest(checkpoints.path())
+        .expect("a checkpoint");
     assert!(report.checkpoint_id >= 3, "{report:?}");
     second.execute().expect("the restored job finishes");
     let listing = list(out.path());
     assert!(listing.hidden.is_empty(), "left {:?}", listing.hidden);
     assert_eq!(visible_lines(&listing), (0..5_000).collect::<Vec<_>>());
     for name in pending {
-        assert!(!out.path().join(name).exists(), "{name} was committed or deleted");
+        assert!(
+            !out.path().join(name).exists(),
+            "{name} was committed or deleted"
+        );
     }
 }
