@@ -6,19 +6,22 @@
 
 mod common;
 
+#[path = "common/flaky_file_sink.rs"]
+mod flaky_file_sink;
+
+use flaky_file_sink::{Fired, Flaky, Step};
+
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 use weir::sink::transactional_file::{
-    FileSink, FileSinkError, FileTransaction, RollingPolicy, TransactionalFileSink,
+    FileSink, FileSinkError, RollingPolicy, TransactionalFileSink,
 };
-use weir::sink::two_phase_commit::{
-    TransactionId, TransactionStats, TwoPhaseCommitConfig, TwoPhaseCommitSink,
-};
+use weir::sink::two_phase_commit::{TransactionId, TransactionStats, TwoPhaseCommitConfig};
 use weir::{
-    BoxError, DataStream, ExternalizedCheckpointRetention, Fault, FaultInjector,
-    RestartStrategyConfig, StreamEnvironment, Target,
+    DataStream, ExternalizedCheckpointRetention, Fault, FaultInjector, RestartStrategyConfig,
+    StreamEnvironment, Target,
 };
 
 const RECORDS: u64 = 20_000;
@@ -122,104 +125,8 @@ fn failure_free() -> Vec<u64> {
     visible_lines(&listing)
 }
 
-/// A step of the sink where [`Flaky`] fails.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Step {
-    /// Before writing a batch.
-    Invoke,
-    /// Before the pre-commit (the part is still in progress).
-    PreCommit,
-    /// After the commit renamed the parts (the retry or the restore finds them committed).
-    AfterCommit,
-    /// Before or after a restore's commit.
-    RecoverCommit,
-}
-
-type Fired = Arc<Mutex<BTreeMap<Step, u64>>>;
-
-/// The file sink, failing at random (seeded) in some steps.
-struct Flaky {
-    inner: TransactionalFileSink<u64>,
-    rng: u64,
-    per_mille: u64,
-    fired: Fired,
-}
-
-impl Flaky {
-    fn draw(&mut self) -> u64 {
-        self.rng = self.rng.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.rng;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn maybe_fail(&mut self, step: Step) -> Result<(), BoxError> {
-        if self.draw() % 1000 >= self.per_mille {
-            return Ok(());
-        }
-        *self.fired.lock().expect("lock").entry(step).or_insert(0) += 1;
-        Err(format!("injected failure at {step:?}").into())
-    }
-}
-
-impl TwoPhaseCommitSink<u64> for Flaky {
-    type Transaction = FileTransaction;
-
-    fn begin_transaction(&mut self, id: TransactionId) -> Result<FileTransaction, BoxError> {
-        self.inner.begin_transaction(id)
-    }
-
-    fn invoke(&mut self, txn: &mut FileTransaction, record: u64) -> Result<(), BoxError> {
-        self.invoke_batch(txn, vec![record])
-    }
-
-    fn invoke_batch(
-        &mut self,
-        txn: &mut FileTransaction,
-        records: Vec<u64>,
-    ) -> Result<(), BoxError> {
-        self.maybe_fail(Step::Invoke)?;
-        self.inner.invoke_batch(txn, records)
-    }
-
-    fn pre_commit(&mut self, txn: &mut FileTransaction) -> Result<(), BoxError> {
-        self.maybe_fail(Step::PreCommit)?;
-        self.inner.pre_commit(txn)
-    }
-
-    fn commit(&mut self, txn: &FileTransaction) -> Result<(), BoxError> {
-        self.inner.commit(txn)?;
-        self.maybe_fail(Step::AfterCommit)
-    }
-
-    fn abort(&mut self, txn: &FileTransaction) -> Result<(), BoxError> {
-        self.inner.abort(txn)
-    }
-
-    fn recover_and_commit(&mut self, txn: &FileTransaction) -> Result<(), BoxError> {
-        let before = self.draw() % 2 == 0;
-        if before {
-            self.maybe_fail(Step::RecoverCommit)?;
-        }
-        self.inner.recover_and_commit(txn)?;
-        match before {
-            true => Ok(()),
-            false => self.maybe_fail(Step::RecoverCommit),
-        }
-    }
-
-    fn prepared_transactions(&mut self, prefix: &str) -> Result<Vec<String>, BoxError> {
-        self.inner.prepared_transactions(prefix)
-    }
-
-    fn abort_prepared(&mut self, name: &str) -> Result<(), BoxError> {
-        self.inner.abort_prepared(name)
-    }
-}
-
 fn seeds() -> u64 {
-    common::seed_count("WEIR_FILE_SINK_SEEDS", 24)
+    common::seed_count("WEIR_FILE_SINK_SEEDS", 20)
 }
 
 /// The faults the runtime injects in run `seed`: random failures while counting, a failed
@@ -252,6 +159,7 @@ fn every_line_is_visible_exactly_once_whatever_step_fails_and_no_hidden_file_is_
     assert_eq!(expected.len() as u64, RECORDS);
     let fired: Fired = Arc::default();
     let mut runtime_fired = BTreeMap::<&str, u64>::new();
+    let mut restored = 0;
     for seed in 1..=seeds() {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut env = env("sweep", seed);
@@ -262,7 +170,7 @@ fn every_line_is_visible_exactly_once_whatever_step_fails_and_no_hidden_file_is_
             .sink_to_two_phase_commit(config(), move |info| {
                 let s = &info.subtask;
                 Ok(Flaky {
-                    inner: settings.open(s.index)?,
+                    inner: TransactionalFileSink::open(&settings, s.index)?,
                     rng: (seed << 20) ^ ((s.attempt as u64) << 8) ^ (s.index as u64 + 1),
                     per_mille: 12,
                     fired: fired_here.clone(),
@@ -270,6 +178,7 @@ fn every_line_is_visible_exactly_once_whatever_step_fails_and_no_hidden_file_is_
             })
             .uid("sink");
         let result = env.execute().unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+        restored += result.restarts.iter().any(|r| r.restored_from.is_some()) as u64;
         for restart in &result.restarts {
             let cause = restart.cause.to_string();
             for kind in [
@@ -294,6 +203,11 @@ fn every_line_is_visible_exactly_once_whatever_step_fails_and_no_hidden_file_is_
         );
     }
     let fired = fired.lock().expect("lock").clone();
+    eprintln!(
+        "{} seeds, {restored} restored; sink failures {fired:?}; runtime failures {runtime_fired:?}",
+        seeds()
+    );
+    common::assert_most_restored(restored, seeds(), "the file sink sweep");
     for step in [
         Step::Invoke,
         Step::PreCommit,
@@ -433,7 +347,7 @@ fn a_directory_that_cannot_be_created_is_a_typed_error_naming_it() {
     let file = dir.path().join("a-file");
     std::fs::write(&file, "not a directory").expect("write");
     let target = file.join("out");
-    match FileSink::<u64>::for_lines(&target).open(0) {
+    match TransactionalFileSink::open(&FileSink::<u64>::for_lines(&target), 0) {
         Err(FileSinkError::Io {
             operation, path, ..
         }) => {
@@ -445,7 +359,7 @@ fn a_directory_that_cannot_be_created_is_a_typed_error_naming_it() {
     }
     let bad_prefix = FileSink::<u64>::for_lines(dir.path()).with_part_prefix(".hidden");
     assert!(matches!(
-        bad_prefix.open(0),
+        TransactionalFileSink::open(&bad_prefix, 0),
         Err(FileSinkError::InvalidPartPrefix { .. })
     ));
     // In a job, the failure names the directory.

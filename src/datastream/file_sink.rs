@@ -2,7 +2,7 @@
 //! ([`crate::sink::transactional_file`]) on a stream.
 
 use super::{DataStream, DataStreamSink, Record};
-use crate::sink::transactional_file::FileSink;
+use crate::sink::transactional_file::{FileSink, TransactionalFileSink};
 
 impl<T: Record> DataStream<T> {
     /// Ends the stream in exactly-once part files under `sink`'s directory (Flink's
@@ -11,7 +11,9 @@ impl<T: Record> DataStream<T> {
     /// [`DataStreamSink::uid`]: its part files are named after it.
     pub fn sink_to_files(&self, sink: FileSink<T>) -> DataStreamSink {
         let config = sink.config().clone();
-        self.sink_to_two_phase_commit(config, move |info| Ok(sink.open(info.subtask.index)?))
-            .name("Sink: Files")
+        self.sink_to_two_phase_commit(config, move |info| {
+            Ok(TransactionalFileSink::open(&sink, info.subtask.index)?)
+        })
+        .name("Sink: Files")
     }
 }

@@ -1,9 +1,9 @@
 //! [`FileSink`]: what the transactional file sink writes, where, and how it names and rolls
-//! its part files; [`DataStream::sink_to_files`](crate::DataStream::sink_to_files) applies it.
+//! its part files; [`DataStream::sink_to_files`](crate::DataStream::sink_to_files) applies it,
+//! and [`TransactionalFileSink::open`](super::TransactionalFileSink::open) builds one subtask's sink
+//! from it.
 
-use super::error::{io, FileSinkError};
 use super::rolling_policy::RollingPolicy;
-use super::sink::TransactionalFileSink;
 use crate::sink::two_phase_commit::TwoPhaseCommitConfig;
 use std::fmt::Display;
 use std::io::Write;
@@ -125,19 +125,5 @@ impl<T> FileSink<T> {
 
     pub(super) fn encoder(&self) -> &Encoder<T> {
         &self.encoder
-    }
-
-    /// The sink of subtask `subtask`: checks the part prefix and creates the directory (with
-    /// its parents) if it is missing.
-    pub fn open(&self, subtask: u32) -> Result<TransactionalFileSink<T>, FileSinkError> {
-        let prefix = &self.part_prefix;
-        if prefix.is_empty() || prefix.starts_with('.') || prefix.contains(['/', '\\']) {
-            return Err(FileSinkError::InvalidPartPrefix {
-                prefix: prefix.clone(),
-                dir: self.dir.clone(),
-            });
-        }
-        std::fs::create_dir_all(&self.dir).map_err(io("create the directory", &self.dir))?;
-        Ok(TransactionalFileSink::new(self.clone(), subtask))
     }
 }

@@ -35,7 +35,7 @@ struct OpenPart {
     bytes: u64,
 }
 
-/// One subtask's transactional file sink, built by [`FileSink::open`].
+/// One subtask's transactional file sink, built by [`open`](Self::open).
 ///
 /// It promises:
 /// - a part file is visible (its name does not start with `.`) only once the checkpoint its
@@ -52,13 +52,24 @@ pub struct TransactionalFileSink<T> {
 }
 
 impl<T> TransactionalFileSink<T> {
-    pub(super) fn new(settings: FileSink<T>, subtask: u32) -> Self {
-        TransactionalFileSink {
-            settings,
+    /// The sink of subtask `subtask` with `settings`: checks the part prefix and creates the
+    /// directory (with its parents) if it is missing.
+    pub fn open(settings: &FileSink<T>, subtask: u32) -> Result<Self, FileSinkError> {
+        let prefix = settings.part_prefix();
+        if prefix.is_empty() || prefix.starts_with('.') || prefix.contains(['/', '\\']) {
+            return Err(FileSinkError::InvalidPartPrefix {
+                prefix: prefix.to_string(),
+                dir: settings.dir().to_path_buf(),
+            });
+        }
+        let dir = settings.dir();
+        std::fs::create_dir_all(dir).map_err(io("create the directory", dir))?;
+        Ok(TransactionalFileSink {
+            settings: settings.clone(),
             subtask,
             current: None,
             scratch: Vec::new(),
-        }
+        })
     }
 
     fn path(&self, file_name: &str) -> PathBuf {
@@ -253,5 +264,97 @@ impl<T: Send + 'static> TwoPhaseCommitSink<T> for TransactionalFileSink<T> {
 
     fn abort_prepared(&mut self, name: &str) -> Result<(), BoxError> {
         Ok(self.delete_hidden(name)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(sequence: u64) -> TransactionId {
+        TransactionId {
+            job_id: "job".into(),
+            operator_uid: "sink".into(),
+            subtask: 0,
+            run: 1,
+            attempt: 0,
+            sequence,
+        }
+    }
+
+    fn sink(dir: &Path, part_size: u64) -> TransactionalFileSink<u64> {
+        let settings =
+            FileSink::for_lines(dir).with_rolling(super::super::RollingPolicy::by_size(part_size));
+        TransactionalFileSink::open(&settings, 0).expect("opens")
+    }
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = (std::fs::read_dir(dir).expect("list"))
+            .map(|e| e.expect("entry").file_name().into_string().expect("utf-8"))
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn parts_are_hidden_until_commit_and_a_repeated_commit_is_success() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut sink = sink(dir.path(), 4);
+        let mut txn = sink.begin_transaction(id(0)).expect("begins");
+        sink.invoke_batch(&mut txn, vec![1, 22, 333])
+            .expect("writes");
+        assert!(names(dir.path()).iter().all(|n| n.starts_with('.')));
+        sink.pre_commit(&mut txn).expect("pre-commits");
+        assert_eq!(
+            txn.parts, 2,
+            "rolled at 4 bytes: \"1\\n22\\n\" and \"333\\n\""
+        );
+        assert!(names(dir.path()).iter().all(|n| n.ends_with(".pending")));
+        sink.commit(&txn).expect("commits");
+        sink.recover_and_commit(&txn).expect("already committed");
+        let visible = names(dir.path());
+        assert_eq!(visible.len(), 2);
+        let text: String = (visible.iter())
+            .map(|n| std::fs::read_to_string(dir.path().join(n)).expect("read"))
+            .collect();
+        assert_eq!(text, "1\n22\n333\n");
+    }
+
+    #[test]
+    fn a_part_neither_pending_nor_finished_is_reported_lost() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut sink = sink(dir.path(), 1_000);
+        let mut txn = sink.begin_transaction(id(0)).expect("begins");
+        sink.invoke(&mut txn, 7).expect("writes");
+        sink.pre_commit(&mut txn).expect("pre-commits");
+        for name in names(dir.path()) {
+            std::fs::remove_file(dir.path().join(name)).expect("remove");
+        }
+        let error = sink.commit(&txn).expect_err("lost");
+        assert!(error.to_string().contains(&txn.name), "{error}");
+    }
+
+    #[test]
+    fn leftovers_are_listed_by_prefix_and_aborted_with_their_in_progress_files() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut sink = sink(dir.path(), 1_000);
+        let mut prepared = sink.begin_transaction(id(0)).expect("begins");
+        sink.invoke(&mut prepared, 1).expect("writes");
+        sink.pre_commit(&mut prepared).expect("pre-commits");
+        let mut open = sink.begin_transaction(id(1)).expect("begins");
+        sink.invoke(&mut open, 2).expect("writes");
+        let empty = sink.begin_transaction(id(2)).expect("begins");
+        let prefix = TransactionId::subtask_prefix("job", "sink", 0);
+        let listed = sink.prepared_transactions(&prefix).expect("lists");
+        assert_eq!(listed, [prepared.name.clone(), open.name.clone()]);
+        assert!(sink
+            .prepared_transactions("weir-other-")
+            .expect("lists")
+            .is_empty());
+        for name in &listed {
+            sink.abort_prepared(name).expect("aborts");
+        }
+        sink.abort(&empty).expect("nothing to delete");
+        assert!(names(dir.path()).is_empty(), "{:?}", names(dir.path()));
     }
 }
