@@ -40,7 +40,12 @@ impl Flaky {
     }
 
     fn maybe_fail(&mut self, step: Step) -> Result<(), BoxError> {
-        if self.draw() % 1000 >= self.per_mille {
+        // Writes are called once a batch, far more often than the other steps.
+        let per_mille = match step {
+            Step::Invoke => self.per_mille / 6,
+            _ => self.per_mille,
+        };
+        if self.draw() % 1000 >= per_mille {
             return Ok(());
         }
         *self.fired.lock().expect("lock").entry(step).or_insert(0) += 1;

@@ -2,6 +2,42 @@
 //! two-phase commit, applied with
 //! [`DataStream::sink_to_files`](crate::DataStream::sink_to_files).
 //!
+//! ```
+//! use std::time::Duration;
+//! use weir::sink::transactional_file::FileSink;
+//! use weir::StreamEnvironment;
+//!
+//! fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let dir = std::env::temp_dir().join(format!("weir-files-{}", std::process::id()));
+//!     let mut env = StreamEnvironment::new();
+//!     env.set_parallelism(2)
+//!         .enable_checkpointing(Duration::from_millis(100));
+//!     env.generate_sequence(0, 999)
+//!         .uid("numbers")
+//!         .map(|n| n * 2)
+//!         .uid("double")
+//!         .sink_to_files(FileSink::for_lines(&dir).with_part_suffix(".txt"))
+//!         .uid("files");
+//!     env.execute()?;
+//!     // A reader lists the directory and skips hidden files (in progress or pending).
+//!     let mut numbers = Vec::new();
+//!     for entry in std::fs::read_dir(&dir)? {
+//!         let path = entry?.path();
+//!         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or(".");
+//!         if name.starts_with('.') {
+//!             continue;
+//!         }
+//!         for line in std::fs::read_to_string(&path)?.lines() {
+//!             numbers.push(line.parse::<u64>()?);
+//!         }
+//!     }
+//!     numbers.sort_unstable();
+//!     assert_eq!(numbers, (0..1000).map(|n| n * 2).collect::<Vec<u64>>());
+//!     std::fs::remove_dir_all(&dir)?;
+//!     Ok(())
+//! }
+//! ```
+//!
 //! # How it writes
 //! Each subtask writes the records between two checkpoint barriers as one transaction of one
 //! or more *part files* in the target directory:
