@@ -4,8 +4,8 @@
 use super::config::TwoPhaseCommitConfig;
 use super::recovery::{owned_subtasks, TransactionState};
 use super::transaction_id::TransactionId;
-use super::two_phase_commit_sink::TwoPhaseCommitSink;
 use super::worker::{Command, Shared, Worker, WorkerSetup};
+use super::two_phase_commit_sink::TwoPhaseCommitSink;
 use crate::error::{BoxError, TaskError, TaskErrorKind};
 use crate::state::operator::{encode_list_state, OperatorStateStore};
 use crate::task::operator::{Operator, OperatorInfo, StateWriter};
