@@ -14,12 +14,12 @@ demo: deps
 
 # Every test of the workspace (release profile: RocksDB's C++ is then built once, for one profile).
 test: deps
-	cargo test --release --workspace
+	cargo test --release --workspace --all-features
 
 lint: deps
 	python3 .ci/check_layout.py
 	cargo fmt --all -- --check
-	cargo clippy --release --workspace --all-targets -- -D warnings
+	cargo clippy --release --workspace --all-targets --all-features -- -D warnings
 	cargo check --release -p weir-stream --no-default-features
 
 bench: deps

@@ -46,6 +46,11 @@ pub use environment::{EnvironmentConfig, StreamEnvironment};
 pub use error::{BoxError, Error, GraphError, JobError, TaskError, TaskErrorKind, TaskFailure};
 pub use operators::keyed_process::KeyedProcessFunction;
 pub use sink::committed_collector::CommittedCollector;
+pub use sink::two_phase_commit::{
+    TransactionId, TransactionStats, TwoPhaseCommitConfig, TwoPhaseCommitSink,
+};
+pub use sink::upsert::UpsertSink;
+pub use sink::write_ahead::{BatchOutcome, WriteAheadSink};
 pub use sink::{CollectHandle, SinkWriter};
 pub use state::backend::{RocksDbStateBackend, StateBackend};
 pub use state::operator::{

@@ -37,6 +37,11 @@ pub use crate::environment::{EnvironmentConfig, StreamEnvironment};
 pub use crate::error::{BoxError, Error, GraphError, JobError, TaskError, TaskErrorKind};
 pub use crate::operators::keyed_process::KeyedProcessFunction;
 pub use crate::sink::committed_collector::CommittedCollector;
+pub use crate::sink::two_phase_commit::{
+    TransactionId, TransactionStats, TwoPhaseCommitConfig, TwoPhaseCommitSink,
+};
+pub use crate::sink::upsert::UpsertSink;
+pub use crate::sink::write_ahead::{BatchOutcome, WriteAheadSink};
 pub use crate::sink::{CollectHandle, SinkWriter};
 pub use crate::source::SourceReader;
 pub use crate::state::backend::{RocksDbStateBackend, StateBackend};

@@ -77,13 +77,35 @@ fn seeds() -> u64 {
 
 #[test]
 fn every_row_is_committed_exactly_once_whatever_step_of_the_protocol_fails() {
+    sweep(true, seeds());
+}
+
+#[test]
+fn every_row_is_committed_exactly_once_with_each_sink_on_its_own_thread() {
+    // Real time and threads: restarts overlap the previous deployment's last command.
+    sweep(
+        false,
+        common::seed_count("WEIR_TWO_PHASE_THREADED_SEEDS", 6),
+    );
+}
+
+/// Runs the job over `seeds` seeds with failures at every step (deterministic mode runs the
+/// sinks inline; otherwise each on its thread) and compares each run with the failure-free one.
+fn sweep(deterministic: bool, seeds: u64) {
     let expected = failure_free();
     assert_eq!(expected.len() as u64, RECORDS);
     let mut fired = std::collections::BTreeMap::new();
     let mut restarts = 0;
-    for seed in 1..=seeds() {
+    for seed in 1..=seeds {
         let target = Target::default();
-        let mut env = env("sweep", seed);
+        let mut env = match deterministic {
+            true => env("sweep", seed),
+            false => {
+                let mut env = common::no_restart_env();
+                configure(&mut env, "threaded-sweep", seed);
+                env
+            }
+        };
         env.set_fault_injector(FaultInjector::new().with(Fault::Random {
             seed,
             probability: 0.000_05,
@@ -95,7 +117,8 @@ fn every_row_is_committed_exactly_once_whatever_step_of_the_protocol_fails() {
             Ok(FlakySink {
                 target: t.clone(),
                 rng: (seed << 20) ^ ((s.attempt as u64) << 8) ^ (s.index as u64 + 1),
-                per_mille: 12,
+                per_mille: if deterministic { 12 } else { 60 },
+                invoke_per_mille: if deterministic { 12 } else { 1 },
                 steps: vec![
                     Step::Invoke,
                     Step::PreCommit,
@@ -150,6 +173,7 @@ fn a_failed_pre_commit_declines_its_checkpoint_and_loses_nothing() {
             target: t.clone(),
             rng: 1,
             per_mille: if once { 1000 } else { 0 },
+            invoke_per_mille: 0,
             steps: if once {
                 vec![Step::PreCommit]
             } else {

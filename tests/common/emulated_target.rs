@@ -66,8 +66,11 @@ pub struct FlakySink {
     pub target: Target,
     /// The generator's state.
     pub rng: u64,
-    /// The chance of a failure per call, in 1/1000.
+    /// The chance of a failure per call of a protocol step (pre-commit, commit, recovery), in
+    /// 1/1000.
     pub per_mille: u64,
+    /// The chance of a failure per batch written, in 1/1000.
+    pub invoke_per_mille: u64,
     /// The steps that may fail.
     pub steps: Vec<Step>,
 }
@@ -79,6 +82,7 @@ impl FlakySink {
             target: target.clone(),
             rng: 1,
             per_mille: 0,
+            invoke_per_mille: 0,
             steps: Vec::new(),
         }
     }
@@ -90,7 +94,11 @@ impl FlakySink {
         self.rng ^= self.rng << 13;
         self.rng ^= self.rng >> 7;
         self.rng ^= self.rng << 17;
-        if self.rng % 1000 < self.per_mille {
+        let chance = match step {
+            Step::Invoke => self.invoke_per_mille,
+            _ => self.per_mille,
+        };
+        if self.rng % 1000 < chance {
             *self.target.0.lock().fired.entry(step).or_default() += 1;
             return Err(format!("injected failure at {step:?}").into());
         }

@@ -115,6 +115,7 @@ impl Deployer {
                 .and_then(|r| r.states.get(&(v.uid.clone(), key.index)))
                 .cloned(),
             restored_vertex_states: restore.map(|r| r.vertex_states(&v.uid)).unwrap_or_default(),
+            deterministic: self.spec.runtime.deterministic_seed.is_some(),
             waker: TaskWaker::noop(),
         };
         let site = FaultSite {

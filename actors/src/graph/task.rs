@@ -49,6 +49,10 @@ pub struct SubtaskInfo {
     pub job_start: tokio::time::Instant,
     /// The state this subtask had in the checkpoint the job restores from, if any.
     pub restored_state: Option<Arc<Vec<u8>>>,
+    /// Whether the job runs in deterministic mode (one thread, a paused and auto-advancing
+    /// clock): a task then does its work inline rather than on threads of its own, which
+    /// virtual time would not wait for.
+    pub deterministic: bool,
     /// Wakes this subtask once its task, having said it is busy ([`Task::is_busy`]), can take
     /// input again.
     pub waker: crate::graph::task_waker::TaskWaker,

@@ -52,6 +52,6 @@ mod two_phase_commit_sink;
 mod worker;
 
 pub use config::{TransactionStats, TwoPhaseCommitConfig};
-pub use two_phase_commit_sink::TwoPhaseCommitSink;
 pub(crate) use operator::TwoPhaseCommitOperator;
 pub use transaction_id::TransactionId;
+pub use two_phase_commit_sink::TwoPhaseCommitSink;

@@ -4,8 +4,8 @@
 use super::config::TwoPhaseCommitConfig;
 use super::recovery::{owned_subtasks, TransactionState};
 use super::transaction_id::TransactionId;
-use super::worker::{Command, Shared, Worker, WorkerSetup};
 use super::two_phase_commit_sink::TwoPhaseCommitSink;
+use super::worker::{Command, Shared, Worker, WorkerSetup};
 use crate::error::{BoxError, TaskError, TaskErrorKind};
 use crate::state::operator::{encode_list_state, OperatorStateStore};
 use crate::task::operator::{Operator, OperatorInfo, StateWriter};
@@ -19,9 +19,18 @@ const STATE_NAME: &str = "two-phase-commit-transactions";
 
 /// Runs a two-phase-commit sink: the subtask's side of its thread.
 pub(crate) struct TwoPhaseCommitOperator<T> {
-    commands: Sender<Command<T>>,
+    driver: Driver<T>,
     shared: Arc<Shared>,
     input_ended: bool,
+}
+
+/// Where the sink's calls run.
+enum Driver<T> {
+    /// On the sink's own thread.
+    Thread(Sender<Command<T>>),
+    /// On the subtask's thread, in deterministic mode, where virtual time would not wait for
+    /// another thread (one thread does everything there, so nothing runs alongside anyway).
+    Inline(Box<dyn FnMut(Command<T>) + Send>),
 }
 
 fn encode<X: serde::Serialize + serde::de::DeserializeOwned + Clone + Send + Sync + 'static>(
@@ -63,14 +72,20 @@ impl<T: Send + 'static> TwoPhaseCommitOperator<T> {
             config: config.clone(),
         };
         let shared = Arc::new(Shared::new(config.queue_capacity(), subtask.waker.clone()));
-        let (commands, received) = channel();
-        let worker = Worker::new(sink, setup, shared.clone());
-        std::thread::Builder::new()
-            .name(format!("weir-sink-{}-{}", info.uid, subtask.index))
-            .spawn(move || worker.run(received))
-            .map_err(|e| state_error(&format!("the sink's thread cannot start: {e}")))?;
+        let mut worker = Worker::new(sink, setup, shared.clone());
+        let driver = if subtask.deterministic {
+            worker.open();
+            Driver::Inline(Box::new(move |command| worker.execute(command)))
+        } else {
+            let (commands, received) = channel();
+            std::thread::Builder::new()
+                .name(format!("weir-sink-{}-{}", info.uid, subtask.index))
+                .spawn(move || worker.run(received))
+                .map_err(|e| state_error(&format!("the sink's thread cannot start: {e}")))?;
+            Driver::Thread(commands)
+        };
         Ok(TwoPhaseCommitOperator {
-            commands,
+            driver,
             shared,
             input_ended: false,
         })
@@ -84,17 +99,23 @@ impl<T: Send + 'static> TwoPhaseCommitOperator<T> {
         }
     }
 
-    fn send(&self, command: Command<T>) -> Result<(), BoxError> {
+    fn send(&mut self, command: Command<T>) -> Result<(), BoxError> {
         self.check()?;
-        self.commands.send(command).map_err(|_| {
-            self.check()
-                .err()
-                .unwrap_or_else(|| "the sink's thread stopped".into())
-        })
+        match &mut self.driver {
+            Driver::Thread(commands) => commands.send(command).map_err(|_| {
+                (self.shared.failure.lock().clone())
+                    .unwrap_or_else(|| "the sink's thread stopped".into())
+                    .into()
+            }),
+            Driver::Inline(run) => {
+                run(command);
+                Ok(())
+            }
+        }
     }
 
     /// Waits until every command sent so far is done.
-    fn sync(&self) -> Result<(), BoxError> {
+    fn sync(&mut self) -> Result<(), BoxError> {
         let (reply, answer) = sync_channel(1);
         self.send(Command::Sync(reply))?;
         match answer.recv() {

@@ -139,7 +139,8 @@ impl<T: Send + 'static, S: TwoPhaseCommitSink<T>> Worker<T, S> {
         }
     }
 
-    /// Runs the thread: restore, then each command until the subtask drops its sender.
+    /// Runs the thread: holds the subtask's lease, restores, then runs each command until the
+    /// subtask drops its sender.
     pub(super) fn run(mut self, commands: Receiver<Command<T>>) {
         let id = &self.setup.first_id;
         let prefix = TransactionId::subtask_prefix(&id.job_id, &id.operator_uid, id.subtask);
@@ -150,28 +151,31 @@ impl<T: Send + 'static, S: TwoPhaseCommitSink<T>> Worker<T, S> {
             ));
             return;
         };
+        self.open();
+        while let Ok(command) = commands.recv() {
+            if self.shared.abandoned.load(Ordering::Acquire) {
+                break;
+            }
+            self.execute(command);
+        }
+    }
+
+    /// Restores and begins the first transaction; a failure is kept for the subtask.
+    pub(super) fn open(&mut self) {
         let opened = catch_unwind(AssertUnwindSafe(|| {
             self.restore().and_then(|()| self.begin())
         }));
         if let Err(e) = opened.unwrap_or_else(|panic| Err(panicked(panic))) {
             self.fail(e);
         }
-        while let Ok(command) = commands.recv() {
-            if self.shared.abandoned.load(Ordering::Acquire) {
-                break;
-            }
-            // A panic in the sink fails the subtask as an error does (a command's reply is
-            // dropped with it, which its waiter reads as a failure).
-            if let Err(panic) = catch_unwind(AssertUnwindSafe(|| self.handle(command))) {
-                self.fail(panicked(panic));
-            }
+    }
+
+    /// Runs one command. A panic in the sink fails the subtask as an error does (a command's
+    /// reply is dropped with it, which its waiter reads as a failure).
+    pub(super) fn execute(&mut self, command: Command<T>) {
+        if let Err(panic) = catch_unwind(AssertUnwindSafe(|| self.handle(command))) {
+            self.fail(panicked(panic));
         }
-        if let Some(open) = self.open.take() {
-            self.setup.config.stats().add_open(&self.setup.uid, -1);
-            drop(open);
-        }
-        let stats = self.setup.config.stats();
-        stats.add_pending(&self.setup.uid, -(self.pending.len() as i64));
     }
 
     fn failed(&self) -> Option<String> {
@@ -366,5 +370,16 @@ impl<T: Send + 'static, S: TwoPhaseCommitSink<T>> Worker<T, S> {
             .stats()
             .count_commit(&self.setup.uid, started.elapsed(), recovering);
         Ok(())
+    }
+}
+
+impl<T, S: TwoPhaseCommitSink<T>> Drop for Worker<T, S> {
+    /// Takes what this deployment still held out of the statistics.
+    fn drop(&mut self) {
+        let stats = self.setup.config.stats();
+        if self.open.is_some() {
+            stats.add_open(&self.setup.uid, -1);
+        }
+        stats.add_pending(&self.setup.uid, -(self.pending.len() as i64));
     }
 }

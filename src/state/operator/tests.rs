@@ -24,6 +24,7 @@ fn info(index: u32, parallelism: u32, vertex: &[Option<Arc<Vec<u8>>>]) -> Operat
             job_start: tokio::time::Instant::now(),
             restored_state: vertex.get(index as usize).cloned().flatten(),
             restored_vertex_states: vertex.to_vec(),
+            deterministic: false,
             waker: Default::default(),
         },
         backend: Default::default(),
