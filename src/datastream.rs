@@ -1,6 +1,7 @@
 //! The DataStream API: typed streams and the transformations between them; the sinks
 //! ([`DataStream::sink_to`], [`DataStream::write_lines`]…) are in a file of their own.
 
+mod file_sink;
 mod sinks;
 mod transactional_sinks;
 

@@ -11,7 +11,10 @@ use weir_connectors::postgres::{ensure_prepared_transactions, Params, PostgresSi
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let url = weir_connectors::env::postgres_url();
     ensure_prepared_transactions(&url)?;
-    let (mut client, table) = (postgres::Client::connect(&url, postgres::NoTls)?, "weir_example_counts");
+    let (mut client, table) = (
+        postgres::Client::connect(&url, postgres::NoTls)?,
+        "weir_example_counts",
+    );
     client.batch_execute(&format!(
         "DROP TABLE IF EXISTS {table}; CREATE TABLE {table} (k BIGINT, n BIGINT)"
     ))?;
@@ -32,7 +35,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         })
         .uid("counts-sink");
     env.execute()?;
-    let rows: i64 = client.query_one(&format!("SELECT count(*) FROM {table}"), &[])?.get(0);
+    let rows: i64 = client
+        .query_one(&format!("SELECT count(*) FROM {table}"), &[])?
+        .get(0);
     println!("{rows} rows committed into {table}, each running count exactly once");
     client.batch_execute(&format!("DROP TABLE {table}"))?;
     Ok(())

@@ -6,6 +6,7 @@
 //! | [`line_file`] | [`write_lines`](crate::DataStream::write_lines): one text file per subtask, restore-safe |
 //! | [`committed_collector`] | [`collect_committed`](crate::DataStream::collect_committed): in memory, only what completed checkpoints cover |
 //! | [`two_phase_commit`] | [`TwoPhaseCommitSink`](two_phase_commit::TwoPhaseCommitSink) ([`DataStream::sink_to_two_phase_commit`](crate::DataStream::sink_to_two_phase_commit)): exactly-once by prepared transactions |
+//! | [`transactional_file`] | [`FileSink`](transactional_file::FileSink) ([`DataStream::sink_to_files`](crate::DataStream::sink_to_files)): exactly-once part files, made visible by a rename at commit |
 //! | [`write_ahead`] | [`WriteAheadSink`](write_ahead::WriteAheadSink) ([`DataStream::sink_to_write_ahead`](crate::DataStream::sink_to_write_ahead)): exactly-once by records kept in state and a written-marker |
 //! | [`upsert`] | [`UpsertSink`](upsert::UpsertSink) ([`DataStream::sink_to_upsert`](crate::DataStream::sink_to_upsert)): idempotent writes by key |
 //! | `collect` | [`collect`](crate::DataStream::collect): in memory, everything received |
@@ -15,6 +16,7 @@ mod collect;
 pub mod committed_collector;
 pub mod line_file;
 mod print;
+pub mod transactional_file;
 pub mod two_phase_commit;
 pub mod upsert;
 pub mod write_ahead;

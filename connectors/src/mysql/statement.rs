@@ -19,8 +19,11 @@ use std::sync::Arc;
 /// ```
 pub struct InsertStatement<T> {
     sql: Arc<str>,
-    params: Arc<dyn Fn(&T) -> Vec<Value> + Send + Sync>,
+    params: ParamsOf<T>,
 }
+
+/// The closure giving a record's parameters, shared by the clones of a statement.
+type ParamsOf<T> = Arc<dyn Fn(&T) -> Vec<Value> + Send + Sync>;
 
 impl<T> InsertStatement<T> {
     /// `sql` (an `INSERT`, or for an upsert sink an `INSERT … ON DUPLICATE KEY UPDATE`), with
