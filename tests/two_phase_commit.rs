@@ -140,12 +140,18 @@ fn sweep(deterministic: bool, seeds: u64) {
             *fired.entry(*step).or_insert(0) += n;
         }
     }
-    for step in [
-        Step::Invoke,
-        Step::PreCommit,
-        Step::Commit,
-        Step::RecoverCommit,
-    ] {
+    // A restore commits rarely enough on real time that a short threaded sweep may not fail
+    // one; the deterministic sweep requires it.
+    let required: &[Step] = match deterministic {
+        true => &[
+            Step::Invoke,
+            Step::PreCommit,
+            Step::Commit,
+            Step::RecoverCommit,
+        ],
+        false => &[Step::Invoke, Step::PreCommit, Step::Commit],
+    };
+    for &step in required {
         assert!(
             fired.get(&step).is_some_and(|n| *n > 0),
             "no failure fired at {step:?}: {fired:?}"
@@ -185,17 +191,18 @@ fn a_failed_pre_commit_declines_its_checkpoint_and_loses_nothing() {
     let (result, checkpoints) = common::finish(client);
     let result = result.expect("finishes after a restart");
     assert_eq!(result.restarts.len(), 1, "the failed sink restarts once");
-    let declined: Vec<_> = (checkpoints.iter())
-        .filter(|c| {
-            matches!(
-                &c.status,
-                CheckpointStatus::Failed(CheckpointFailureReason::Declined { .. })
-            )
-        })
-        .collect();
+    // The checkpoint fails: declined by the sink, or aborted by the failover when the
+    // subtask's failure (its next call after the failed pre-commit) reaches the coordinator
+    // first. Either way its source positions never complete.
+    let first = checkpoints.first().expect("checkpoints were taken");
     assert!(
-        !declined.is_empty(),
-        "the failed pre-commit declines its checkpoint: {checkpoints:#?}"
+        matches!(
+            &first.status,
+            CheckpointStatus::Failed(
+                CheckpointFailureReason::Declined { .. } | CheckpointFailureReason::TaskFailure
+            )
+        ),
+        "the checkpoint of the failed pre-commit fails: {checkpoints:#?}"
     );
     assert_eq!(target.sorted_rows(), expected);
 }

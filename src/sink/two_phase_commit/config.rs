@@ -55,8 +55,8 @@ impl TwoPhaseCommitConfig {
         self
     }
 
-    /// The target's transaction timeout: committing a transaction prepared longer ago than
-    /// this is reported as a risk of data loss (the target may have aborted it), as Flink's
+    /// The target's transaction timeout: committing a transaction prepared this long ago or
+    /// longer is reported as a risk of data loss (the target may have aborted it), as Flink's
     /// `transactionTimeout` warning does.
     pub fn with_transaction_timeout(mut self, timeout: Duration) -> Self {
         self.transaction_timeout = Some(timeout);

@@ -51,10 +51,11 @@ pub(crate) fn owned_subtasks(index: u32, parallelism: u32, old_parallelism: u32)
         .collect()
 }
 
-/// Whether a transaction pre-committed at `prepared_at_ms` is older than `timeout` at `now_ms`.
+/// Whether a transaction pre-committed at `prepared_at_ms` is at least `timeout` old at `now_ms`
+/// (a zero timeout makes every commit late).
 pub(crate) fn is_timed_out(prepared_at_ms: u64, now_ms: u64, timeout: Option<Duration>) -> bool {
     timeout.is_some_and(|t| {
-        prepared_at_ms > 0 && now_ms.saturating_sub(prepared_at_ms) > t.as_millis() as u64
+        prepared_at_ms > 0 && now_ms.saturating_sub(prepared_at_ms) >= t.as_millis() as u64
     })
 }
 
@@ -108,10 +109,11 @@ mod tests {
     }
 
     #[test]
-    fn only_a_prepared_transaction_older_than_the_timeout_is_timed_out() {
+    fn only_a_prepared_transaction_as_old_as_the_timeout_is_timed_out() {
         let t = Some(Duration::from_secs(1));
-        assert!(!is_timed_out(10_000, 11_000, t));
-        assert!(is_timed_out(10_000, 11_001, t));
+        assert!(!is_timed_out(10_000, 10_999, t));
+        assert!(is_timed_out(10_000, 11_000, t));
+        assert!(is_timed_out(10_000, 10_000, Some(Duration::ZERO)));
         assert!(!is_timed_out(10_000, 99_000, None));
         assert!(!is_timed_out(0, 99_000, t), "never pre-committed");
     }

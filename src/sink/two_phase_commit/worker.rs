@@ -107,6 +107,8 @@ pub(super) struct Worker<T, S: TwoPhaseCommitSink<T>> {
     open: Option<TransactionState<S::Transaction>>,
     pending: BTreeMap<CheckpointId, TransactionState<S::Transaction>>,
     shared: Arc<Shared>,
+    /// Every input ended: no transaction is begun after the open one.
+    finished: bool,
 }
 
 /// The message of a panic in the sink.
@@ -136,6 +138,7 @@ impl<T: Send + 'static, S: TwoPhaseCommitSink<T>> Worker<T, S> {
             sink,
             setup,
             next_sequence: 0,
+            finished: false,
             open: None,
             pending: BTreeMap::new(),
             shared,
@@ -221,6 +224,7 @@ impl<T: Send + 'static, S: TwoPhaseCommitSink<T>> Worker<T, S> {
                 }
             }
             Command::Finish => {
+                self.finished = true;
                 let result = match self.open.as_mut() {
                     Some(open) => self.sink.finish(&mut open.transaction),
                     None => Ok(()),
@@ -282,12 +286,6 @@ impl<T: Send + 'static, S: TwoPhaseCommitSink<T>> Worker<T, S> {
         Ok(())
     }
 
-    fn open_transaction(&mut self) -> Result<&mut TransactionState<S::Transaction>, String> {
-        self.open
-            .as_mut()
-            .ok_or_else(|| "no transaction is open".to_string())
-    }
-
     fn invoke(&mut self, records: Vec<T>) -> Result<(), String> {
         let open = self.open.as_mut().ok_or("no transaction is open")?;
         let id = open.id.clone();
@@ -295,20 +293,26 @@ impl<T: Send + 'static, S: TwoPhaseCommitSink<T>> Worker<T, S> {
             .map_err(|e| format!("writing to transaction {id} failed: {e}"))
     }
 
+    /// Pre-commits the open transaction and begins the next — none once input ended: nothing
+    /// can be written after the transaction that held the last records, and a transaction
+    /// prepared by a checkpoint that comes after the job's last completed one would be left
+    /// prepared when the job finishes.
     fn barrier(&mut self, checkpoint: CheckpointId) -> Result<Vec<u8>, String> {
-        let open = self.open_transaction()?;
-        let id = open.id.clone();
-        let mut open = self.open.take().ok_or("no transaction is open")?;
-        (self.sink.pre_commit(&mut open.transaction)).map_err(|e| {
-            format!("pre-committing transaction {id} for checkpoint {checkpoint} failed: {e}")
-        })?;
-        open.checkpoint = Some(checkpoint);
-        open.prepared_at_ms = epoch_millis();
-        let stats = self.setup.config.stats();
-        stats.add_open(&self.setup.uid, -1);
-        stats.add_pending(&self.setup.uid, 1);
-        self.pending.insert(checkpoint, open);
-        self.begin()?;
+        if let Some(mut open) = self.open.take() {
+            let id = open.id.clone();
+            (self.sink.pre_commit(&mut open.transaction)).map_err(|e| {
+                format!("pre-committing transaction {id} for checkpoint {checkpoint} failed: {e}")
+            })?;
+            open.checkpoint = Some(checkpoint);
+            open.prepared_at_ms = epoch_millis();
+            let stats = self.setup.config.stats();
+            stats.add_open(&self.setup.uid, -1);
+            stats.add_pending(&self.setup.uid, 1);
+            self.pending.insert(checkpoint, open);
+            if !self.finished {
+                self.begin()?;
+            }
+        }
         let mut kept: Vec<_> = self.pending.values().cloned().collect();
         kept.extend(self.open.clone());
         (self.setup.encode)(&kept).map_err(|e| {
@@ -341,7 +345,7 @@ impl<T: Send + 'static, S: TwoPhaseCommitSink<T>> Worker<T, S> {
             epoch_millis(),
             config.transaction_timeout(),
         ) {
-            tracing::error!(sink = %self.setup.uid, "transaction {} was prepared more than the transaction timeout ({:?}) ago: the target may have aborted it, and its records may be lost", t.id, config.transaction_timeout().unwrap_or_default());
+            tracing::error!(sink = %self.setup.uid, "transaction {} was prepared at least the transaction timeout ({:?}) ago: the target may have aborted it, and its records may be lost", t.id, config.transaction_timeout().unwrap_or_default());
             config.stats().count_timed_out(&self.setup.uid);
         }
         let started = Instant::now();
