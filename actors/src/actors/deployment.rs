@@ -31,8 +31,13 @@ pub(crate) struct Deployer {
     pub coordinator: Option<CoordinatorLink>,
     /// When the job started (tokio time).
     pub job_start: tokio::time::Instant,
+    /// This execution's number within the process.
+    execution: u64,
     placement: usize,
 }
+
+/// Numbers the executions of jobs in this process.
+static EXECUTIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 impl Deployer {
     pub fn new(
@@ -50,6 +55,7 @@ impl Deployer {
             supervisor,
             coordinator,
             job_start,
+            execution: EXECUTIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             placement: 0,
         }
     }
@@ -116,6 +122,7 @@ impl Deployer {
                 .cloned(),
             restored_vertex_states: restore.map(|r| r.vertex_states(&v.uid)).unwrap_or_default(),
             deterministic: self.spec.runtime.deterministic_seed.is_some(),
+            execution: self.execution,
             waker: TaskWaker::noop(),
         };
         let site = FaultSite {

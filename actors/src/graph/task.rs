@@ -49,6 +49,10 @@ pub struct SubtaskInfo {
     pub job_start: tokio::time::Instant,
     /// The state this subtask had in the checkpoint the job restores from, if any.
     pub restored_state: Option<Arc<Vec<u8>>>,
+    /// The number of this execution of a job within the process (every `execute`/`spawn` has
+    /// its own; restarts within it keep it): what tells two jobs of the same id running at
+    /// once in one process apart.
+    pub execution: u64,
     /// Whether the job runs in deterministic mode (one thread, a paused and auto-advancing
     /// clock): a task then does its work inline rather than on threads of its own, which
     /// virtual time would not wait for.

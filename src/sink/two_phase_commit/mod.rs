@@ -41,8 +41,8 @@
 //!   [`TransactionStats::timed_out`]).
 //! - Without checkpointing nothing is ever committed (as in Flink).
 //! - When a subtask stops (a failure, a cancel), queued records and commands are dropped; a
-//!   command already running on the sink's thread finishes first, and the next deployment of
-//!   the same subtask starts only after it.
+//!   command already running on the sink's thread finishes first (the subtask's teardown waits
+//!   for it), and the next deployment of the same subtask in the same run starts only after it.
 
 mod config;
 mod operator;

@@ -27,7 +27,7 @@ pub(crate) struct TwoPhaseCommitOperator<T> {
 /// Where the sink's calls run.
 enum Driver<T> {
     /// On the sink's own thread.
-    Thread(Sender<Command<T>>),
+    Thread(Sender<Command<T>>, Option<std::thread::JoinHandle<()>>),
     /// On the subtask's thread, in deterministic mode, where virtual time would not wait for
     /// another thread (one thread does everything there, so nothing runs alongside anyway).
     Inline(Box<dyn FnMut(Command<T>) + Send>),
@@ -66,6 +66,7 @@ impl<T: Send + 'static> TwoPhaseCommitOperator<T> {
                 attempt: subtask.attempt,
                 sequence: 0,
             },
+            execution: subtask.execution,
             owned_subtasks: owned_subtasks(subtask.index, subtask.parallelism, old_parallelism),
             restored: list.get(),
             encode: encode::<S::Transaction>,
@@ -78,11 +79,11 @@ impl<T: Send + 'static> TwoPhaseCommitOperator<T> {
             Driver::Inline(Box::new(move |command| worker.execute(command)))
         } else {
             let (commands, received) = channel();
-            std::thread::Builder::new()
+            let thread = std::thread::Builder::new()
                 .name(format!("weir-sink-{}-{}", info.uid, subtask.index))
                 .spawn(move || worker.run(received))
                 .map_err(|e| state_error(&format!("the sink's thread cannot start: {e}")))?;
-            Driver::Thread(commands)
+            Driver::Thread(commands, Some(thread))
         };
         Ok(TwoPhaseCommitOperator {
             driver,
@@ -102,7 +103,7 @@ impl<T: Send + 'static> TwoPhaseCommitOperator<T> {
     fn send(&mut self, command: Command<T>) -> Result<(), BoxError> {
         self.check()?;
         match &mut self.driver {
-            Driver::Thread(commands) => commands.send(command).map_err(|_| {
+            Driver::Thread(commands, _) => commands.send(command).map_err(|_| {
                 (self.shared.failure.lock().clone())
                     .unwrap_or_else(|| "the sink's thread stopped".into())
                     .into()
@@ -127,8 +128,17 @@ impl<T: Send + 'static> TwoPhaseCommitOperator<T> {
 }
 
 impl<T> Drop for TwoPhaseCommitOperator<T> {
+    /// Drops the queued commands and waits for the one running on the sink's thread, so that
+    /// nothing of this deployment runs once its job ended (a restore in the next run never
+    /// races it).
     fn drop(&mut self) {
         self.shared.abandoned.store(true, Ordering::Release);
+        if let Driver::Thread(commands, thread) = &mut self.driver {
+            *commands = channel().0;
+            if let Some(thread) = thread.take() {
+                let _ = thread.join();
+            }
+        }
     }
 }
 

@@ -51,6 +51,8 @@ pub(super) struct WorkerSetup<X> {
     pub uid: String,
     /// The transaction id of the deployment's first transaction (sequence 0).
     pub first_id: TransactionId,
+    /// The job execution's number in the process (the lease is per execution).
+    pub execution: u64,
     /// Subtasks whose leftover prepared transactions this one aborts.
     pub owned_subtasks: Vec<u32>,
     /// Transactions restored from the operator state.
@@ -150,12 +152,22 @@ impl<T: Send + 'static, S: TwoPhaseCommitSink<T>> Worker<T, S> {
     pub(super) fn run(mut self, commands: Receiver<Command<T>>) {
         let id = &self.setup.first_id;
         let prefix = TransactionId::subtask_prefix(&id.job_id, &id.operator_uid, id.subtask);
-        let lease = lease_of(&prefix);
-        let Some(_held) = lease.try_lock_for(LEASE_WAIT) else {
-            self.fail(format!(
-                "the previous deployment of sink subtask {prefix}… did not stop within {LEASE_WAIT:?}"
-            ));
-            return;
+        let lease = lease_of(&format!("{prefix}@{}", self.setup.execution));
+        // Wait for the previous deployment, but not once this one was dropped itself.
+        let started = Instant::now();
+        let _held = loop {
+            if let Some(held) = lease.try_lock_for(Duration::from_millis(50)) {
+                break held;
+            }
+            if self.shared.abandoned.load(Ordering::Acquire) {
+                return;
+            }
+            if started.elapsed() > LEASE_WAIT {
+                self.fail(format!(
+                    "the previous deployment of sink subtask {prefix}… did not stop within {LEASE_WAIT:?}"
+                ));
+                return;
+            }
         };
         self.open();
         while let Ok(command) = commands.recv() {

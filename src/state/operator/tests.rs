@@ -25,6 +25,7 @@ fn info(index: u32, parallelism: u32, vertex: &[Option<Arc<Vec<u8>>>]) -> Operat
             restored_state: vertex.get(index as usize).cloned().flatten(),
             restored_vertex_states: vertex.to_vec(),
             deterministic: false,
+            execution: 0,
             waker: Default::default(),
         },
         backend: Default::default(),
