@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use weir_connectors::mysql::MySqlXaSink;
 
 /// Records per kill: enough that the job outlives every kill.
-const RECORDS_PER_KILL: u64 = 15_000;
+const RECORDS_PER_KILL: u64 = 60_000;
 const CHILD: &str = "WEIR_MYSQL_KILL_CHILD";
 
 fn kills() -> u64 {
