@@ -8,9 +8,10 @@ use crate::datastream::{DataStream, Record};
 use crate::error::Error;
 use crate::error::GraphError;
 use crate::graph::{Node, NodeKind, StreamGraph, TranslateOptions};
+use crate::source::split_driver::drive_split_source;
 use crate::source::{
-    erase_reader, IterReader, LineFileReader, SequenceReader, SharedIter, SourceFactory,
-    SourceReader, VecReader,
+    erase_reader, FileSource, IterReader, NumberSequenceSource, SharedIter, SourceFactory,
+    SourceReader, SplitSource, VecReader,
 };
 use crate::state::backend::{BackendSettings, StateBackend};
 use crate::task::operator::OperatorInfo;
@@ -313,16 +314,22 @@ impl StreamEnvironment {
         )
     }
 
-    /// The numbers `from..=to` (Flink's `fromSequence`); each subtask emits a contiguous share.
+    /// The numbers `from..=to` (Flink's `fromSequence`): a [`NumberSequenceSource`], one
+    /// contiguous run per subtask, each checkpointed with its next value and its end.
     pub fn generate_sequence(&self, from: u64, to: u64) -> DataStream<u64> {
-        self.add_source_reader("Source: Sequence", move |info| {
-            Ok(SequenceReader::new(
-                from,
-                to,
-                info.subtask.index,
-                info.subtask.parallelism,
-            ))
-        })
+        self.from_source(NumberSequenceSource::new(from, to), "Source: Sequence")
+    }
+
+    /// A stream from a [`SplitSource`] (Flink's `fromSource`): each subtask reads the splits it
+    /// owns; their positions are checkpointed, and a restore hands every split to exactly one
+    /// subtask.
+    pub fn from_source<T: Record, S: SplitSource<T>>(&self, source: S, name: &str) -> DataStream<T> {
+        let source = Arc::new(source);
+        self.add_source(
+            name,
+            false,
+            Arc::new(move |info: &OperatorInfo| drive_split_source(source.clone(), info)),
+        )
     }
 
     /// The elements of `data`, in order; each subtask emits a contiguous share.
@@ -353,16 +360,10 @@ impl StreamEnvironment {
         )
     }
 
-    /// The lines of the text file at `path`; each subtask reads the lines starting in its byte range.
+    /// The lines of the text file at `path` — each subtask those starting in its byte range —
+    /// or of every file of the directory at `path`: a [`FileSource`].
     pub fn read_text_file(&self, path: impl Into<PathBuf>) -> DataStream<String> {
-        let path: PathBuf = path.into();
-        self.add_source_reader("Source: Lines", move |info| {
-            Ok(LineFileReader::new(
-                path.clone(),
-                info.subtask.index,
-                info.subtask.parallelism,
-            ))
-        })
+        self.from_source(FileSource::for_lines(path), "Source: Lines")
     }
 
     fn job_spec(&self) -> Result<weir_actors::graph::job_spec::JobSpec, Error> {

@@ -43,7 +43,9 @@ pub use crate::sink::two_phase_commit::{
 pub use crate::sink::upsert::UpsertSink;
 pub use crate::sink::write_ahead::{BatchOutcome, WriteAheadSink};
 pub use crate::sink::{CollectHandle, SinkWriter};
-pub use crate::source::SourceReader;
+pub use crate::source::{
+    Boundedness, FileSource, SourceReader, SourceSplit, SplitReader, SplitReaderContext, SplitSource,
+};
 pub use crate::state::backend::{RocksDbStateBackend, StateBackend};
 pub use crate::state::operator::{
     BroadcastContext, BroadcastProcessFunction, BroadcastState, BroadcastStateDescriptor,

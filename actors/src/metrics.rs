@@ -9,7 +9,7 @@
 //! | level | labels | metrics |
 //! | --- | --- | --- |
 //! | operator | `operator` (its name), `uid`, `subtask` (index from 0) | [`RECORDS_IN`], [`RECORDS_OUT`] |
-//! | task (a chain of operators in one subtask) | `task` (the chain's name, e.g. `Source: Sequence -> Map`), `subtask` | [`BATCHES_IN`], [`BATCHES_OUT`], [`BACKPRESSURED_MS`] |
+//! | task (a chain of operators in one subtask) | `task` (the chain's name, e.g. `Source: Sequence -> Map`), `subtask` | [`BATCHES_IN`], [`BATCHES_OUT`], [`BACKPRESSURED_MS`], [`SOURCE_IDLE_MS`], [`SOURCE_IDLE`] |
 //! | job | none | [`CHECKPOINTS_COMPLETED`], [`CHECKPOINTS_FAILED`], [`LAST_CHECKPOINT_DURATION_MS`], [`LAST_CHECKPOINT_SIZE_BYTES`], [`LAST_CHECKPOINT_ALIGNMENT_MS`], [`RESTARTS`], [`DOWNTIME_MS`] |
 //!
 //! Job-level metrics carry no job label: with several jobs in one process, their counters add
@@ -27,6 +27,11 @@ pub const BATCHES_IN: &str = "weir_batches_in_total";
 pub const BATCHES_OUT: &str = "weir_batches_out_total";
 /// Counter: milliseconds a subtask could not send for lack of credit (task level).
 pub const BACKPRESSURED_MS: &str = "weir_backpressured_ms_total";
+/// Counter: milliseconds a source subtask had nothing to read (task level).
+pub const SOURCE_IDLE_MS: &str = "weir_source_idle_ms_total";
+/// Gauge: 1 while a source subtask has nothing to read (it reported itself idle), else 0
+/// (task level).
+pub const SOURCE_IDLE: &str = "weir_source_idle";
 /// Counter: completed checkpoints (job level).
 pub const CHECKPOINTS_COMPLETED: &str = "weir_checkpoints_completed_total";
 /// Counter: failed (declined, expired, aborted) checkpoints (job level).
@@ -56,12 +61,14 @@ pub const SINK_TRANSACTIONS_TIMED_OUT: &str = "weir_sink_transactions_timed_out_
 pub const SINK_LAST_COMMIT_MS: &str = "weir_sink_last_commit_ms";
 
 /// Every metric name weir exports, in the order of the table above.
-pub const ALL: [&str; 18] = [
+pub const ALL: [&str; 20] = [
     RECORDS_IN,
     RECORDS_OUT,
     BATCHES_IN,
     BATCHES_OUT,
     BACKPRESSURED_MS,
+    SOURCE_IDLE_MS,
+    SOURCE_IDLE,
     CHECKPOINTS_COMPLETED,
     CHECKPOINTS_FAILED,
     LAST_CHECKPOINT_DURATION_MS,
@@ -112,11 +119,15 @@ pub struct SubtaskCounters {
     batches_in: AtomicU64,
     batches_out: AtomicU64,
     backpressured_ns: AtomicU64,
+    idle_ns: AtomicU64,
+    idle: std::sync::atomic::AtomicBool,
     max_queued_batches: AtomicU64,
     max_backlog_batches: AtomicU64,
     exported_batches_in: metrics::Counter,
     exported_batches_out: metrics::Counter,
     exported_backpressure: metrics::Counter,
+    exported_idle_ms: metrics::Counter,
+    exported_idle: metrics::Gauge,
 }
 
 impl SubtaskCounters {
@@ -141,6 +152,22 @@ impl SubtaskCounters {
         let whole_ms = (before + nanos) / 1_000_000 - before / 1_000_000;
         if whole_ms > 0 {
             self.exported_backpressure.increment(whole_ms);
+        }
+    }
+
+    /// Whether the subtask's source is idle now (it had nothing to read at its last poll).
+    pub fn set_idle(&self, idle: bool) {
+        self.idle.store(idle, Ordering::Relaxed);
+        self.exported_idle.set(f64::from(u8::from(idle)));
+    }
+
+    /// Time the subtask's source spent idle; exported in whole milliseconds, as
+    /// [`SubtaskCounters::backpressured`].
+    pub fn idle_for(&self, nanos: u64) {
+        let before = self.idle_ns.fetch_add(nanos, Ordering::Relaxed);
+        let whole_ms = (before + nanos) / 1_000_000 - before / 1_000_000;
+        if whole_ms > 0 {
+            self.exported_idle_ms.increment(whole_ms);
         }
     }
 
@@ -187,6 +214,10 @@ pub struct SubtaskMetrics {
     pub batches_out: u64,
     /// Nanoseconds spent with an output channel out of credit.
     pub backpressured_ns: u64,
+    /// Nanoseconds the subtask's source had nothing to read (0 for other tasks).
+    pub idle_ns: u64,
+    /// Whether the subtask's source is idle now.
+    pub idle: bool,
     /// The most batches any one input channel held at once; never above the credit per channel.
     pub max_queued_batches: u64,
     /// The most batches any one output channel held waiting for credit.
@@ -247,11 +278,15 @@ impl MetricsRegistry {
             batches_in: AtomicU64::new(0),
             batches_out: AtomicU64::new(0),
             backpressured_ns: AtomicU64::new(0),
+            idle_ns: AtomicU64::new(0),
+            idle: std::sync::atomic::AtomicBool::new(false),
             max_queued_batches: AtomicU64::new(0),
             max_backlog_batches: AtomicU64::new(0),
             exported_batches_in: metrics::counter!(BATCHES_IN, &labels),
             exported_batches_out: metrics::counter!(BATCHES_OUT, &labels),
             exported_backpressure: metrics::counter!(BACKPRESSURED_MS, &labels),
+            exported_idle_ms: metrics::counter!(SOURCE_IDLE_MS, &labels),
+            exported_idle: metrics::gauge!(SOURCE_IDLE, &labels),
         });
         self.subtasks
             .write()
@@ -285,6 +320,8 @@ impl MetricsRegistry {
                 batches_in: c.batches_in.load(Ordering::Relaxed),
                 batches_out: c.batches_out.load(Ordering::Relaxed),
                 backpressured_ns: c.backpressured_ns.load(Ordering::Relaxed),
+                idle_ns: c.idle_ns.load(Ordering::Relaxed),
+                idle: c.idle.load(Ordering::Relaxed),
                 max_queued_batches: c.max_queued_batches.load(Ordering::Relaxed),
                 max_backlog_batches: c.max_backlog_batches.load(Ordering::Relaxed),
             })

@@ -5,7 +5,7 @@ use crate::task::operator::OperatorInfo;
 use std::sync::Arc;
 use weir_actors::graph::task::SourceStatus;
 use weir_actors::metrics::OperatorCounters;
-use weir_actors::Batch;
+use weir_actors::{Batch, CheckpointId};
 
 /// A typed source split, read a batch at a time.
 pub trait SourceReader<T>: Send + 'static {
@@ -27,16 +27,34 @@ pub trait SourceReader<T>: Send + 'static {
                 .into(),
         )
     }
+
+    /// Checkpoint `checkpoint` completed (a source may acknowledge what it covers). By default
+    /// nothing.
+    fn notify_checkpoint_complete(&mut self, checkpoint: CheckpointId) -> Result<(), BoxError> {
+        let _ = checkpoint;
+        Ok(())
+    }
+
+    /// Checkpoint `checkpoint` was aborted. By default nothing.
+    fn notify_checkpoint_aborted(&mut self, checkpoint: CheckpointId) -> Result<(), BoxError> {
+        let _ = checkpoint;
+        Ok(())
+    }
 }
 
 /// A source reader with its record type erased.
 pub trait ErasedSource: Send {
     /// Reads up to `max` records.
     fn poll(&mut self, max: usize) -> Result<(Batch, SourceStatus), TaskError>;
-    /// See [`SourceReader::snapshot_position`].
-    fn snapshot_position(&self) -> Result<Vec<u8>, TaskError>;
-    /// See [`SourceReader::restore_position`].
+    /// The source's state in checkpoint `checkpoint` (see [`SourceReader::snapshot_position`]).
+    fn snapshot_position(&mut self, checkpoint: CheckpointId) -> Result<Vec<u8>, TaskError>;
+    /// See [`SourceReader::restore_position`]. A split source restores when it is built (it
+    /// reads every old subtask's splits) and only checks its own bytes here.
     fn restore_position(&mut self, position: &[u8]) -> Result<(), TaskError>;
+    /// See [`SourceReader::notify_checkpoint_complete`].
+    fn notify_checkpoint_complete(&mut self, checkpoint: CheckpointId) -> Result<(), TaskError>;
+    /// See [`SourceReader::notify_checkpoint_aborted`].
+    fn notify_checkpoint_aborted(&mut self, checkpoint: CheckpointId) -> Result<(), TaskError>;
 }
 
 /// Builds one subtask's source reader.
@@ -64,9 +82,23 @@ impl<T: Send + 'static, R: SourceReader<T>> ErasedSource for ErasedReader<T, R> 
         Ok((Batch::new(out), status))
     }
 
-    fn snapshot_position(&self) -> Result<Vec<u8>, TaskError> {
+    fn snapshot_position(&mut self, _checkpoint: CheckpointId) -> Result<Vec<u8>, TaskError> {
         crate::task::operator::guarded(&self.label, TaskErrorKind::State, || {
             self.reader.snapshot_position()
+        })
+    }
+
+    fn notify_checkpoint_complete(&mut self, checkpoint: CheckpointId) -> Result<(), TaskError> {
+        let reader = &mut self.reader;
+        crate::task::operator::guarded(&self.label, TaskErrorKind::User, || {
+            reader.notify_checkpoint_complete(checkpoint)
+        })
+    }
+
+    fn notify_checkpoint_aborted(&mut self, checkpoint: CheckpointId) -> Result<(), TaskError> {
+        let reader = &mut self.reader;
+        crate::task::operator::guarded(&self.label, TaskErrorKind::User, || {
+            reader.notify_checkpoint_aborted(checkpoint)
         })
     }
 

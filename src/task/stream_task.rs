@@ -91,8 +91,8 @@ impl Task for StreamTask {
     }
 
     fn snapshot_state(&mut self, id: CheckpointId) -> Result<SnapshotWriter, TaskError> {
-        let source = match &self.source {
-            Some(s) => Some(s.snapshot_position()?),
+        let source = match &mut self.source {
+            Some(s) => Some(s.snapshot_position(id)?),
             None => None,
         };
         let mut writers = Vec::new();
@@ -123,6 +123,9 @@ impl Task for StreamTask {
     }
 
     fn notify_checkpoint_complete(&mut self, id: CheckpointId) -> Result<(), TaskError> {
+        if let Some(source) = &mut self.source {
+            source.notify_checkpoint_complete(id)?;
+        }
         for op in &mut self.operators {
             op.notify_complete(id)?;
         }
@@ -132,6 +135,9 @@ impl Task for StreamTask {
     fn notify_checkpoint_aborted(&mut self, id: CheckpointId) -> Result<(), TaskError> {
         // Every operator hears of the abort, even after one failed; the first error is reported.
         let mut first_error = None;
+        if let Some(Err(e)) = self.source.as_mut().map(|s| s.notify_checkpoint_aborted(id)) {
+            first_error = Some(e);
+        }
         for op in &mut self.operators {
             if let Err(e) = op.notify_aborted(id) {
                 first_error.get_or_insert(e);

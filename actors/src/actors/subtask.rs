@@ -15,6 +15,7 @@
 pub(crate) mod checkpointing;
 pub(crate) mod lifecycle;
 pub(crate) mod snapshot_error;
+mod source_turn;
 mod wake;
 
 use crate::actors::messages::{Abandon, Cancel, Start, Wire};
@@ -35,9 +36,6 @@ use lifecycle::{Lifecycle, LifecycleEvent};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::Instant;
-
-/// Batches a source may emit in one turn before it yields to its mailbox.
-const SOURCE_BATCHES_PER_TURN: usize = 4;
 
 /// One operator subtask.
 pub struct SubtaskActor {
@@ -65,6 +63,10 @@ pub struct SubtaskActor {
     /// Where the subtask is in its life; changed only through [`SubtaskActor::enter`].
     lifecycle: Lifecycle,
     source_waiting_for_credit: bool,
+    /// The source said [`SourceStatus::Pending`]: its next turn comes with its task's wake-up.
+    source_waiting_for_data: bool,
+    /// Since when the source has had nothing to read, while it has not.
+    source_idle_since: Option<tokio::time::Instant>,
     source_turn_scheduled: bool,
     /// Deterministic mode: source turns are paced on tokio time.
     paced: bool,
@@ -134,6 +136,8 @@ impl SubtaskActor {
             last_snapshot: None,
             lifecycle: Lifecycle::Running,
             source_waiting_for_credit: false,
+            source_waiting_for_data: false,
+            source_idle_since: None,
             source_turn_scheduled: false,
             paced: parts.paced,
             timer: None,
@@ -236,61 +240,6 @@ impl SubtaskActor {
         self.task.as_ref().is_some_and(|t| t.is_source())
     }
 
-    pub(crate) fn schedule_source_turn(&mut self, ctx: &mut Context<Self>) {
-        if self.source_turn_scheduled || !self.lifecycle.reads() {
-            return;
-        }
-        self.source_turn_scheduled = true;
-        if self.paced {
-            // Deterministic mode: each turn takes 1 ms of (paused, auto-advancing) tokio time, so
-            // virtual time moves with the work done and timers fire at reproducible points.
-            ctx.run_later(std::time::Duration::from_millis(1), |act, ctx| {
-                act.source_turn_scheduled = false;
-                act.source_turn(ctx);
-            });
-            return;
-        }
-        // Yield to the runtime first, so other actors on this arbiter and this actor's mailbox
-        // (credits, triggers, cancellation) get their turn between batches.
-        ctx.spawn(
-            actix::fut::wrap_future::<_, Self>(tokio::task::yield_now()).map(|(), act, ctx| {
-                act.source_turn_scheduled = false;
-                act.source_turn(ctx);
-            }),
-        );
-    }
-
-    fn source_turn(&mut self, ctx: &mut Context<Self>) {
-        for _ in 0..SOURCE_BATCHES_PER_TURN {
-            if !self.lifecycle.reads() {
-                return;
-            }
-            if self.backpressured() {
-                self.source_waiting_for_credit = true;
-                return;
-            }
-            match self.call(|task, out| task.poll_source(out)) {
-                Some(SourceStatus::More) => self.dirty = true,
-                Some(SourceStatus::Idle) => {
-                    self.dirty = true;
-                    self.source_turn_scheduled = true;
-                    ctx.run_later(std::time::Duration::from_millis(1), |act, ctx| {
-                        act.source_turn_scheduled = false;
-                        act.source_turn(ctx);
-                    });
-                    return;
-                }
-                Some(SourceStatus::Finished) => {
-                    self.dirty = true;
-                    self.on_source_exhausted();
-                    return;
-                }
-                None => return,
-            }
-        }
-        self.schedule_source_turn(ctx);
-    }
-
     /// Keeps the actor's one tokio timer at the task's earliest processing-time timer.
     fn schedule_timer(&mut self, ctx: &mut Context<Self>) {
         let next = match self.fires_timers() {
@@ -336,7 +285,7 @@ impl SubtaskActor {
 
     /// A source read everything. Without checkpointing it ends now; with checkpointing it waits
     /// for a checkpoint that covers its last records, so exactly-once sinks can commit them.
-    fn on_source_exhausted(&mut self) {
+    pub(crate) fn on_source_exhausted(&mut self) {
         if !self.enter(LifecycleEvent::SourceExhausted) {
             return;
         }

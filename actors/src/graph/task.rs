@@ -73,8 +73,14 @@ pub enum SourceStatus {
     /// It may have more records; poll again.
     More,
     /// Nothing to read right now: poll again after a short pause (1 ms of tokio time), so an
-    /// idle source lets time pass instead of spinning.
+    /// idle source lets time pass instead of spinning. For a source that cannot tell when data
+    /// arrives; one that can returns [`SourceStatus::Pending`].
     Idle,
+    /// Nothing to read right now, and the source calls its subtask's
+    /// [`SubtaskInfo::waker`] once there is: the subtask polls it again only then (no polling
+    /// loop, no thread held). Like [`std::task::Poll::Pending`], returning it without arranging
+    /// a wake-up stalls the source. Checkpoint barriers are still injected while it waits.
+    Pending,
     /// It is exhausted: end of input follows.
     Finished,
 }

@@ -1,5 +1,5 @@
-//! Resuming a subtask that waited: for credit from downstream, or for its busy task to wake it
-//! ([`Wake`]).
+//! Resuming a subtask that waited: for credit from downstream, or for its busy task (or its
+//! source, waiting for data) to wake it ([`Wake`]).
 
 use crate::actors::messages::Wake;
 use crate::actors::subtask::SubtaskActor;
@@ -12,8 +12,9 @@ impl SubtaskActor {
         if self.backpressured() {
             return;
         }
-        if self.source_waiting_for_credit {
+        if self.source_waiting_for_credit || self.source_waiting_for_data {
             self.source_waiting_for_credit = false;
+            self.source_waiting_for_data = false;
             self.schedule_source_turn(ctx);
         }
         if self.timers_due {
