@@ -271,3 +271,55 @@ fn a_source_waiting_for_data_is_woken_not_polled_and_is_reported_idle() {
     result.expect("job");
     assert_eq!(sorted(out.records()), (0..20).collect::<Vec<_>>());
 }
+
+/// A source whose splits cannot be listed, for a reason no restart cures.
+struct Missing;
+
+impl SplitSource<u64> for Missing {
+    type Split = OnlySplit;
+    type Reader = FedReader;
+    fn discover_splits(&self, _: &DiscoveryContext) -> Result<Vec<OnlySplit>, BoxError> {
+        Err(SuppressRestarts::new("topic \"orders\" does not exist").into())
+    }
+    fn boundedness(&self) -> Boundedness {
+        Boundedness::ContinuousUnbounded
+    }
+    fn create_reader(&self, context: SplitReaderContext) -> Result<FedReader, BoxError> {
+        let (_, queue) = FetchQueue::bounded(1, context.waker);
+        Ok(FedReader {
+            queue,
+            reads: Arc::default(),
+            ended: false,
+        })
+    }
+}
+
+#[test]
+fn an_error_that_suppresses_restarts_fails_the_job_at_once_whatever_the_strategy() {
+    let mut env = StreamEnvironment::new();
+    env.set_parallelism(2)
+        .set_restart_strategy(RestartStrategyConfig::FixedDelay {
+            attempts: 1_000_000,
+            delay: Duration::from_millis(1),
+        });
+    env.from_source(Missing, "Source: Orders")
+        .uid("orders")
+        .discard();
+    let result = env.execute();
+    let Err(weir::Error::Job(JobError::TaskFailed(failure))) = result else {
+        panic!("the job fails at once: {result:?}");
+    };
+    assert_eq!(failure.error.kind, weir::TaskErrorKind::SuppressRestarts);
+    assert!(
+        failure
+            .error
+            .message
+            .contains("topic \"orders\" does not exist"),
+        "{failure}"
+    );
+    assert!(failure
+        .error
+        .operator
+        .as_deref()
+        .is_some_and(|o| o.contains("orders")));
+}
