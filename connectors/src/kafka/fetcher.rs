@@ -90,9 +90,10 @@ impl PartitionFetch {
         let leader = self.leader(&split).await?;
         let id = split.split_id();
         let mut offset = split.next_offset;
+        let mut stopping = split.stopping_offset;
         let max_wait_ms = i32::try_from(fetch.max_wait.as_millis()).unwrap_or(i32::MAX);
         loop {
-            if split.stopping_offset.is_some_and(|end| offset >= end) {
+            if stopping.is_some_and(|end| offset >= end) {
                 let _ = self.queue.send(Fetched::End { split: id }).await;
                 return Ok(());
             }
@@ -110,20 +111,20 @@ impl PartitionFetch {
             let (mut records, high_watermark) = match fetched {
                 Ok(got) => got,
                 Err(RetryError::Fatal(())) => {
-                    offset = self.out_of_range(&leader, offset).await?;
+                    (offset, stopping) = self.out_of_range(&leader, offset, stopping).await?;
                     continue;
                 }
                 Err(RetryError::Exhausted(e)) => return Err(unreachable(connection, &what, e)),
             };
             records.retain(|r| r.offset >= offset);
-            if let Some(end) = split.stopping_offset {
+            if let Some(end) = stopping {
                 records.retain(|r| r.offset < end);
             }
             let Some(last) = records.last().map(|r| r.offset) else {
                 if offset > high_watermark {
                     // Past the end the broker holds: some brokers answer so rather than with
                     // OFFSET_OUT_OF_RANGE.
-                    offset = self.out_of_range(&leader, offset).await?;
+                    (offset, stopping) = self.out_of_range(&leader, offset, stopping).await?;
                 } else if started.elapsed() < fetch.max_wait / 2 {
                     // The broker answered at once without records: wait as long as it was
                     // allowed to hold the fetch, rather than ask again right away.
@@ -142,16 +143,22 @@ impl PartitionFetch {
         }
     }
 
-    /// `offset` is not held by the broker: where to go on, or the typed error, as the reset
+    /// `offset` is not held by the broker: where to go on (and where a bounded split now
+    /// stops: the records up to its old end are gone), or the typed error, as the reset
     /// policy says.
-    async fn out_of_range(&self, leader: &PartitionClient, offset: i64) -> Result<i64, KafkaSourceError> {
+    async fn out_of_range(
+        &self,
+        leader: &PartitionClient,
+        offset: i64,
+        stopping: Option<i64>,
+    ) -> Result<(i64, Option<i64>), KafkaSourceError> {
         let connection = &self.settings.connection;
         let earliest = offset_at(connection, leader, OffsetAt::Earliest).await?;
         let latest = offset_at(connection, leader, OffsetAt::Latest).await?;
         let (topic, partition) = (leader.topic().to_string(), leader.partition());
         if (earliest..=latest).contains(&offset) {
             // Held again by now (a leader moved): read on.
-            return Ok(offset);
+            return Ok((offset, stopping));
         }
         match self.settings.reset {
             OffsetResetPolicy::None => Err(KafkaSourceError::OffsetOutOfRange {
@@ -167,7 +174,7 @@ impl PartitionFetch {
                      broker holds {earliest}..{latest}): resuming at {earliest}, DATA LOSS of \
                      every record between"
                 );
-                Ok(earliest)
+                Ok((earliest, stopping.map(|end| end.min(latest))))
             }
         }
     }

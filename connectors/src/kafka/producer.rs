@@ -8,6 +8,7 @@ use rskafka::client::partition::{Compression, PartitionClient, UnknownTopicHandl
 use rskafka::client::Client;
 use rskafka::record::Record;
 use std::collections::BTreeMap;
+use std::convert::Infallible;
 use std::sync::mpsc::{Receiver, Sender};
 use std::sync::Arc;
 use tokio::task::JoinSet;
@@ -37,23 +38,23 @@ impl Producer {
         client_id: String,
         compression: Compression,
     ) -> Result<Producer, KafkaSinkError> {
-        let unreachable = |what: &str, e: super::connection::Exhausted| KafkaSinkError::Unreachable {
+        let lost = |what: &str, e: super::connection::Exhausted| KafkaSinkError::Unreachable {
             brokers: connection.brokers(),
             what: what.to_string(),
             waited_ms: e.waited.as_millis(),
             message: e.message,
         };
-        let client: Client = connection.client(&client_id).await.map_err(|e| unreachable("connect", e))?;
+        let client: Client = connection.client(&client_id).await.map_err(|e| lost("connect", e))?;
         let what = format!("metadata of {topic}");
         let topics = connection
             .retry(&what, || async {
-                client.list_topics().await.map_err(|e| TryError::<()>::Retry(e.to_string()))
+                client.list_topics().await.map_err(|e| TryError::<Infallible>::Retry(e.to_string()))
             })
             .await;
         let topics = match topics {
             Ok(t) => t,
-            Err(RetryError::Exhausted(e)) => return Err(unreachable(&what, e)),
-            Err(RetryError::Fatal(())) => unreachable!("metadata is always retried"),
+            Err(RetryError::Exhausted(e)) => return Err(lost(&what, e)),
+            Err(RetryError::Fatal(never)) => match never {},
         };
         let Some(found) = topics.into_iter().find(|t| t.name == topic) else {
             return Err(KafkaSinkError::TopicNotFound {
@@ -67,13 +68,13 @@ impl Producer {
             let opened = connection
                 .retry(&what, || async {
                     (client.partition_client(topic.as_str(), p, UnknownTopicHandling::Retry).await)
-                        .map_err(|e| TryError::<()>::Retry(e.to_string()))
+                        .map_err(|e| TryError::<Infallible>::Retry(e.to_string()))
                 })
                 .await;
             match opened {
                 Ok(c) => partitions.insert(p, Arc::new(c)),
-                Err(RetryError::Exhausted(e)) => return Err(unreachable(&what, e)),
-                Err(RetryError::Fatal(())) => unreachable!("opening is always retried"),
+                Err(RetryError::Exhausted(e)) => return Err(lost(&what, e)),
+                Err(RetryError::Fatal(never)) => match never {},
             };
         }
         Ok(Producer {
@@ -141,7 +142,7 @@ impl Producer {
             .retry(&what, || async {
                 (client.produce(records.clone(), self.compression).await)
                     .map(drop)
-                    .map_err(|e| TryError::<()>::Retry(e.to_string()))
+                    .map_err(|e| TryError::<Infallible>::Retry(e.to_string()))
             })
             .await
             .map_err(|e| match e {
@@ -151,7 +152,7 @@ impl Producer {
                     e.attempts,
                     e.waited.as_millis()
                 )),
-                RetryError::Fatal(()) => failed("refused".into()),
+                RetryError::Fatal(never) => match never {},
             })
     }
 }

@@ -31,20 +31,20 @@ pub struct KafkaRecord<'a> {
 pub type Deserializer<T> = Arc<dyn Fn(KafkaRecord<'_>) -> Result<T, BoxError> + Send + Sync>;
 
 /// A deserializer of the value alone through `f`; a record without a value is given as `&[]`.
-pub fn value_only<T, F>(f: F) -> Deserializer<T>
+pub fn value_only<T, F>(f: F) -> impl Fn(KafkaRecord<'_>) -> Result<T, BoxError> + Send + Sync + 'static
 where
     F: Fn(&[u8]) -> Result<T, BoxError> + Send + Sync + 'static,
 {
-    Arc::new(move |r: KafkaRecord<'_>| f(r.value.unwrap_or_default()))
+    move |r: KafkaRecord<'_>| f(r.value.unwrap_or_default())
 }
 
 /// A deserializer of the value as UTF-8 text; a value that is not UTF-8 is an error.
-pub fn value_string() -> Deserializer<String> {
+pub fn value_string() -> impl Fn(KafkaRecord<'_>) -> Result<String, BoxError> + Send + Sync + 'static {
     value_only(|v| Ok(std::str::from_utf8(v)?.to_string()))
 }
 
 /// A deserializer of the value's bytes as they are.
-pub fn value_bytes() -> Deserializer<Vec<u8>> {
+pub fn value_bytes() -> impl Fn(KafkaRecord<'_>) -> Result<Vec<u8>, BoxError> + Send + Sync + 'static {
     value_only(|v| Ok(v.to_vec()))
 }
 
