@@ -69,11 +69,7 @@ fn build(env: &StreamEnvironment, topic: &Topic, run: u8, out: &CommittedCollect
                 kill(n);
             }
             // Some work per record, so the job spans many 10 ms checkpoints.
-            let mut h = r.2 as u64;
-            for i in 0..3_000u64 {
-                h = std::hint::black_box(h.rotate_left(7) ^ i);
-            }
-            std::hint::black_box(h);
+            std::hint::black_box(kafka_common::work(r.2 as u64, 3_000));
             r
         })
         .uid("work")

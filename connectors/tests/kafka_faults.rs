@@ -123,7 +123,7 @@ fn recreated_topic_run(policy: OffsetResetPolicy) -> (Result<weir::JobResult, we
                 panic!("injected failure at record {n}");
             }
             // Some work per record, so the run spans checkpoints.
-            std::thread::sleep(Duration::from_millis(2));
+            std::hint::black_box(kafka_common::work(n, 2_000_000));
             v
         })
         .uid("work")
@@ -203,18 +203,21 @@ fn a_broker_lost_mid_run_fails_the_job_over_until_it_is_back_and_nothing_is_lost
         .retry_policy(quick_retries())
         .build(value_string());
     let out = CommittedCollector::new();
+    // The job cuts the proxy itself once output was committed, so it cannot end before.
+    let (proxy, committed, cut) = (broker.proxy.clone(), out.clone(), Arc::new(AtomicBool::new(false)));
     env.from_source(source, "Source: Kafka")
         .uid("kafka")
-        .map(|v: String| {
-            std::thread::sleep(Duration::from_micros(500));
+        .map(move |v: String| {
+            if committed.len() > 100 && !cut.swap(true, Ordering::SeqCst) {
+                proxy.cut();
+            }
+            std::hint::black_box(kafka_common::work(v.len() as u64, 500_000));
             v
         })
         .uid("work")
         .collect_committed(&out)
         .uid("committed");
     let job = env.spawn().expect("starts");
-    kafka_common::poll(Duration::from_secs(30), "committed output", || out.len() > 100);
-    broker.proxy.cut();
     kafka_common::poll(Duration::from_secs(30), "a failover for the unreachable broker", || {
         job.restart_history().iter().any(|r| {
             r.cause.task_failure().is_some_and(|f| f.error.message.contains("unreachable"))

@@ -2,8 +2,8 @@
 //! brokers, the topic, the partition and the offset involved.
 
 /// The command that starts the local test broker, for errors saying the broker is down.
-pub(crate) const START_HINT: &str = "start a broker, e.g. `nisshi --kafka-listener-url \
-     tcp://127.0.0.1:9092 --kafka-advertised-listener-url tcp://127.0.0.1:9092 \
+pub(crate) const START_HINT: &str = "start a broker, e.g. `nisshi --listener-url \
+     tcp://127.0.0.1:9092 --advertised-listener-url tcp://127.0.0.1:9092 \
      --storage-engine memory://nisshi/` (or run .ci/services)";
 
 /// An error of the Kafka source.

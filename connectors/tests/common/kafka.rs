@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 /// How to start the shared broker, for failure messages.
 pub const START: &str = "start it with `.ci/services` (or `~/.cache/weir/tools/bin/nisshi \
-     --kafka-listener-url tcp://127.0.0.1:9092 --kafka-advertised-listener-url \
+     --listener-url tcp://127.0.0.1:9092 --advertised-listener-url \
      tcp://127.0.0.1:9092 --storage-engine memory://nisshi/`)";
 
 /// Runs `f` on a runtime of a thread of its own (works inside or outside a runtime).
@@ -243,8 +243,8 @@ impl OwnBroker {
         let port = free_port();
         let proxy = Proxy::start(format!("127.0.0.1:{port}"));
         let child = Command::new(&binary)
-            .args(["--kafka-listener-url", &format!("tcp://127.0.0.1:{port}")])
-            .args(["--kafka-advertised-listener-url", &format!("tcp://127.0.0.1:{}", proxy.port)])
+            .args(["--listener-url", &format!("tcp://127.0.0.1:{port}")])
+            .args(["--advertised-listener-url", &format!("tcp://127.0.0.1:{}", proxy.port)])
             .args(["--storage-engine", "memory://nisshi/"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -277,7 +277,8 @@ impl Drop for OwnBroker {
 }
 
 /// A TCP proxy that a test can cut (every connection closed, new ones closed at once and
-/// counted) and restore.
+/// counted) and restore; clones are handles of the same proxy.
+#[derive(Clone)]
 pub struct Proxy {
     /// Its port on 127.0.0.1.
     pub port: u16,
@@ -351,4 +352,14 @@ fn forward(client: TcpStream, server: TcpStream, open: &Mutex<Vec<TcpStream>>) -
         let _ = c_out.shutdown(Shutdown::Both);
     });
     Ok(())
+}
+
+/// Some CPU work for a record (`rounds` of a few nanoseconds), so that a job spans several
+/// checkpoints; returns something the compiler cannot drop.
+pub fn work(seed: u64, rounds: u64) -> u64 {
+    let mut h = seed;
+    for i in 0..rounds {
+        h = std::hint::black_box(h.rotate_left(7) ^ i);
+    }
+    h
 }
