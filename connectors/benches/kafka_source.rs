@@ -53,7 +53,7 @@ async fn fill(url: &str, topic: &str, records: u64) {
                 key: Some((i % 1000).to_string().into_bytes()),
                 value: Some(format!("{i:010}{payload}").into_bytes()),
                 headers: BTreeMap::new(),
-                timestamp: chrono::DateTime::from_timestamp_millis(0).expect("time"),
+                timestamp: rskafka::chrono::DateTime::from_timestamp_millis(0).expect("time"),
             });
             if batch.len() == 1_000 {
                 pc.produce(std::mem::take(&mut batch), Compression::NoCompression).await.expect("produce");

@@ -1,7 +1,7 @@
 //! How the Kafka source and sink reach the brokers: the bootstrap servers, the retry policy
 //! for an unreachable broker, and a way to run the async client from plain code.
 
-use rskafka::backoff::BackoffConfig;
+use rskafka::BackoffConfig;
 use rskafka::client::{Client, ClientBuilder};
 use std::future::Future;
 use std::time::{Duration, Instant};

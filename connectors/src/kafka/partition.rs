@@ -72,7 +72,7 @@ pub(crate) async fn resolve(
         Lookup::Exactly(offset) => return Ok(offset),
         Lookup::Earliest => OffsetAt::Earliest,
         Lookup::Latest => OffsetAt::Latest,
-        Lookup::Timestamp(ms) => match chrono::DateTime::from_timestamp_millis(ms) {
+        Lookup::Timestamp(ms) => match rskafka::chrono::DateTime::from_timestamp_millis(ms) {
             Some(t) => OffsetAt::Timestamp(t),
             None => {
                 return Err(KafkaSourceError::Request {

@@ -256,7 +256,7 @@ impl<T: Send + 'static> SinkWriter<T> for KafkaSink<T> {
             key: produced.key,
             value: produced.value,
             headers: produced.headers,
-            timestamp: chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default(),
+            timestamp: rskafka::chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default(),
         };
         self.gathered.entry(partition).or_default().push(record);
         self.count += 1;

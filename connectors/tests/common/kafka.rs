@@ -147,7 +147,7 @@ impl Topic {
                         key: k.clone(),
                         value: Some(v.clone()),
                         headers: BTreeMap::new(),
-                        timestamp: chrono::DateTime::from_timestamp_millis(1_700_000_000_000)
+                        timestamp: rskafka::chrono::DateTime::from_timestamp_millis(1_700_000_000_000)
                             .expect("a time"),
                     })
                     .collect();
