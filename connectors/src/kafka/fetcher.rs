@@ -5,7 +5,7 @@
 use super::connection::{RetryError, TryError};
 use super::error::KafkaSourceError;
 use super::offsets::OffsetResetPolicy;
-use super::partition::{is_out_of_range, offset_at, open, unreachable};
+use super::partition::{end_offset, is_out_of_range, offset_at, open, unreachable};
 use super::source::SourceSettings;
 use super::split::KafkaPartitionSplit;
 use rskafka::client::partition::{OffsetAt, PartitionClient};
@@ -154,7 +154,7 @@ impl PartitionFetch {
     ) -> Result<(i64, Option<i64>), KafkaSourceError> {
         let connection = &self.settings.connection;
         let earliest = offset_at(connection, leader, OffsetAt::Earliest).await?;
-        let latest = offset_at(connection, leader, OffsetAt::Latest).await?;
+        let latest = end_offset(connection, leader).await?;
         let (topic, partition) = (leader.topic().to_string(), leader.partition());
         if (earliest..=latest).contains(&offset) {
             // Held again by now (a leader moved): read on.

@@ -4,7 +4,7 @@
 use super::connection::{Connection, Exhausted, RetryError, TryError};
 use super::error::KafkaSourceError;
 use super::offsets::Lookup;
-use rskafka::client::error::{Error as ClientError, ProtocolError};
+use rskafka::client::error::{Error as ClientError, ProtocolError, ServerErrorResponse};
 use rskafka::client::partition::{OffsetAt, PartitionClient, UnknownTopicHandling};
 use rskafka::client::Client;
 
@@ -71,7 +71,7 @@ pub(crate) async fn resolve(
     let at = match lookup {
         Lookup::Exactly(offset) => return Ok(offset),
         Lookup::Earliest => OffsetAt::Earliest,
-        Lookup::Latest => OffsetAt::Latest,
+        Lookup::Latest => return end_offset(connection, partition).await,
         Lookup::Timestamp(ms) => match rskafka::chrono::DateTime::from_timestamp_millis(ms) {
             Some(t) => OffsetAt::Timestamp(t),
             None => {
@@ -84,7 +84,7 @@ pub(crate) async fn resolve(
     };
     let offset = offset_at(connection, partition, at).await?;
     match (lookup, offset) {
-        (Lookup::Timestamp(_), o) if o < 0 => offset_at(connection, partition, OffsetAt::Latest).await,
+        (Lookup::Timestamp(_), o) if o < 0 => end_offset(connection, partition).await,
         (_, o) => Ok(o),
     }
 }
@@ -106,6 +106,32 @@ pub(crate) async fn offset_at(
                 .get_offset(at)
                 .await
                 .map_err(|e| TryError::<KafkaSourceError>::Retry(e.to_string()))
+        })
+        .await
+        .map_err(|e| failed(connection, &what, e))
+}
+
+/// The partition's end: the offset after its last record. That is what `ListOffsets` answers
+/// for "latest", but nisshi 0.6.0 answers the base offset of the last batch plus one there, so
+/// the answer is checked against the high watermark a fetch at it reports (an empty fetch on
+/// Kafka, a short one on nisshi), and the larger is taken.
+pub(crate) async fn end_offset(
+    connection: &Connection,
+    partition: &PartitionClient,
+) -> Result<i64, KafkaSourceError> {
+    let listed = offset_at(connection, partition, OffsetAt::Latest).await?;
+    let what = format!("high watermark of {}-{}", partition.topic(), partition.partition());
+    connection
+        .retry(&what, || async {
+            match partition.fetch_records(listed, 1..65_536, 1).await {
+                Ok((_, high_watermark)) => Ok(listed.max(high_watermark)),
+                Err(ClientError::ServerError {
+                    protocol_error: ProtocolError::OffsetOutOfRange,
+                    response: Some(ServerErrorResponse::PartitionFetchState { high_watermark, .. }),
+                    ..
+                }) => Ok(listed.max(high_watermark)),
+                Err(e) => Err(TryError::<KafkaSourceError>::Retry(e.to_string())),
+            }
         })
         .await
         .map_err(|e| failed(connection, &what, e))

@@ -136,11 +136,21 @@ impl Topic {
     /// Produces `values` to `partition`, as records with key `key(i)` and value `values[i]`;
     /// returns their offsets.
     pub fn produce(&self, partition: i32, records: Vec<(Option<Vec<u8>>, Vec<u8>)>) -> Vec<i64> {
+        self.produce_in_batches(partition, records, 500)
+    }
+
+    /// [`Topic::produce`] in batches of `batch` records (a fetch returns whole batches).
+    pub fn produce_in_batches(
+        &self,
+        partition: i32,
+        records: Vec<(Option<Vec<u8>>, Vec<u8>)>,
+        batch: usize,
+    ) -> Vec<i64> {
         let (url, name) = (self.url.clone(), self.name.clone());
         block_on(async move {
             let p = partition_client(&url, &name, partition).await;
             let mut offsets = Vec::new();
-            for chunk in records.chunks(500) {
+            for chunk in records.chunks(batch.max(1)) {
                 let batch = chunk
                     .iter()
                     .map(|(k, v)| Record {
