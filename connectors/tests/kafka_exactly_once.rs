@@ -58,8 +58,17 @@ fn source(topic: &Topic, run: u8) -> KafkaSource<Out> {
         })
 }
 
-/// The job: `kill` (if any) is called with every record's count before the keyed sum.
-fn build(env: &StreamEnvironment, topic: &Topic, run: u8, out: &CommittedCollector<Out>, kill: Option<Arc<dyn Fn(u64) + Send + Sync>>) {
+/// Called with every record's count before the keyed sum (it may panic).
+type Kill = Arc<dyn Fn(u64) + Send + Sync>;
+
+/// The job: `kill` (if any) sees every record; `work` rounds of CPU work per record.
+fn build(
+    env: &StreamEnvironment,
+    topic: &Topic,
+    (run, work): (u8, u64),
+    out: &CommittedCollector<Out>,
+    kill: Option<Kill>,
+) {
     let seen = Arc::new(AtomicU64::new(0));
     env.from_source(source(topic, run), "Source: Kafka")
         .uid("kafka")
@@ -69,7 +78,7 @@ fn build(env: &StreamEnvironment, topic: &Topic, run: u8, out: &CommittedCollect
                 kill(n);
             }
             // Some work per record, so the job spans many 10 ms checkpoints.
-            std::hint::black_box(kafka_common::work(r.2 as u64, 3_000));
+            std::hint::black_box(kafka_common::work(r.2 as u64, work));
             r
         })
         .uid("work")
@@ -101,7 +110,7 @@ fn sorted(mut v: Vec<Out>) -> Vec<Out> {
 fn failure_free(topic: &Topic) -> Vec<Out> {
     let out = CommittedCollector::new();
     let env = env(&kafka_common::unique("kafka-free"));
-    build(&env, topic, 0, &out, None);
+    build(&env, topic, (0, 3_000), &out, None);
     let result = env.execute().expect("the failure-free run");
     assert!(result.restarts.is_empty(), "{:?}", result.restarts);
     sorted(out.records())
@@ -131,7 +140,7 @@ fn random_failures_commit_exactly_the_failure_free_output() {
             probability: 0.000_5,
             uid: Some("sum".into()),
         }));
-        build(&env, &topic, 0, &out, None);
+        build(&env, &topic, (0, 3_000), &out, None);
         let result = env.execute().unwrap_or_else(|e| panic!("seed {seed}: {e}"));
         let (restored, all) = restarts(&result);
         failures += all;
@@ -167,19 +176,19 @@ fn a_restored_job_resumes_each_partition_at_its_checkpointed_offset() {
         setup(&mut first);
         let (committed, killed) = (out.clone(), Arc::new(AtomicBool::new(false)));
         let at = RECORDS / 4 + seed * RECORDS / 6;
-        let kill: Arc<dyn Fn(u64) + Send + Sync> = Arc::new(move |n| {
+        let kill: Kill = Arc::new(move |n| {
             if n >= at && !committed.is_empty() && !killed.swap(true, Ordering::SeqCst) {
                 panic!("injected failure at record {n}");
             }
         });
-        build(&first, &topic, 1, &out, Some(kill));
+        build(&first, &topic, (1, 100_000), &out, Some(kill));
         let failed = first.execute();
         assert!(failed.is_err(), "seed {seed}: run 1 must fail: {failed:?}");
         // Run 2 restores the latest checkpoint.
         let mut second = env(&job);
         setup(&mut second);
         second.restore_from_latest(&dir).unwrap_or_else(|e| panic!("seed {seed}: restore: {e}"));
-        build(&second, &topic, 2, &out, None);
+        build(&second, &topic, (2, 3_000), &out, None);
         second.execute().unwrap_or_else(|e| panic!("seed {seed}: run 2: {e}"));
         let _ = std::fs::remove_dir_all(&dir);
         resumed_mid_partition += check_resume(seed, &out.records());
