@@ -11,3 +11,9 @@ pub fn postgres_url() -> String {
 pub fn mysql_url() -> String {
     std::env::var("WEIR_MYSQL_URL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".into())
 }
+
+/// The Kafka bootstrap servers: `WEIR_KAFKA_URL` (comma-separated `host:port`s), else
+/// `127.0.0.1:9092`.
+pub fn kafka_url() -> String {
+    std::env::var("WEIR_KAFKA_URL").unwrap_or_else(|_| "127.0.0.1:9092".into())
+}

@@ -5,13 +5,16 @@
 //! | --- | --- | --- |
 //! | `postgres` | `postgres` | two-phase commit (`PREPARE TRANSACTION`), write-ahead, upsert |
 //! | `mysql` | `mysql` | XA two-phase commit (MariaDB and MySQL), upsert |
+//! | `kafka` | `kafka` | a split source (exactly-once into the job), an at-least-once sink |
 //!
-//! Connection URLs default to the environment variables `WEIR_PG_URL` and `WEIR_MYSQL_URL`
-//! (see [`env`]).
+//! Connection URLs default to the environment variables `WEIR_PG_URL`, `WEIR_MYSQL_URL` and
+//! `WEIR_KAFKA_URL` (see [`env`]).
 #![deny(missing_docs)]
 
 pub mod env;
 
+#[cfg(feature = "kafka")]
+pub mod kafka;
 #[cfg(feature = "mysql")]
 pub mod mysql;
 #[cfg(feature = "postgres")]
