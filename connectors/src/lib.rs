@@ -5,14 +5,17 @@
 //! | --- | --- | --- |
 //! | `postgres` | `postgres` | two-phase commit (`PREPARE TRANSACTION`), write-ahead, upsert |
 //! | `mysql` | `mysql` | XA two-phase commit (MariaDB and MySQL), upsert |
+//! | `nats` | `nats` | JetStream: a split source (exactly-once with such a sink), an at-least-once or idempotent sink |
 //!
 //! Connection URLs default to the environment variables `WEIR_PG_URL` and `WEIR_MYSQL_URL`
-//! (see [`env`]).
+//! (see [`env`]), and `WEIR_NATS_URL` (`nats::nats_url`).
 #![deny(missing_docs)]
 
 pub mod env;
 
 #[cfg(feature = "mysql")]
 pub mod mysql;
+#[cfg(feature = "nats")]
+pub mod nats;
 #[cfg(feature = "postgres")]
 pub mod postgres;
