@@ -170,3 +170,37 @@ fn a_reader_resumes_at_exactly_the_checkpointed_sequence() {
     assert_eq!(sequences, (38..=100).collect::<Vec<_>>());
     assert_eq!(rest[0].1, "37", "sequence 38 holds number 37");
 }
+
+#[test]
+fn with_ack_on_checkpoint_a_completed_checkpoint_acknowledges_what_it_covers() {
+    let stream = TestStream::new("ack");
+    stream.publish((0..30).map(|i| ("a", i.to_string())));
+    let durable = format!("weir-ack-{}", std::process::id());
+    let source = JetStreamSource::builder(&stream.name, |m| {
+        Ok((m.stream_sequence, String::from_utf8(m.payload.to_vec())?))
+    })
+    .subjects([stream.subject("a")])
+    .ack_on_checkpoint(&durable)
+    .fetch_batch(4)
+    .build();
+    let context = DiscoveryContext {
+        parallelism: 1,
+        index: 0,
+    };
+    let mut reader = source.create_reader(reader_context()).expect("reader");
+    reader
+        .add_splits(source.discover_splits(&context).expect("discovers"))
+        .expect("add");
+    let read = read_n(&mut reader, 12);
+    assert_eq!(read.last().map(|r| r.0), Some(12));
+    reader.snapshot_splits(1).expect("snapshot");
+    let _ = read_n(&mut reader, 5);
+    let name = format!("{durable}-{}", stream.subject("a").replace('.', "_"));
+    assert_eq!(stream.ack_floor(&name), 0, "nothing acknowledged before the checkpoint completes");
+    reader.notify_checkpoint_complete(1).expect("notify");
+    assert!(
+        nats::wait_for(Duration::from_secs(10), || stream.ack_floor(&name) == 12),
+        "the ack floor is {}, not checkpoint 1's last sequence 12",
+        stream.ack_floor(&name)
+    );
+}

@@ -410,3 +410,33 @@ fn system_time(nanos: i128) -> SystemTime {
         false => SystemTime::UNIX_EPOCH - magnitude,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_durable_name_per_split_replaces_what_a_consumer_name_may_not_hold() {
+        let mut split = JetStreamSplit {
+            stream: "S".into(),
+            subject: None,
+            position: SplitPosition::Earliest,
+            end: None,
+            finished: false,
+        };
+        assert_eq!(durable_name("weir", &split), "weir");
+        split.subject = Some("orders.*.eu.>".into());
+        assert_eq!(durable_name("weir", &split), "weir-orders___eu__");
+    }
+
+    #[test]
+    fn a_start_time_survives_its_nanosecond_encoding() {
+        let t = SystemTime::UNIX_EPOCH + Duration::from_nanos(1_700_000_000_123_456_789);
+        let nanos = t.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_nanos() as i128;
+        assert_eq!(system_time(nanos), t);
+        assert_eq!(
+            system_time(-5),
+            SystemTime::UNIX_EPOCH - Duration::from_nanos(5)
+        );
+    }
+}

@@ -285,3 +285,102 @@ impl<T: Send + 'static> SplitReader<T> for JetStreamReader<T> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nats::JetStreamSource;
+    use weir::runtime::graph::task_waker::TaskWaker;
+    use weir::runtime::metrics::MetricsRegistry;
+
+    fn split(subject: &str, at: u64) -> JetStreamSplit {
+        JetStreamSplit {
+            stream: "S".into(),
+            subject: Some(subject.into()),
+            position: SplitPosition::Sequence(at),
+            end: None,
+            finished: false,
+        }
+    }
+
+    /// A reader holding splits `a` (at 1) and `b` (at 1) without a client thread, and the
+    /// sending end of its queue.
+    fn reader() -> (JetStreamReader<u64>, FetchSender<Entry<u64>>) {
+        let source = JetStreamSource::builder("S", |m| Ok(m.stream_sequence)).build();
+        let context = SplitReaderContext {
+            operator: "Source: test [t]".into(),
+            uid: "t".into(),
+            job_id: "j".into(),
+            index: 0,
+            parallelism: 1,
+            deterministic: false,
+            waker: TaskWaker::noop(),
+            metrics: Arc::new(MetricsRegistry::default()),
+        };
+        let mut reader = JetStreamReader::new(source.config.clone(), context);
+        let (sender, queue) = FetchQueue::bounded(8, TaskWaker::noop());
+        reader.queue = Some(queue);
+        reader.splits = vec![split("a", 1), split("b", 1)];
+        (reader, sender)
+    }
+
+    fn records(split: usize, sequences: &[u64]) -> Entry<u64> {
+        Entry::Records {
+            split,
+            records: sequences.iter().map(|s| (*s * 10, *s)).collect(),
+            ack: None,
+        }
+    }
+
+    #[test]
+    fn positions_lie_after_the_last_record_handed_out_not_after_what_was_fetched() {
+        let (mut reader, sender) = reader();
+        sender.send_blocking(records(0, &[1, 3, 5])).unwrap();
+        sender.send_blocking(records(1, &[2, 4])).unwrap();
+        let mut out = Vec::new();
+        assert_eq!(reader.read(2, &mut out).unwrap(), SourceStatus::More);
+        assert_eq!(out, vec![10, 30]);
+        let at = reader.snapshot_splits(1).unwrap();
+        assert_eq!(at[0].position, SplitPosition::Sequence(4));
+        assert_eq!(at[1].position, SplitPosition::Sequence(1));
+        out.clear();
+        assert_eq!(reader.read(10, &mut out).unwrap(), SourceStatus::More);
+        assert_eq!(out, vec![50, 20, 40]);
+        let at = reader.snapshot_splits(2).unwrap();
+        assert_eq!(at[0].position, SplitPosition::Sequence(6));
+        assert_eq!(at[1].position, SplitPosition::Sequence(5));
+        out.clear();
+        assert_eq!(reader.read(10, &mut out).unwrap(), SourceStatus::Pending);
+    }
+
+    #[test]
+    fn an_advance_moves_a_quiet_split_forward_but_never_back() {
+        let (mut reader, sender) = reader();
+        sender.send_blocking(records(0, &[7])).unwrap();
+        sender.send_blocking(Entry::Advanced { split: 0, next: 20 }).unwrap();
+        sender.send_blocking(Entry::Advanced { split: 1, next: 3 }).unwrap();
+        sender.send_blocking(Entry::Advanced { split: 1, next: 2 }).unwrap();
+        let mut out = Vec::new();
+        reader.read(10, &mut out).unwrap();
+        let at = reader.snapshot_splits(1).unwrap();
+        assert_eq!(at[0].position, SplitPosition::Sequence(20));
+        assert_eq!(at[1].position, SplitPosition::Sequence(3));
+    }
+
+    #[test]
+    fn finished_once_every_split_ended_and_a_failed_fetch_fails_the_read() {
+        let (mut reader, sender) = reader();
+        sender.send_blocking(Entry::Finished { split: 0 }).unwrap();
+        let mut out = Vec::new();
+        assert_eq!(reader.read(10, &mut out).unwrap(), SourceStatus::Pending);
+        sender.send_blocking(Entry::Finished { split: 1 }).unwrap();
+        assert_eq!(reader.read(10, &mut out).unwrap(), SourceStatus::Finished);
+        assert!(reader.snapshot_splits(1).unwrap().iter().all(|s| s.finished));
+        sender
+            .send_blocking(Entry::Failed(JetStreamSourceError::Deterministic {
+                operator: "x".into(),
+            }))
+            .unwrap();
+        assert!(reader.read(10, &mut out).is_err());
+    }
+}

@@ -162,7 +162,7 @@ impl<T> JetStreamSourceBuilder<T> {
 ///   fails over and resumes at the checkpointed sequences.
 /// - A network source: it refuses deterministic mode ([`JetStreamSourceError::Deterministic`]).
 pub struct JetStreamSource<T> {
-    config: Arc<SourceConfig<T>>,
+    pub(crate) config: Arc<SourceConfig<T>>,
 }
 
 impl<T> JetStreamSource<T> {

@@ -173,6 +173,16 @@ impl TestStream {
         })
     }
 
+    /// The stream sequence of consumer `name`'s ack floor.
+    pub fn ack_floor(&self, name: &str) -> u64 {
+        self.nats.rt.block_on(async {
+            let stream = self.nats.js.get_stream(&self.name).await.expect("stream");
+            let mut consumer: jetstream::consumer::PullConsumer =
+                stream.get_consumer(name).await.expect("consumer");
+            consumer.info().await.expect("consumer info").ack_floor.stream_sequence
+        })
+    }
+
     /// The number of consumers on the stream.
     pub fn consumers(&self) -> usize {
         self.nats.rt.block_on(async {
