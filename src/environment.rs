@@ -323,7 +323,11 @@ impl StreamEnvironment {
     /// A stream from a [`SplitSource`] (Flink's `fromSource`): each subtask reads the splits it
     /// owns; their positions are checkpointed, and a restore hands every split to exactly one
     /// subtask.
-    pub fn from_source<T: Record, S: SplitSource<T>>(&self, source: S, name: &str) -> DataStream<T> {
+    pub fn from_source<T: Record, S: SplitSource<T>>(
+        &self,
+        source: S,
+        name: &str,
+    ) -> DataStream<T> {
         let source = Arc::new(source);
         self.add_source(
             name,

@@ -44,7 +44,8 @@ pub use crate::sink::upsert::UpsertSink;
 pub use crate::sink::write_ahead::{BatchOutcome, WriteAheadSink};
 pub use crate::sink::{CollectHandle, SinkWriter};
 pub use crate::source::{
-    Boundedness, FileSource, SourceReader, SourceSplit, SplitReader, SplitReaderContext, SplitSource,
+    Boundedness, FileSource, SourceReader, SourceSplit, SplitReader, SplitReaderContext,
+    SplitSource,
 };
 pub use crate::state::backend::{RocksDbStateBackend, StateBackend};
 pub use crate::state::operator::{

@@ -93,7 +93,11 @@ impl SourceSplit for FileSplit {
     }
 }
 
-fn io_error(operation: &'static str, path: &Path, offset: u64) -> impl FnOnce(std::io::Error) -> FileSourceError + '_ {
+fn io_error<'a>(
+    operation: &'static str,
+    path: &'a Path,
+    offset: u64,
+) -> impl FnOnce(std::io::Error) -> FileSourceError + 'a {
     move |source| FileSourceError {
         operation,
         path: path.to_path_buf(),
@@ -195,14 +199,21 @@ impl FileSourceReader {
             None => {
                 // The line that straddles `start` belongs to the range before.
                 let at = split.start - 1;
-                reader.seek(SeekFrom::Start(at)).map_err(io_error("seek", &split.path, at))?;
+                reader
+                    .seek(SeekFrom::Start(at))
+                    .map_err(io_error("seek", &split.path, at))?;
                 let mut skipped = Vec::new();
-                let n = (reader.read_until(b'\n', &mut skipped))
-                    .map_err(io_error("read", &split.path, at))?;
+                let n = (reader.read_until(b'\n', &mut skipped)).map_err(io_error(
+                    "read",
+                    &split.path,
+                    at,
+                ))?;
                 at + n as u64
             }
         };
-        reader.seek(SeekFrom::Start(offset)).map_err(io_error("seek", &split.path, offset))?;
+        reader
+            .seek(SeekFrom::Start(offset))
+            .map_err(io_error("seek", &split.path, offset))?;
         split.offset = Some(offset);
         self.open = Some(reader);
         Ok(())
@@ -219,7 +230,9 @@ impl FileSourceReader {
                 return Ok(true);
             }
             let mut line = String::new();
-            let n = reader.read_line(&mut line).map_err(io_error("read", &split.path, offset))?;
+            let n = reader
+                .read_line(&mut line)
+                .map_err(io_error("read", &split.path, offset))?;
             if n == 0 {
                 return Ok(true);
             }

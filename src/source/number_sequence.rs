@@ -130,7 +130,7 @@ mod tests {
 
     fn read_all(reader: &mut NumberSequenceReader, max: usize) -> Vec<u64> {
         let mut out = Vec::new();
-        while reader.read(max, &mut out).map(|s| s != SourceStatus::Finished) == Ok(true) {}
+        while reader.read(max, &mut out).unwrap() != SourceStatus::Finished {}
         out
     }
 
@@ -146,7 +146,11 @@ mod tests {
                 .unwrap();
             let mut reader = NumberSequenceReader::default();
             reader.add_splits(splits).unwrap();
-            assert_eq!(read_all(&mut reader, 3), (5..=24).collect::<Vec<_>>(), "p={p}");
+            assert_eq!(
+                read_all(&mut reader, 3),
+                (5..=24).collect::<Vec<_>>(),
+                "p={p}"
+            );
         }
     }
 
@@ -168,7 +172,10 @@ mod tests {
         assert_eq!(snapshot[0].last, u64::MAX);
         let mut restored = NumberSequenceReader::default();
         restored.add_splits(snapshot).unwrap();
-        assert_eq!(read_all(&mut restored, 10), vec![u64::MAX - 2, u64::MAX - 1, u64::MAX]);
+        assert_eq!(
+            read_all(&mut restored, 10),
+            vec![u64::MAX - 2, u64::MAX - 1, u64::MAX]
+        );
         assert_eq!(restored.snapshot_splits(2).unwrap()[0].next, None);
     }
 }

@@ -33,13 +33,31 @@ pub(crate) struct SplitDriver<T, S: SplitSource<T>> {
     reader: S::Reader,
     assignment: SplitAssignment,
     bounded: bool,
-    /// Splits found by the discovery thread, not yet claimed.
-    discovered: Option<Receiver<Vec<S::Split>>>,
-    /// Dropping it stops the discovery thread.
-    _stop_discovery: Option<Sender<()>>,
+    deterministic: bool,
+    discovery: Discovery<T, S>,
     label: String,
     counters: Arc<OperatorCounters>,
     _t: PhantomData<fn() -> T>,
+}
+
+/// How a running unbounded source finds new splits.
+enum Discovery<T, S: SplitSource<T>> {
+    /// Only at start.
+    None,
+    /// On a thread of its own, which sends what it found and wakes the subtask; dropping `stop`
+    /// ends it.
+    Thread {
+        found: Receiver<Vec<S::Split>>,
+        _stop: Sender<()>,
+    },
+    /// In deterministic mode, on the subtask's thread at its polls, by virtual time.
+    Inline {
+        source: Arc<S>,
+        context: DiscoveryContext,
+        every: std::time::Duration,
+        next: tokio::time::Instant,
+        _t: PhantomData<fn() -> T>,
+    },
 }
 
 /// Builds subtask `info`'s source of `source`: restores the splits the checkpoint gives it,
@@ -81,19 +99,26 @@ pub(crate) fn drive_split_source<T: Send + 'static, S: SplitSource<T>>(
     guarded(&label, TaskErrorKind::User, || reader.add_splits(splits))?;
     let bounded = source.boundedness() == Boundedness::Bounded;
     let interval = source.discovery_interval().filter(|_| !bounded);
-    let (discovered, stop) = match interval {
+    let discovery = match interval {
+        Some(every) if info.subtask.deterministic => Discovery::Inline {
+            source,
+            context,
+            every,
+            next: tokio::time::Instant::now() + every,
+            _t: PhantomData,
+        },
         Some(every) => {
             let (found, stop) = spawn_discovery(source, context, every, info, &label);
-            (Some(found), Some(stop))
+            Discovery::Thread { found, _stop: stop }
         }
-        None => (None, None),
+        None => Discovery::None,
     };
     Ok(Box::new(SplitDriver::<T, S> {
         reader,
         assignment,
         bounded,
-        discovered,
-        _stop_discovery: stop,
+        deterministic: info.subtask.deterministic,
+        discovery,
         counters: (info.subtask.metrics).operator(&info.name, &info.uid, index),
         label,
         _t: PhantomData,
@@ -101,9 +126,7 @@ pub(crate) fn drive_split_source<T: Send + 'static, S: SplitSource<T>>(
 }
 
 /// The assignment and this subtask's recorded splits, from every old subtask's state.
-fn restored_splits(
-    info: &OperatorInfo,
-) -> Result<(SplitAssignment, Vec<RecordedSplit>), BoxError> {
+fn restored_splits(info: &OperatorInfo) -> Result<(SplitAssignment, Vec<RecordedSplit>), BoxError> {
     let (index, parallelism) = (info.subtask.index, info.subtask.parallelism);
     let old = &info.subtask.restored_vertex_states;
     if old.is_empty() {
@@ -126,8 +149,9 @@ fn restored_splits(
 }
 
 fn decode_state(bytes: &[u8]) -> Result<Vec<RecordedSplit>, BoxError> {
-    let state: SplitState = postcard::from_bytes(bytes)
-        .map_err(|e| format!("the checkpointed split list does not decode (not a split source's state?): {e}"))?;
+    let state: SplitState = postcard::from_bytes(bytes).map_err(|e| {
+        format!("the checkpointed split list does not decode (not a split source's state?): {e}")
+    })?;
     if state.version != SPLIT_STATE_VERSION {
         return Err(format!(
             "the checkpointed split list has format version {}, this weir reads {SPLIT_STATE_VERSION}",
@@ -150,7 +174,7 @@ fn spawn_discovery<T, S: SplitSource<T>>(
     let (found_tx, found_rx) = mpsc::channel();
     let (stop_tx, stop_rx) = mpsc::channel::<()>();
     let waker = info.subtask.waker.clone();
-    let label = label.to_string();
+    let operator = label.to_string();
     let spawned = std::thread::Builder::new()
         .name(format!("weir-discovery-{}", context.index))
         .spawn(move || loop {
@@ -166,7 +190,7 @@ fn spawn_discovery<T, S: SplitSource<T>>(
                     waker.wake();
                 }
                 Err(e) => tracing::warn!(
-                    operator = %label,
+                    operator = %operator,
                     "split discovery failed, trying again in {every:?}: {e}"
                 ),
             }
@@ -180,12 +204,32 @@ fn spawn_discovery<T, S: SplitSource<T>>(
 impl<T: Send + 'static, S: SplitSource<T>> SplitDriver<T, S> {
     /// Hands the reader what discovery found since the last poll that this subtask owns.
     fn take_discovered(&mut self) -> Result<(), TaskError> {
-        let Some(found) = &self.discovered else {
-            return Ok(());
-        };
         let mut mine = Vec::new();
-        while let Ok(splits) = found.try_recv() {
-            mine.extend(self.assignment.claim(splits));
+        match &mut self.discovery {
+            Discovery::None => {}
+            Discovery::Thread { found, .. } => {
+                while let Ok(splits) = found.try_recv() {
+                    mine.extend(self.assignment.claim(splits));
+                }
+            }
+            Discovery::Inline {
+                source,
+                context,
+                every,
+                next,
+                ..
+            } => {
+                let now = tokio::time::Instant::now();
+                if now >= *next {
+                    *next = now + *every;
+                    match source.discover_splits(context) {
+                        Ok(splits) => mine.extend(self.assignment.claim(splits)),
+                        Err(e) => {
+                            tracing::warn!(operator = %self.label, "split discovery failed: {e}")
+                        }
+                    }
+                }
+            }
         }
         if mine.is_empty() {
             return Ok(());
@@ -205,7 +249,9 @@ impl<T: Send + 'static, S: SplitSource<T>> ErasedSource for SplitDriver<T, S> {
         })?;
         self.counters.add_out(out.len());
         let status = match status {
-            // An unbounded source's subtask waits for splits discovered later.
+            // An unbounded source's subtask waits for splits discovered later: woken by the
+            // discovery thread, or polled by virtual time in deterministic mode.
+            SourceStatus::Finished if !self.bounded && self.deterministic => SourceStatus::Idle,
             SourceStatus::Finished if !self.bounded => SourceStatus::Pending,
             other => other,
         };

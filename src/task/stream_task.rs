@@ -135,7 +135,11 @@ impl Task for StreamTask {
     fn notify_checkpoint_aborted(&mut self, id: CheckpointId) -> Result<(), TaskError> {
         // Every operator hears of the abort, even after one failed; the first error is reported.
         let mut first_error = None;
-        if let Some(Err(e)) = self.source.as_mut().map(|s| s.notify_checkpoint_aborted(id)) {
+        if let Some(Err(e)) = self
+            .source
+            .as_mut()
+            .map(|s| s.notify_checkpoint_aborted(id))
+        {
             first_error = Some(e);
         }
         for op in &mut self.operators {

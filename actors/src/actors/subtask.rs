@@ -28,7 +28,7 @@ use crate::network::event::{ChannelEvent, CheckpointId};
 
 use crate::actors::messages::SupervisorLink;
 use crate::actors::messages::{SubtaskFailed, SubtaskFinished};
-use crate::graph::task::{SourceStatus, Task};
+use crate::graph::task::Task;
 use crate::metrics::SubtaskCounters;
 use actix::prelude::*;
 use checkpointing::SubtaskCheckpointing;
