@@ -245,9 +245,10 @@ impl<T: Send + 'static> SplitReader<T> for JetStreamReader<T> {
     }
 
     fn read(&mut self, max: usize, out: &mut Vec<T>) -> Result<SourceStatus, BoxError> {
-        while out.len() < max {
+        let start = out.len();
+        while out.len() - start < max {
             if self.current.is_some() {
-                self.take_current(max - out.len(), out);
+                self.take_current(max - (out.len() - start), out);
                 continue;
             }
             let Some(entry) = self.queue.as_mut().and_then(|q| q.try_next()) else {
@@ -255,7 +256,7 @@ impl<T: Send + 'static> SplitReader<T> for JetStreamReader<T> {
             };
             self.apply(entry)?;
         }
-        if !out.is_empty() {
+        if out.len() > start {
             return Ok(SourceStatus::More);
         }
         Ok(match self.splits.iter().all(|s| s.finished) {
@@ -351,6 +352,16 @@ mod tests {
         assert_eq!(at[1].position, SplitPosition::Sequence(5));
         out.clear();
         assert_eq!(reader.read(10, &mut out).unwrap(), SourceStatus::Pending);
+    }
+
+    #[test]
+    fn records_already_in_the_output_do_not_count_against_max() {
+        let (mut reader, sender) = reader();
+        sender.send_blocking(records(0, &[1, 2])).unwrap();
+        sender.send_blocking(records(0, &[3, 4])).unwrap();
+        let mut out = vec![99, 98, 97];
+        assert_eq!(reader.read(3, &mut out).unwrap(), SourceStatus::More);
+        assert_eq!(out, vec![99, 98, 97, 10, 20, 30]);
     }
 
     #[test]

@@ -40,8 +40,12 @@ pub struct Nats {
 }
 
 impl Nats {
-    /// Connects to `WEIR_NATS_URL`.
+    /// Connects to `WEIR_NATS_URL` (and shows the connectors' warnings on stderr).
     pub fn connect() -> Nats {
+        let _ = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::WARN)
+            .with_test_writer()
+            .try_init();
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -56,11 +60,9 @@ impl Nats {
             .unwrap_or_else(|e| {
                 panic!("NATS is not reachable at {url} (WEIR_NATS_URL): {e}. Start it (as root, with JetStream) with `{START}`")
             });
-        Nats {
-            rt,
-            js: jetstream::new(client.clone()),
-            client,
-        }
+        // The context spawns its acknowledgement task: inside the runtime.
+        let js = rt.block_on(async { jetstream::new(client.clone()) });
+        Nats { rt, js, client }
     }
 }
 
