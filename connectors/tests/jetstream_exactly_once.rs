@@ -33,7 +33,10 @@ fn job(env: &weir::StreamEnvironment, stream: &TestStream, out: &CommittedCollec
     let subjects: Vec<String> = SUBJECTS.iter().map(|s| stream.subject(s)).collect();
     let source = JetStreamSource::builder(&stream.name, |m| {
         let last = m.subject.rsplit('.').next().unwrap_or("");
-        let subject = SUBJECTS.iter().position(|s| *s == last).ok_or("foreign subject")? as u64;
+        let subject = SUBJECTS
+            .iter()
+            .position(|s| *s == last)
+            .ok_or("foreign subject")? as u64;
         let value: u64 = std::str::from_utf8(m.payload)?.parse()?;
         Ok((subject, value, 1u64))
     })
@@ -99,12 +102,21 @@ fn a_bounded_job_with_random_failures_commits_what_the_failure_free_run_commits(
                 "seed {seed}: {} records committed, {} expected, {missing} missing; restarts {:?}",
                 got.len(),
                 expected.len(),
-                result.restarts.iter().map(|r| r.restored_from).collect::<Vec<_>>()
+                result
+                    .restarts
+                    .iter()
+                    .map(|r| r.restored_from)
+                    .collect::<Vec<_>>()
             );
         }
     }
-    eprintln!("{seeds} seeds: {failures} injected failures, {restored} runs restored from a checkpoint");
-    assert!(failures as u64 >= seeds, "only {failures} failures fired in {seeds} seeds");
+    eprintln!(
+        "{seeds} seeds: {failures} injected failures, {restored} runs restored from a checkpoint"
+    );
+    assert!(
+        failures as u64 >= seeds,
+        "only {failures} failures fired in {seeds} seeds"
+    );
     assert!(
         restored * 5 >= seeds * 4,
         "only {restored} of {seeds} runs restored from a checkpoint (at least 80 % must)"
@@ -196,7 +208,11 @@ fn with_ack_on_checkpoint_a_completed_checkpoint_acknowledges_what_it_covers() {
     reader.snapshot_splits(1).expect("snapshot");
     let _ = read_n(&mut reader, 5);
     let name = format!("{durable}-{}", stream.subject("a").replace('.', "_"));
-    assert_eq!(stream.ack_floor(&name), 0, "nothing acknowledged before the checkpoint completes");
+    assert_eq!(
+        stream.ack_floor(&name),
+        0,
+        "nothing acknowledged before the checkpoint completes"
+    );
     reader.notify_checkpoint_complete(1).expect("notify");
     assert!(
         nats::wait_for(Duration::from_secs(10), || stream.ack_floor(&name) == 12),

@@ -15,8 +15,8 @@ use weir::runtime::metrics::MetricsRegistry;
 use weir::source::{DiscoveryContext, SplitReader, SplitReaderContext, SplitSource};
 use weir::{BoxError, JobError, RestartStrategyConfig, SourceStatus};
 use weir_connectors::nats::{
-    JetStreamReader, JetStreamSource, JetStreamSourceBuilder, JetStreamSourceError,
-    JetStreamSplit, PurgedSequencePolicy, SplitPosition,
+    JetStreamReader, JetStreamSource, JetStreamSourceBuilder, JetStreamSourceError, JetStreamSplit,
+    PurgedSequencePolicy, SplitPosition,
 };
 
 const ONE: DiscoveryContext = DiscoveryContext {
@@ -63,11 +63,13 @@ fn read_until(
 ) -> (Vec<(u64, String)>, Option<BoxError>) {
     let mut out = Vec::new();
     let mut error = None;
-    nats::wait_for(limit, || match reader.read(n.saturating_sub(out.len()).max(1), &mut out) {
-        Ok(status) => out.len() >= n || status == SourceStatus::Finished,
-        Err(e) => {
-            error = Some(e);
-            true
+    nats::wait_for(limit, || {
+        match reader.read(n.saturating_sub(out.len()).max(1), &mut out) {
+            Ok(status) => out.len() >= n || status == SourceStatus::Finished,
+            Err(e) => {
+                error = Some(e);
+                true
+            }
         }
     });
     (out, error)
@@ -90,10 +92,14 @@ fn a_stream_that_does_not_exist_fails_discovery_and_the_job() {
     let mut env = nats::env(&nats::job_id("js-missing", 0), Duration::from_millis(50));
     env.set_restart_strategy(RestartStrategyConfig::NoRestart);
     let source = JetStreamSource::builder(&name, |m| Ok(m.stream_sequence)).build();
-    env.from_source(source, "Source: missing").uid("missing").discard();
+    env.from_source(source, "Source: missing")
+        .uid("missing")
+        .discard();
     match env.execute() {
         Err(weir::Error::Job(JobError::TaskFailed(f))) => assert!(
-            f.error.message.contains(&format!("stream {name} does not exist")),
+            f.error
+                .message
+                .contains(&format!("stream {name} does not exist")),
             "{}",
             f.error.message
         ),
@@ -103,7 +109,10 @@ fn a_stream_that_does_not_exist_fails_discovery_and_the_job() {
 
 /// Reads 4 of 10 messages and returns the checkpointed split (at sequence 5); then purges the
 /// stream and publishes 3 more (sequences 11 to 13).
-fn checkpoint_then_purge(stream: &TestStream, source: &JetStreamSource<(u64, String)>) -> Vec<JetStreamSplit> {
+fn checkpoint_then_purge(
+    stream: &TestStream,
+    source: &JetStreamSource<(u64, String)>,
+) -> Vec<JetStreamSplit> {
     stream.publish((0..10).map(|i| ("a", i.to_string())));
     let mut first = reader(source, source.discover_splits(&ONE).expect("discovers"));
     let (read, error) = read_until(&mut first, 4, Duration::from_secs(10));
@@ -199,14 +208,16 @@ fn an_unreachable_server_fails_the_reader_after_its_retries_and_a_new_one_resume
 fn a_subject_that_appears_while_an_unbounded_job_runs_becomes_a_split() {
     let stream = TestStream::new("discover");
     stream.publish((0..10).map(|i| ("a", format!("a{i}"))));
-    let source = JetStreamSource::builder(&stream.name, |m| {
-        Ok(String::from_utf8(m.payload.to_vec())?)
-    })
-    .split_per_subject(Duration::from_millis(50))
-    .build();
+    let source =
+        JetStreamSource::builder(&stream.name, |m| Ok(String::from_utf8(m.payload.to_vec())?))
+            .split_per_subject(Duration::from_millis(50))
+            .build();
     assert_eq!(source.discover_splits(&ONE).expect("discovers").len(), 1);
     let env = nats::env(&nats::job_id("js-discover", 0), Duration::from_millis(50));
-    let out = env.from_source(source, "Source: discover").uid("discover").collect();
+    let out = env
+        .from_source(source, "Source: discover")
+        .uid("discover")
+        .collect();
     let client = env.spawn().expect("job starts");
     assert!(
         nats::wait_for(Duration::from_secs(10), || out.len() >= 10),
@@ -217,7 +228,12 @@ fn a_subject_that_appears_while_an_unbounded_job_runs_becomes_a_split() {
     let picked_up = nats::wait_for(Duration::from_secs(10), || out.len() >= 20);
     client.cancel();
     let _ = client.wait_blocking();
-    assert!(picked_up, "read {} of 20 messages: {:?}", out.len(), out.records());
+    assert!(
+        picked_up,
+        "read {} of 20 messages: {:?}",
+        out.len(),
+        out.records()
+    );
     let got: BTreeSet<String> = out.records().into_iter().collect();
     let expected: BTreeSet<String> = ["a", "b"]
         .iter()

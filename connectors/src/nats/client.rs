@@ -72,7 +72,10 @@ impl Backoff {
 
 /// Connects to `url`, retrying with backoff for up to `give_up_after`; the last error when it
 /// gives up. The client then reconnects by itself after a broken connection.
-pub(crate) async fn connect(url: &str, give_up_after: Duration) -> Result<async_nats::Client, String> {
+pub(crate) async fn connect(
+    url: &str,
+    give_up_after: Duration,
+) -> Result<async_nats::Client, String> {
     let started = Instant::now();
     let mut backoff = Backoff::new();
     loop {
@@ -86,7 +89,10 @@ pub(crate) async fn connect(url: &str, give_up_after: Duration) -> Result<async_
             Err(e) if started.elapsed() >= give_up_after => return Err(e.to_string()),
             Err(e) => {
                 let delay = backoff.next_delay();
-                tracing::warn!(url, "cannot connect to NATS, trying again in {delay:?}: {e}");
+                tracing::warn!(
+                    url,
+                    "cannot connect to NATS, trying again in {delay:?}: {e}"
+                );
                 tokio::time::sleep(delay).await;
             }
         }

@@ -96,7 +96,9 @@ pub enum JetStreamSourceError {
         what: String,
     },
     /// Any other error JetStream returned (stream info, consumer creation).
-    #[error("JetStream source {operator}: {operation} on stream {stream} at {url} failed: {cause}")]
+    #[error(
+        "JetStream source {operator}: {operation} on stream {stream} at {url} failed: {cause}"
+    )]
     JetStream {
         /// The source operator, or `-` at discovery.
         operator: String,

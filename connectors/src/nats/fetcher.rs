@@ -147,12 +147,17 @@ impl<T: Send + 'static> SplitFetch<'_, T> {
 
     async fn send(&mut self, entry: Entry<T>) -> Result<(), Stop> {
         self.progressed = true;
-        self.cx.sender.send(entry).await.map_err(|_| Stop::ReaderGone)
+        self.cx
+            .sender
+            .send(entry)
+            .await
+            .map_err(|_| Stop::ReaderGone)
     }
 
     /// Checks the split's sequence against the stream's first one (purged?) and its end.
     async fn check_position(&mut self, stream: &Stream) -> Result<(), Stop> {
-        let info = (stream.get_info().await).map_err(|e| Stop::Retry(format!("stream info: {e}")))?;
+        let info =
+            (stream.get_info().await).map_err(|e| Stop::Retry(format!("stream info: {e}")))?;
         let first = info.state.first_sequence;
         let Some(next) = self.next_sequence() else {
             return Ok(());
@@ -270,7 +275,10 @@ impl<T: Send + 'static> SplitFetch<'_, T> {
                 ),
                 false => None,
             };
-            let pull = consumer.fetch().max_messages(self.cx.batch).expires(REQUEST_TIMEOUT);
+            let pull = consumer
+                .fetch()
+                .max_messages(self.cx.batch)
+                .expires(REQUEST_TIMEOUT);
             let messages = collect(pull.messages(), REQUEST_TIMEOUT * 2).await?;
             if !messages.is_empty() {
                 idle = false;
@@ -398,7 +406,9 @@ where
     match tokio::time::timeout(limit, run).await {
         Ok(Ok(messages)) => Ok(messages),
         Ok(Err(cause)) => Err(Stop::Retry(cause)),
-        Err(_) => Err(Stop::Retry(format!("no answer to a pull request in {limit:?}"))),
+        Err(_) => Err(Stop::Retry(format!(
+            "no answer to a pull request in {limit:?}"
+        ))),
     }
 }
 

@@ -40,14 +40,22 @@ impl Drop for ClientThread {
     }
 }
 
+/// A fetched batch being handed out: its split, its records with their sequences, and its last
+/// message's ack subject.
+struct Handout<T> {
+    split: usize,
+    records: VecDeque<(T, u64)>,
+    ack: Option<String>,
+}
+
 /// The splits of one subtask, read through its client thread (see [`JetStreamSource`](super::JetStreamSource)).
 pub struct JetStreamReader<T> {
     config: Arc<SourceConfig<T>>,
     context: SplitReaderContext,
     splits: Vec<JetStreamSplit>,
     ids: HashMap<String, usize>,
-    /// The batch being handed out: its split, its records, its last message's ack subject.
-    current: Option<(usize, VecDeque<(T, u64)>, Option<String>)>,
+    /// The batch being handed out.
+    current: Option<Handout<T>>,
     queue: Option<FetchQueue<Entry<T>>>,
     client: Option<ClientThread>,
     /// Per split, the ack subject of the last message handed out, since the last snapshot.
@@ -79,7 +87,7 @@ impl<T: Send + 'static> JetStreamReader<T> {
     }
 
     /// Starts the client thread (connecting to the server there) and the fetch queue.
-    fn start_client(&mut self) -> Result<(), JetStreamSourceError> {
+    fn start_client(&mut self) -> Result<(), BoxError> {
         let (sender, queue) = FetchQueue::bounded(QUEUE_CAPACITY, self.context.waker.clone());
         let (commands, receiver) = mpsc::unbounded_channel();
         let config = self.config.clone();
@@ -96,7 +104,7 @@ impl<T: Send + 'static> JetStreamReader<T> {
         Ok(())
     }
 
-    fn command(&mut self, command: Command) -> Result<(), JetStreamSourceError> {
+    fn command(&mut self, command: Command) -> Result<(), BoxError> {
         if self.client.is_none() {
             self.start_client()?;
         }
@@ -105,18 +113,24 @@ impl<T: Send + 'static> JetStreamReader<T> {
             .map(|c| c.send(command).is_ok());
         match sent {
             Some(true) => Ok(()),
-            _ => Err(self.thread_error("stopped")),
+            _ => Err(self.thread_error("stopped").into()),
         }
     }
 
     /// Applies one entry of the queue; an error for a failed fetch.
-    fn apply(&mut self, entry: Entry<T>) -> Result<(), JetStreamSourceError> {
+    fn apply(&mut self, entry: Entry<T>) -> Result<(), BoxError> {
         match entry {
             Entry::Records {
                 split,
                 records,
                 ack,
-            } => self.current = Some((split, records.into(), ack)),
+            } => {
+                self.current = Some(Handout {
+                    split,
+                    records: records.into(),
+                    ack,
+                })
+            }
             Entry::Advanced { split, next } => {
                 if let Some(s) = self.splits.get_mut(split) {
                     let behind = match s.position {
@@ -133,14 +147,19 @@ impl<T: Send + 'static> JetStreamReader<T> {
                     s.finished = true;
                 }
             }
-            Entry::Failed(e) => return Err(e),
+            Entry::Failed(e) => return Err(e.into()),
         }
         Ok(())
     }
 
     /// Hands out up to `room` records of the current batch into `out`.
     fn take_current(&mut self, room: usize, out: &mut Vec<T>) {
-        let Some((split, records, ack)) = self.current.as_mut() else {
+        let Some(Handout {
+            split,
+            records,
+            ack,
+        }) = self.current.as_mut()
+        else {
             return;
         };
         let split = *split;
@@ -265,7 +284,10 @@ impl<T: Send + 'static> SplitReader<T> for JetStreamReader<T> {
         })
     }
 
-    fn snapshot_splits(&mut self, checkpoint: CheckpointId) -> Result<Vec<JetStreamSplit>, BoxError> {
+    fn snapshot_splits(
+        &mut self,
+        checkpoint: CheckpointId,
+    ) -> Result<Vec<JetStreamSplit>, BoxError> {
         if !self.last_acks.is_empty() {
             self.pending_acks
                 .insert(checkpoint, std::mem::take(&mut self.last_acks));
@@ -368,9 +390,15 @@ mod tests {
     fn an_advance_moves_a_quiet_split_forward_but_never_back() {
         let (mut reader, sender) = reader();
         sender.send_blocking(records(0, &[7])).unwrap();
-        sender.send_blocking(Entry::Advanced { split: 0, next: 20 }).unwrap();
-        sender.send_blocking(Entry::Advanced { split: 1, next: 3 }).unwrap();
-        sender.send_blocking(Entry::Advanced { split: 1, next: 2 }).unwrap();
+        sender
+            .send_blocking(Entry::Advanced { split: 0, next: 20 })
+            .unwrap();
+        sender
+            .send_blocking(Entry::Advanced { split: 1, next: 3 })
+            .unwrap();
+        sender
+            .send_blocking(Entry::Advanced { split: 1, next: 2 })
+            .unwrap();
         let mut out = Vec::new();
         reader.read(10, &mut out).unwrap();
         let at = reader.snapshot_splits(1).unwrap();
@@ -386,7 +414,11 @@ mod tests {
         assert_eq!(reader.read(10, &mut out).unwrap(), SourceStatus::Pending);
         sender.send_blocking(Entry::Finished { split: 1 }).unwrap();
         assert_eq!(reader.read(10, &mut out).unwrap(), SourceStatus::Finished);
-        assert!(reader.snapshot_splits(1).unwrap().iter().all(|s| s.finished));
+        assert!(reader
+            .snapshot_splits(1)
+            .unwrap()
+            .iter()
+            .all(|s| s.finished));
         sender
             .send_blocking(Entry::Failed(JetStreamSourceError::Deterministic {
                 operator: "x".into(),

@@ -97,9 +97,8 @@ impl<T> JetStreamSinkBuilder<T> {
             commands: Some(commands),
             thread: Some(thread),
         };
-        connected.map_err(|e| {
+        connected.inspect_err(|_| {
             sink.commands.take();
-            e
         })?;
         Ok(sink)
     }

@@ -181,7 +181,12 @@ impl TestStream {
             let stream = self.nats.js.get_stream(&self.name).await.expect("stream");
             let mut consumer: jetstream::consumer::PullConsumer =
                 stream.get_consumer(name).await.expect("consumer");
-            consumer.info().await.expect("consumer info").ack_floor.stream_sequence
+            consumer
+                .info()
+                .await
+                .expect("consumer info")
+                .ack_floor
+                .stream_sequence
         })
     }
 
@@ -189,14 +194,22 @@ impl TestStream {
     pub fn consumers(&self) -> usize {
         self.nats.rt.block_on(async {
             let mut stream = self.nats.js.get_stream(&self.name).await.expect("stream");
-            stream.info().await.expect("stream info").state.consumer_count
+            stream
+                .info()
+                .await
+                .expect("stream info")
+                .state
+                .consumer_count
         })
     }
 }
 
 impl Drop for TestStream {
     fn drop(&mut self) {
-        let _ = self.nats.rt.block_on(self.nats.js.delete_stream(&self.name));
+        let _ = self
+            .nats
+            .rt
+            .block_on(self.nats.js.delete_stream(&self.name));
     }
 }
 
