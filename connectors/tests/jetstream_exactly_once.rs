@@ -220,3 +220,36 @@ fn with_ack_on_checkpoint_a_completed_checkpoint_acknowledges_what_it_covers() {
         stream.ack_floor(&name)
     );
 }
+
+/// Not part of the suite: how fast a bounded source reads a stream of 200 000 small messages
+/// (`cargo test --release -p weir-stream-connectors --features nats --test
+/// jetstream_exactly_once -- --ignored --nocapture`).
+#[test]
+#[ignore]
+fn measure_read_throughput() {
+    let stream = TestStream::new("throughput");
+    let n = 200_000u64;
+    let started = std::time::Instant::now();
+    stream.publish((0..n).map(|i| (SUBJECTS[(i % 3) as usize], i.to_string())));
+    let published = started.elapsed();
+    let subjects: Vec<String> = SUBJECTS.iter().map(|s| stream.subject(s)).collect();
+    let source = JetStreamSource::builder(&stream.name, |m| Ok(m.stream_sequence))
+        .subjects(subjects)
+        .bounded()
+        .build();
+    let env = nats::env(&nats::job_id("js-throughput", 0), Duration::from_secs(1));
+    let out = CommittedCollector::new();
+    env.from_source(source, "Source: jetstream")
+        .uid("jetstream")
+        .collect_committed(&out)
+        .uid("committed");
+    let started = std::time::Instant::now();
+    env.execute().expect("runs");
+    let read = started.elapsed();
+    assert_eq!(out.len() as u64, n);
+    eprintln!(
+        "published {n} in {published:?} ({:.0}/s); read in {read:?} ({:.0}/s)",
+        n as f64 / published.as_secs_f64(),
+        n as f64 / read.as_secs_f64()
+    );
+}

@@ -313,3 +313,54 @@ impl<T: Send + 'static> SplitSource<T> for JetStreamSource<T> {
         Ok(JetStreamReader::new(self.config.clone(), context))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use weir::runtime::graph::task_waker::TaskWaker;
+    use weir::runtime::metrics::MetricsRegistry;
+
+    fn context(deterministic: bool) -> SplitReaderContext {
+        SplitReaderContext {
+            operator: "Source: orders [orders]".into(),
+            uid: "orders".into(),
+            job_id: "j".into(),
+            index: 0,
+            parallelism: 1,
+            deterministic,
+            waker: TaskWaker::noop(),
+            metrics: Arc::new(MetricsRegistry::default()),
+        }
+    }
+
+    #[test]
+    fn a_reader_refuses_deterministic_mode_naming_the_operator() {
+        let source = JetStreamSource::builder("S", |m| Ok(m.stream_sequence)).build();
+        let Err(error) = source.create_reader(context(true)) else {
+            panic!("a network reader in deterministic mode");
+        };
+        assert!(matches!(
+            error.downcast_ref::<JetStreamSourceError>(),
+            Some(JetStreamSourceError::Deterministic { operator }) if operator == "Source: orders [orders]"
+        ));
+        assert!(source.create_reader(context(false)).is_ok());
+    }
+
+    #[test]
+    fn new_splits_start_where_the_builder_says_and_a_bounded_one_ends_at_the_first_look() {
+        let source = JetStreamSource::builder("S", |m| Ok(m.stream_sequence))
+            .start(JetStreamStart::Latest)
+            .bounded()
+            .build();
+        let split = source.config.new_split(Some("a.b".into()), 41);
+        assert_eq!(split.position, SplitPosition::Sequence(42));
+        assert_eq!(split.end, Some(41));
+        let from = SystemTime::UNIX_EPOCH + Duration::from_secs(5);
+        let source = JetStreamSource::builder("S", |m| Ok(m.stream_sequence))
+            .start(JetStreamStart::ByStartTime(from))
+            .build();
+        let split = source.config.new_split(None, 41);
+        assert_eq!(split.position, SplitPosition::StartTime(5_000_000_000));
+        assert_eq!(split.end, None);
+    }
+}
