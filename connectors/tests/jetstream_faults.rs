@@ -13,7 +13,7 @@ use std::time::Duration;
 use weir::runtime::graph::task_waker::TaskWaker;
 use weir::runtime::metrics::MetricsRegistry;
 use weir::source::{DiscoveryContext, SplitReader, SplitReaderContext, SplitSource};
-use weir::{BoxError, JobError, RestartStrategyConfig, SourceStatus};
+use weir::{BoxError, CommittedCollector, JobError, RestartStrategyConfig, SourceStatus};
 use weir_connectors::nats::{
     JetStreamReader, JetStreamSource, JetStreamSourceBuilder, JetStreamSourceError, JetStreamSplit,
     PurgedSequencePolicy, SplitPosition,
@@ -241,4 +241,111 @@ fn a_subject_that_appears_while_an_unbounded_job_runs_becomes_a_split() {
         .collect();
     assert_eq!(got, expected);
     assert_eq!(out.len(), 20, "each message once");
+}
+
+/// (subject index, value, running count of its key).
+type Counted = (u64, u64, u64);
+
+/// Bounded source of subjects a, b, c at `url` → slow work → running count per key →
+/// committed into `out`.
+fn counting_job(
+    env: &weir::StreamEnvironment,
+    stream: &TestStream,
+    url: &str,
+    out: &CommittedCollector<Counted>,
+) {
+    let subjects = ["a", "b", "c"];
+    let source = JetStreamSource::builder(&stream.name, move |m| {
+        let last = m.subject.rsplit('.').next().unwrap_or("");
+        let subject = subjects
+            .iter()
+            .position(|s| *s == last)
+            .ok_or("foreign subject")? as u64;
+        Ok((
+            subject,
+            std::str::from_utf8(m.payload)?.parse::<u64>()?,
+            1u64,
+        ))
+    })
+    .subjects(subjects.iter().map(|s| stream.subject(s)))
+    .url(url)
+    .bounded()
+    .retry_timeout(Duration::from_millis(500))
+    .fetch_batch(16)
+    .build();
+    env.from_source(source, "Source: jetstream")
+        .uid("jetstream")
+        .map(|r: Counted| {
+            let mut h = r.1;
+            for i in 0..60_000u64 {
+                h = std::hint::black_box(h.rotate_left(5) ^ i);
+            }
+            std::hint::black_box(h);
+            r
+        })
+        .uid("work")
+        .key_by(|r: &Counted| r.0 * 10 + r.1 % 7)
+        .reduce(|a: Counted, b: Counted| (b.0, b.1, a.2 + 1))
+        .uid("count")
+        .collect_committed(out)
+        .uid("committed");
+}
+
+#[test]
+fn a_job_fails_over_while_the_server_is_unreachable_and_then_commits_every_message_once() {
+    let stream = TestStream::new("outage");
+    stream.publish((0..6_000u64).map(|i| (["a", "b", "c"][(i % 3) as usize], i.to_string())));
+    let free = CommittedCollector::new();
+    let env = nats::env(
+        &nats::job_id("js-outage-free", 0),
+        Duration::from_millis(20),
+    );
+    counting_job(&env, &stream, &weir_connectors::nats::nats_url(), &free);
+    env.execute().expect("the failure-free run");
+    let mut expected = free.records();
+    expected.sort_unstable();
+    assert_eq!(expected.len(), 6_000);
+
+    let proxy = Proxy::start();
+    let out = CommittedCollector::new();
+    let env = nats::env(&nats::job_id("js-outage", 0), Duration::from_millis(20));
+    counting_job(&env, &stream, &proxy.url(), &out);
+    let client = env.spawn().expect("job starts");
+    assert!(
+        nats::wait_for(Duration::from_secs(20), || !out.is_empty()),
+        "nothing committed in 20 s"
+    );
+    proxy.cut();
+    let unreachable = |client: &weir::JobClient| {
+        client.restart_history().iter().any(|r| {
+            r.cause
+                .task_failure()
+                .is_some_and(|f| f.error.message.contains("cannot reach NATS"))
+        })
+    };
+    let failed_over = nats::wait_for(Duration::from_secs(20), || unreachable(&client));
+    proxy.restore();
+    assert!(
+        failed_over,
+        "no failover for the unreachable server in 20 s"
+    );
+    let result = client
+        .wait_blocking()
+        .expect("the job finishes once the server is back");
+    assert!(
+        result.restarts.iter().any(|r| r.restored_from.is_some()),
+        "a restart restored a checkpoint: {:?}",
+        result
+            .restarts
+            .iter()
+            .map(|r| r.restored_from)
+            .collect::<Vec<_>>()
+    );
+    let mut got = out.records();
+    got.sort_unstable();
+    assert_eq!(got.len(), expected.len(), "records committed");
+    assert!(
+        got == expected,
+        "the committed records differ from the failure-free run's"
+    );
 }
