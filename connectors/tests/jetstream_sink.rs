@@ -114,3 +114,34 @@ fn a_subject_no_stream_holds_fails_the_flush() {
         "{error}"
     );
 }
+
+/// Not part of the suite: how fast the sink publishes 100 000 records, at-least-once and
+/// idempotent (`cargo test --release -p weir-stream-connectors --features nats --test
+/// jetstream_sink -- --ignored --nocapture`).
+#[test]
+#[ignore]
+fn measure_publish_throughput() {
+    for idempotent in [false, true] {
+        let stream = TestStream::new("sinkrate");
+        let n = 100_000u64;
+        let env = nats::env(&nats::job_id("js-sink-rate", 0), Duration::from_secs(1));
+        let mut sink = JetStreamSink::builder(stream.subject("out"), |n: &u64| {
+            Ok(n.to_string().into_bytes())
+        });
+        if idempotent {
+            sink = sink.message_id(|n: &u64| format!("n-{n}"));
+        }
+        env.generate_sequence(0, n - 1)
+            .uid("numbers")
+            .sink_to(move |_| Ok(sink.build()?))
+            .uid("sink");
+        let started = std::time::Instant::now();
+        env.execute().expect("runs");
+        let took = started.elapsed();
+        assert_eq!(stream.state().2, n);
+        eprintln!(
+            "idempotent {idempotent}: {n} records in {took:?} ({:.0}/s)",
+            n as f64 / took.as_secs_f64()
+        );
+    }
+}
