@@ -6,9 +6,10 @@
 //! | `postgres` | `postgres` | two-phase commit (`PREPARE TRANSACTION`), write-ahead, upsert |
 //! | `mysql` | `mysql` | XA two-phase commit (MariaDB and MySQL), upsert |
 //! | `kafka` | `kafka` | a split source (exactly-once into the job), an at-least-once sink |
+//! | `nats` | `nats` | JetStream: a split source (exactly-once with such a sink), an at-least-once or idempotent sink |
 //!
-//! Connection URLs default to the environment variables `WEIR_PG_URL`, `WEIR_MYSQL_URL` and
-//! `WEIR_KAFKA_URL` (see [`env`]).
+//! Connection URLs default to the environment variables `WEIR_PG_URL`, `WEIR_MYSQL_URL`,
+//! `WEIR_KAFKA_URL` (see [`env`]) and `WEIR_NATS_URL` (`nats::nats_url`).
 #![deny(missing_docs)]
 
 pub mod env;
@@ -17,5 +18,7 @@ pub mod env;
 pub mod kafka;
 #[cfg(feature = "mysql")]
 pub mod mysql;
+#[cfg(feature = "nats")]
+pub mod nats;
 #[cfg(feature = "postgres")]
 pub mod postgres;
