@@ -14,7 +14,7 @@ use weir::sink::two_phase_commit::TransactionId;
 
 /// Input records: enough that the job outlives every kill (each run makes progress only past
 /// its first checkpoint).
-const RECORDS: u64 = 400_000;
+const RECORDS: u64 = 1_000_000;
 
 fn kills() -> u64 {
     match std::env::var("WEIR_REFERENCE_KILLS") {
@@ -40,10 +40,12 @@ fn example() -> PathBuf {
 
 fn command(phase: &str, name: &str, dir: &std::path::Path) -> Command {
     let mut cmd = Command::new(example());
-    cmd.args(["--source", "kafka", "--sink", "mariadb", "--phase", phase, "--name", name])
-        .args(["--records", &RECORDS.to_string(), "--fail-one-in", "40000"])
-        .args(["--interval-ms", "200", "--checkpoints"])
-        .arg(dir);
+    cmd.args([
+        "--source", "kafka", "--sink", "mariadb", "--phase", phase, "--name", name,
+    ])
+    .args(["--records", &RECORDS.to_string(), "--fail-one-in", "40000"])
+    .args(["--interval-ms", "200", "--checkpoints"])
+    .arg(dir);
     cmd
 }
 
@@ -94,17 +96,27 @@ fn the_reference_job_is_exactly_once_under_sigkill() {
         rng ^= rng << 13;
         rng ^= rng >> 7;
         rng ^= rng << 17;
-        // A random moment 0.4 – 2.4 s after the start, or as soon as a transaction is prepared
-        // (every other kill).
-        let at = Duration::from_millis(400 + rng % 2000);
+        // Every other kill at a random moment 0.3 – 1.8 s after the start; the others as soon
+        // as a transaction of the job is prepared (between a checkpoint's barrier and its
+        // commit), within 10 s.
         let start = Instant::now();
-        while start.elapsed() < at && !exited(&mut child) {
-            if killed % 2 == 1 && start.elapsed() > Duration::from_millis(300) && prepared_of(&name) > 0 {
-                break;
+        if killed % 2 == 0 {
+            let at = Duration::from_millis(300 + rng % 1500);
+            while start.elapsed() < at && !exited(&mut child) {
+                std::thread::sleep(Duration::from_millis(5));
             }
-            std::thread::sleep(Duration::from_millis(5));
+        } else {
+            while start.elapsed() < Duration::from_secs(10)
+                && !exited(&mut child)
+                && prepared_of(&name) == 0
+            {
+                std::thread::yield_now();
+            }
         }
-        assert!(!exited(&mut child), "the job ended before kill {killed}: make it longer");
+        assert!(
+            !exited(&mut child),
+            "the job ended before kill {killed}: make it longer"
+        );
         child.kill().expect("SIGKILL");
         child.wait().expect("reaped");
         killed += 1;
@@ -115,11 +127,16 @@ fn the_reference_job_is_exactly_once_under_sigkill() {
     let line = String::from_utf8_lossy(&check.stdout).to_string();
     eprintln!("{killed} kills, {landed_prepared} while a transaction was prepared; {line}");
     assert!(
-        line.contains(&format!("expected {RECORDS}, present {RECORDS}, duplicated 0, missing 0")),
+        line.contains(&format!(
+            "expected {RECORDS}, present {RECORDS}, duplicated 0, missing 0"
+        )),
         "{line}"
     );
     assert_eq!(prepared_of(&name), 0, "prepared transactions left");
-    assert!(landed_prepared >= 3, "only {landed_prepared} of {killed} kills landed while a transaction was prepared");
+    assert!(
+        landed_prepared >= 3,
+        "only {landed_prepared} of {killed} kills landed while a transaction was prepared"
+    );
     run_to_end("drop", &name, &dir);
     let _ = std::fs::remove_dir_all(&dir);
 }

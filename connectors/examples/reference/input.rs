@@ -31,11 +31,15 @@ impl Source {
 const PARTITIONS: i32 = 3;
 
 fn runtime() -> Result<tokio::runtime::Runtime, BoxError> {
-    Ok(tokio::runtime::Builder::new_current_thread().enable_all().build()?)
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
 }
 
 fn decode(bytes: &[u8]) -> Result<u64, BoxError> {
-    let bytes: [u8; 8] = bytes.try_into().map_err(|_| format!("a record of {} bytes, not 8", bytes.len()))?;
+    let bytes: [u8; 8] = bytes
+        .try_into()
+        .map_err(|_| format!("a record of {} bytes, not 8", bytes.len()))?;
     Ok(u64::from_be_bytes(bytes))
 }
 
@@ -45,18 +49,25 @@ pub fn produce(source: Source, name: &str, records: u64) -> Result<(), BoxError>
     let rt = runtime()?;
     let mut env = StreamEnvironment::new();
     env.set_parallelism(1);
-    let ids = env.generate_sequence(0, records.saturating_sub(1)).uid("ids");
+    let ids = env
+        .generate_sequence(0, records.saturating_sub(1))
+        .uid("ids");
     match source {
         Source::Kafka => {
             rt.block_on(async {
-                let client = rskafka::client::ClientBuilder::new(vec![weir_connectors::env::kafka_url()])
-                    .build()
+                let client =
+                    rskafka::client::ClientBuilder::new(vec![weir_connectors::env::kafka_url()])
+                        .build()
+                        .await?;
+                client
+                    .controller_client()?
+                    .create_topic(name, PARTITIONS, 1, 5_000)
                     .await?;
-                client.controller_client()?.create_topic(name, PARTITIONS, 1, 5_000).await?;
                 Ok::<_, BoxError>(())
             })?;
             let sink = KafkaSink::builder(name, |id: &u64| {
-                Ok(ProducerRecord::value(id.to_be_bytes().to_vec()).with_partition((id % PARTITIONS as u64) as i32))
+                Ok(ProducerRecord::value(id.to_be_bytes().to_vec())
+                    .with_partition((id % PARTITIONS as u64) as i32))
             });
             ids.sink_to(move |_| Ok(sink.build()?)).uid("produce");
         }
@@ -73,8 +84,10 @@ pub fn produce(source: Source, name: &str, records: u64) -> Result<(), BoxError>
                 Ok::<_, BoxError>(())
             })?;
             let prefix = name.to_string();
-            let sink = JetStreamSink::builder(format!("{name}.0"), |id: &u64| Ok(id.to_be_bytes().to_vec()))
-                .subject_by(move |id| format!("{prefix}.{}", id % PARTITIONS as u64));
+            let sink = JetStreamSink::builder(format!("{name}.0"), |id: &u64| {
+                Ok(id.to_be_bytes().to_vec())
+            })
+            .subject_by(move |id| format!("{prefix}.{}", id % PARTITIONS as u64));
             ids.sink_to(move |_| Ok(sink.build()?)).uid("produce");
         }
     }
@@ -88,12 +101,16 @@ pub fn delete(source: Source, name: &str) -> Result<(), BoxError> {
     rt.block_on(async {
         match source {
             Source::Kafka => {
-                let client = rskafka::client::ClientBuilder::new(vec![weir_connectors::env::kafka_url()])
-                    .build()
-                    .await?;
+                let client =
+                    rskafka::client::ClientBuilder::new(vec![weir_connectors::env::kafka_url()])
+                        .build()
+                        .await?;
                 let exists = client.list_topics().await?.iter().any(|t| t.name == name);
                 if exists {
-                    client.controller_client()?.delete_topic(name, 5_000).await?;
+                    client
+                        .controller_client()?
+                        .delete_topic(name, 5_000)
+                        .await?;
                 }
             }
             Source::JetStream => {
@@ -108,14 +125,23 @@ pub fn delete(source: Source, name: &str) -> Result<(), BoxError> {
 }
 
 /// The ids, read from the topic or stream `name` up to its end at the job's start.
-pub fn ids(env: &StreamEnvironment, source: Source, name: &str) -> Result<DataStream<u64>, BoxError> {
+pub fn ids(
+    env: &StreamEnvironment,
+    source: Source,
+    name: &str,
+) -> Result<DataStream<u64>, BoxError> {
     Ok(match source {
         Source::Kafka => {
-            let source = KafkaSource::builder().topics([name]).bounded().build(value_only(decode));
+            let source = KafkaSource::builder()
+                .topics([name])
+                .bounded()
+                .build(value_only(decode));
             env.from_source(source, "Source: Kafka").uid("input")
         }
         Source::JetStream => {
-            let source = JetStreamSource::builder(name, |m| decode(m.payload)).bounded().build();
+            let source = JetStreamSource::builder(name, |m| decode(m.payload))
+                .bounded()
+                .build();
             env.from_source(source, "Source: JetStream").uid("input")
         }
     })

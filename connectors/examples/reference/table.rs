@@ -24,11 +24,14 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Drops and creates `table`.
 pub fn create(db: Database, table: &str) -> Result<(), BoxError> {
-    let ddl = format!("CREATE TABLE {table} (id BIGINT NOT NULL, k BIGINT NOT NULL, seq BIGINT NOT NULL)");
+    let ddl = format!(
+        "CREATE TABLE {table} (id BIGINT NOT NULL, k BIGINT NOT NULL, seq BIGINT NOT NULL)"
+    );
     match db {
         Database::MariaDb => {
             use mysql::prelude::Queryable;
-            let mut conn = mysql::Conn::new(mysql::Opts::from_url(&weir_connectors::env::mysql_url())?)?;
+            let mut conn =
+                mysql::Conn::new(mysql::Opts::from_url(&weir_connectors::env::mysql_url())?)?;
             conn.query_drop(format!("DROP TABLE IF EXISTS {table}"))?;
             conn.query_drop(format!("{ddl} ENGINE=InnoDB"))?;
         }
@@ -48,11 +51,13 @@ pub fn drop(db: Database, table: &str) -> Result<(), BoxError> {
     match db {
         Database::MariaDb => {
             use mysql::prelude::Queryable;
-            let mut conn = mysql::Conn::new(mysql::Opts::from_url(&weir_connectors::env::mysql_url())?)?;
+            let mut conn =
+                mysql::Conn::new(mysql::Opts::from_url(&weir_connectors::env::mysql_url())?)?;
             conn.query_drop(sql)?;
         }
         Database::Postgres => {
-            let mut client = postgres::Client::connect(&weir_connectors::env::postgres_url(), postgres::NoTls)?;
+            let mut client =
+                postgres::Client::connect(&weir_connectors::env::postgres_url(), postgres::NoTls)?;
             client.batch_execute(&sql)?;
         }
     }
@@ -76,7 +81,13 @@ pub fn sink(db: Database, table: &str, rows: DataStream<Row>) -> Result<(), BoxE
             let builder = PostgresSinkBuilder::<Row>::new(
                 table,
                 &format!("INSERT INTO {table} (id, k, seq) VALUES ($1, $2, $3)"),
-                |r| -> Params { vec![Box::new(r.0 as i64), Box::new(r.1 as i64), Box::new(r.2 as i64)] },
+                |r| -> Params {
+                    vec![
+                        Box::new(r.0 as i64),
+                        Box::new(r.1 as i64),
+                        Box::new(r.2 as i64),
+                    ]
+                },
             )?
             .batch_size(500);
             rows.sink_to_two_phase_commit(config, move |_| Ok(builder.build_two_phase_commit()))
@@ -92,13 +103,21 @@ pub fn read(db: Database, table: &str) -> Result<Vec<Row>, BoxError> {
     Ok(match db {
         Database::MariaDb => {
             use mysql::prelude::Queryable;
-            let mut conn = mysql::Conn::new(mysql::Opts::from_url(&weir_connectors::env::mysql_url())?)?;
+            let mut conn =
+                mysql::Conn::new(mysql::Opts::from_url(&weir_connectors::env::mysql_url())?)?;
             conn.query(query)?
         }
         Database::Postgres => {
-            let mut client = postgres::Client::connect(&weir_connectors::env::postgres_url(), postgres::NoTls)?;
+            let mut client =
+                postgres::Client::connect(&weir_connectors::env::postgres_url(), postgres::NoTls)?;
             (client.query(&query, &[])?.iter())
-                .map(|r| (r.get::<_, i64>(0) as u64, r.get::<_, i64>(1) as u64, r.get::<_, i64>(2) as u64))
+                .map(|r| {
+                    (
+                        r.get::<_, i64>(0) as u64,
+                        r.get::<_, i64>(1) as u64,
+                        r.get::<_, i64>(2) as u64,
+                    )
+                })
                 .collect()
         }
     })
@@ -132,10 +151,11 @@ impl Check {
             seqs.entry(r.1).or_default().push(r.2);
         }
         let keys_off = (seqs.values_mut())
-            .filter(|s| {
+            .map(|s| {
                 s.sort_unstable();
-                !s.iter().enumerate().all(|(i, n)| *n == i as u64 + 1)
+                s.iter().enumerate().all(|(i, n)| *n == i as u64 + 1)
             })
+            .filter(|exact| !exact)
             .count() as u64;
         Check {
             expected,
@@ -148,7 +168,10 @@ impl Check {
 
     /// Whether the table holds the input exactly once.
     pub fn is_exact(&self) -> bool {
-        self.present == self.expected && self.duplicated == 0 && self.missing == 0 && self.keys_off == 0
+        self.present == self.expected
+            && self.duplicated == 0
+            && self.missing == 0
+            && self.keys_off == 0
     }
 }
 
