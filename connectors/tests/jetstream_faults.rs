@@ -76,6 +76,10 @@ fn read_until(
 }
 
 fn source_error(e: &BoxError) -> &JetStreamSourceError {
+    let e = match e.downcast_ref::<weir::SuppressRestarts>() {
+        Some(suppressing) => &suppressing.0,
+        None => e,
+    };
     e.downcast_ref::<JetStreamSourceError>()
         .unwrap_or_else(|| panic!("not a JetStreamSourceError: {e}"))
 }
@@ -90,19 +94,24 @@ fn a_stream_that_does_not_exist_fails_discovery_and_the_job() {
         other => panic!("unexpected error: {other}"),
     }
     let mut env = nats::env(&nats::job_id("js-missing", 0), Duration::from_millis(50));
-    env.set_restart_strategy(RestartStrategyConfig::NoRestart);
+    // No restart cures it: the job fails at once, though its strategy would restart forever.
+    env.set_restart_strategy(RestartStrategyConfig::FixedDelay {
+        attempts: 1_000_000,
+        delay: Duration::from_millis(1),
+    });
     let source = JetStreamSource::builder(&name, |m| Ok(m.stream_sequence)).build();
     env.from_source(source, "Source: missing")
         .uid("missing")
         .discard();
     match env.execute() {
-        Err(weir::Error::Job(JobError::TaskFailed(f))) => assert!(
-            f.error
-                .message
-                .contains(&format!("stream {name} does not exist")),
-            "{}",
-            f.error.message
-        ),
+        Err(weir::Error::Job(JobError::TaskFailed(f))) => {
+            assert_eq!(f.error.kind, weir::TaskErrorKind::SuppressRestarts);
+            assert!(
+                (f.error.message).contains(&format!("stream {name} does not exist")),
+                "{}",
+                f.error.message
+            )
+        }
         other => panic!("the job must fail: {other:?}"),
     }
 }

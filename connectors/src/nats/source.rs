@@ -284,8 +284,15 @@ impl<T: Send + 'static> SplitSource<T> for JetStreamSource<T> {
 
     fn discover_splits(&self, _: &DiscoveryContext) -> Result<Vec<JetStreamSplit>, BoxError> {
         let config = &self.config;
-        let (subjects, last) = block_on_own_thread(config.discover())
-            .map_err(|what| config.failed("split discovery", what))??;
+        let (subjects, last) = match block_on_own_thread(config.discover())
+            .map_err(|what| config.failed("split discovery", what))?
+        {
+            // No restart makes the stream appear: the job fails at once.
+            Err(e @ JetStreamSourceError::StreamNotFound { .. }) => {
+                return Err(weir::SuppressRestarts::new(e).into())
+            }
+            found => found?,
+        };
         let last_at_start = *config.last_at_start.get_or_init(|| last);
         Ok((subjects.into_iter())
             .map(|s| config.new_split(s, last_at_start))
