@@ -33,7 +33,9 @@ async fn client(url: &str) -> Client {
     ClientBuilder::new(url.split(',').map(String::from).collect())
         .build()
         .await
-        .unwrap_or_else(|e| panic!("no Kafka broker at {url} (WEIR_KAFKA_URL): {e}; run .ci/services"))
+        .unwrap_or_else(|e| {
+            panic!("no Kafka broker at {url} (WEIR_KAFKA_URL): {e}; run .ci/services")
+        })
 }
 
 /// A new topic of `records` records (key `i % 1000`, a 90-byte value), spread over the
@@ -46,7 +48,10 @@ async fn fill(url: &str, topic: &str, records: u64) {
         .expect("create the bench topic");
     let payload = "x".repeat(80);
     for p in 0..PARTITIONS {
-        let pc = (c.partition_client(topic, p, UnknownTopicHandling::Retry).await).expect("partition");
+        let pc = (c
+            .partition_client(topic, p, UnknownTopicHandling::Retry)
+            .await)
+            .expect("partition");
         let mut batch = Vec::new();
         for i in (p as u64..records).step_by(PARTITIONS as usize) {
             batch.push(Record {
@@ -56,10 +61,14 @@ async fn fill(url: &str, topic: &str, records: u64) {
                 timestamp: rskafka::chrono::DateTime::from_timestamp_millis(0).expect("time"),
             });
             if batch.len() == 1_000 {
-                pc.produce(std::mem::take(&mut batch), Compression::NoCompression).await.expect("produce");
+                pc.produce(std::mem::take(&mut batch), Compression::NoCompression)
+                    .await
+                    .expect("produce");
             }
         }
-        pc.produce(batch, Compression::NoCompression).await.expect("produce");
+        pc.produce(batch, Compression::NoCompression)
+            .await
+            .expect("produce");
     }
 }
 
@@ -69,12 +78,18 @@ async fn plain(url: &str, topic: &str) -> (u64, Duration) {
     let start = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     for p in 0..PARTITIONS {
-        let pc = (c.partition_client(topic, p, UnknownTopicHandling::Retry).await).expect("partition");
+        let pc = (c
+            .partition_client(topic, p, UnknownTopicHandling::Retry)
+            .await)
+            .expect("partition");
         tasks.spawn(async move {
             let end = pc.get_offset(OffsetAt::Latest).await.expect("end");
             let (mut offset, mut n) = (0, 0u64);
             while offset < end {
-                let (records, _) = pc.fetch_records(offset, 1..FETCH_BYTES, 500).await.expect("fetch");
+                let (records, _) = pc
+                    .fetch_records(offset, 1..FETCH_BYTES, 500)
+                    .await
+                    .expect("fetch");
                 for r in &records {
                     offset = r.offset + 1;
                     n += u64::from(r.record.value.as_ref().is_some_and(|v| !v.is_empty()));
@@ -93,7 +108,8 @@ async fn plain(url: &str, topic: &str) -> (u64, Duration) {
 /// The weir job: source → key_by(key) → count per key → discard, 1 s checkpoints.
 fn job(url: &str, topic: &str, parallelism: u32) -> Duration {
     let mut env = StreamEnvironment::new();
-    env.set_parallelism(parallelism).enable_checkpointing(Duration::from_secs(1));
+    env.set_parallelism(parallelism)
+        .enable_checkpointing(Duration::from_secs(1));
     let source = KafkaSource::builder()
         .bootstrap_servers(url)
         .topics([topic.to_string()])
@@ -143,6 +159,10 @@ fn main() {
     );
     rt.block_on(async {
         let c = client(&url).await;
-        let _ = c.controller_client().expect("controller").delete_topic(topic.as_str(), 5_000).await;
+        let _ = c
+            .controller_client()
+            .expect("controller")
+            .delete_topic(topic.as_str(), 5_000)
+            .await;
     });
 }

@@ -29,12 +29,14 @@ type Out = (u64, i32, i64, u64, u8);
 /// `key % PARTITIONS` (so each key is read by one subtask, in offset order).
 fn filled_topic(tag: &str) -> Topic {
     let topic = Topic::new(tag, PARTITIONS);
-    let mut by_partition: BTreeMap<i32, Vec<(Option<Vec<u8>>, Vec<u8>)>> = BTreeMap::new();
+    let mut by_partition: BTreeMap<i32, Vec<kafka_common::KeyValue>> = BTreeMap::new();
     for i in 0..RECORDS {
         let key = i % KEYS;
         let partition = (key % PARTITIONS as u64) as i32;
-        (by_partition.entry(partition).or_default())
-            .push((Some(key.to_string().into_bytes()), i.to_string().into_bytes()));
+        (by_partition.entry(partition).or_default()).push((
+            Some(key.to_string().into_bytes()),
+            i.to_string().into_bytes(),
+        ));
     }
     for (partition, records) in by_partition {
         topic.produce(partition, records);
@@ -146,11 +148,21 @@ fn random_failures_commit_exactly_the_failure_free_output() {
         failures += all;
         seeds_restored += u64::from(restored > 0);
         let got = sorted(out.records());
-        assert_eq!(got.len(), expected.len(), "seed {seed}: record count ({all} restarts)");
-        assert!(got == expected, "seed {seed}: committed output differs from the failure-free run");
+        assert_eq!(
+            got.len(),
+            expected.len(),
+            "seed {seed}: record count ({all} restarts)"
+        );
+        assert!(
+            got == expected,
+            "seed {seed}: committed output differs from the failure-free run"
+        );
     }
     eprintln!("{seeds} seeds: {failures} failures, {seeds_restored} seeds restored a checkpoint");
-    assert!(failures as u64 >= seeds, "too few failures fired: {failures} over {seeds} seeds");
+    assert!(
+        failures as u64 >= seeds,
+        "too few failures fired: {failures} over {seeds} seeds"
+    );
     assert!(
         seeds_restored * 10 >= seeds * 8,
         "only {seeds_restored} of {seeds} seeds restored from a checkpoint"
@@ -187,13 +199,20 @@ fn a_restored_job_resumes_each_partition_at_its_checkpointed_offset() {
         // Run 2 restores the latest checkpoint.
         let mut second = env(&job);
         setup(&mut second);
-        second.restore_from_latest(&dir).unwrap_or_else(|e| panic!("seed {seed}: restore: {e}"));
+        second
+            .restore_from_latest(&dir)
+            .unwrap_or_else(|e| panic!("seed {seed}: restore: {e}"));
         build(&second, &topic, (2, 3_000), &out, None);
-        second.execute().unwrap_or_else(|e| panic!("seed {seed}: run 2: {e}"));
+        second
+            .execute()
+            .unwrap_or_else(|e| panic!("seed {seed}: run 2: {e}"));
         let _ = std::fs::remove_dir_all(&dir);
         resumed_mid_partition += check_resume(seed, &out.records());
     }
-    assert!(resumed_mid_partition > 0, "no restore resumed inside a partition");
+    assert!(
+        resumed_mid_partition > 0,
+        "no restore resumed inside a partition"
+    );
 }
 
 /// Every partition's offsets appear once each: run 1 committed `0..f`, run 2 `f..end`; the
@@ -201,7 +220,12 @@ fn a_restored_job_resumes_each_partition_at_its_checkpointed_offset() {
 fn check_resume(seed: u64, records: &[Out]) -> usize {
     let mut per_partition: BTreeMap<i32, BTreeMap<u8, Vec<i64>>> = BTreeMap::new();
     for r in records {
-        (per_partition.entry(r.1).or_default().entry(r.4).or_default()).push(r.2);
+        (per_partition
+            .entry(r.1)
+            .or_default()
+            .entry(r.4)
+            .or_default())
+        .push(r.2);
     }
     let mut mid = 0;
     for p in 0..PARTITIONS {
@@ -212,8 +236,16 @@ fn check_resume(seed: u64, records: &[Out]) -> usize {
         second.sort_unstable();
         let resume = first.len() as i64;
         let end = (RECORDS / PARTITIONS as u64) as i64;
-        assert_eq!(first, (0..resume).collect::<Vec<_>>(), "seed {seed}: run 1 of partition {p}");
-        assert_eq!(second, (resume..end).collect::<Vec<_>>(), "seed {seed}: run 2 of partition {p} resumes at {resume}");
+        assert_eq!(
+            first,
+            (0..resume).collect::<Vec<_>>(),
+            "seed {seed}: run 1 of partition {p}"
+        );
+        assert_eq!(
+            second,
+            (resume..end).collect::<Vec<_>>(),
+            "seed {seed}: run 2 of partition {p} resumes at {resume}"
+        );
         mid += usize::from(resume > 0 && resume < end);
     }
     mid

@@ -19,8 +19,10 @@ use weir_connectors::kafka::{
     value_string, KafkaRecord, KafkaSource, KafkaSourceBuilder, OffsetResetPolicy, RetryPolicy,
 };
 
-fn values(prefix: &str, n: usize) -> Vec<(Option<Vec<u8>>, Vec<u8>)> {
-    (0..n).map(|i| (None, format!("{prefix}{i}").into_bytes())).collect()
+fn values(prefix: &str, n: usize) -> Vec<kafka_common::KeyValue> {
+    (0..n)
+        .map(|i| (None, format!("{prefix}{i}").into_bytes()))
+        .collect()
 }
 
 fn env(job: &str) -> StreamEnvironment {
@@ -58,12 +60,19 @@ fn a_topic_created_while_an_unbounded_job_runs_is_read() {
         .topics_matching(move |name| name.starts_with(&test_prefix))
         .partition_discovery_interval(Duration::from_millis(100))
         .build(value_string());
-    let out = env.from_source(source, "Source: Kafka").uid("kafka").collect();
+    let out = env
+        .from_source(source, "Source: Kafka")
+        .uid("kafka")
+        .collect();
     let job = env.spawn().expect("the job starts");
-    kafka_common::poll(Duration::from_secs(20), "the first topic's records", || out.len() >= 10);
+    kafka_common::poll(Duration::from_secs(20), "the first topic's records", || {
+        out.len() >= 10
+    });
     let second = Topic::on(&kafka_common::broker(), &format!("{prefix}-b"), 1);
     second.produce(0, values("c", 3));
-    kafka_common::poll(Duration::from_secs(20), "the new topic's records", || out.len() >= 13);
+    kafka_common::poll(Duration::from_secs(20), "the new topic's records", || {
+        out.len() >= 13
+    });
     job.cancel();
     let _ = job.wait_blocking();
     let mut want: Vec<String> = ["a", "b", "c"]
@@ -83,8 +92,13 @@ fn a_topic_that_does_not_exist_fails_the_start_naming_it() {
         .topics([missing.clone()])
         .bounded()
         .build(value_string());
-    env.from_source(source, "Source: Kafka").uid("kafka").discard();
-    let err = env.execute().expect_err("a missing topic fails the job").to_string();
+    env.from_source(source, "Source: Kafka")
+        .uid("kafka")
+        .discard();
+    let err = env
+        .execute()
+        .expect_err("a missing topic fails the job")
+        .to_string();
     assert!(
         err.contains(&format!("topic {missing:?} does not exist")),
         "the error names the topic: {err}"
@@ -94,7 +108,9 @@ fn a_topic_that_does_not_exist_fails_the_start_naming_it() {
 /// Run 1 reads 100 records of a one-partition topic and dies once output was committed past
 /// record 40; the topic is then recreated with 10 other records, and run 2 restores run 1's
 /// checkpoint, whose offset the broker no longer holds. Returns run 2's outcome and output.
-fn recreated_topic_run(policy: OffsetResetPolicy) -> (Result<weir::JobResult, weir::Error>, Vec<String>, Topic) {
+fn recreated_topic_run(
+    policy: OffsetResetPolicy,
+) -> (Result<weir::JobResult, weir::Error>, Vec<String>, Topic) {
     let topic = Topic::new("recreated", 1);
     topic.produce(0, values("old", 100));
     let dir = std::env::temp_dir().join(kafka_common::unique("kafka-chk"));
@@ -104,17 +120,26 @@ fn recreated_topic_run(policy: OffsetResetPolicy) -> (Result<weir::JobResult, we
         let mut env = env(&job);
         // Small batches: barriers come between records.
         // One subtask: the topic has one partition.
-        env.set_checkpoint_dir(&dir).set_batch_size(4).set_parallelism(1);
+        env.set_checkpoint_dir(&dir)
+            .set_batch_size(4)
+            .set_parallelism(1);
         env.checkpoint_config_mut().externalized_retention =
             ExternalizedCheckpointRetention::RetainOnCancellation;
-        let source = (source.bootstrap_servers(&topic.url).topics([topic.name.clone()]).bounded())
-            .offset_reset_policy(policy)
-            .fetch_max_bytes(256)
-            .build(|r: KafkaRecord<'_>| Ok(String::from_utf8(r.value.unwrap_or_default().to_vec())?));
+        let source = (source
+            .bootstrap_servers(&topic.url)
+            .topics([topic.name.clone()])
+            .bounded())
+        .offset_reset_policy(policy)
+        .fetch_max_bytes(256)
+        .build(|r: KafkaRecord<'_>| Ok(String::from_utf8(r.value.unwrap_or_default().to_vec())?));
         (env, source)
     };
     let (first, source) = make(KafkaSource::builder());
-    let (committed, killed, seen) = (out.clone(), Arc::new(AtomicBool::new(false)), Arc::new(AtomicU64::new(0)));
+    let (committed, killed, seen) = (
+        out.clone(),
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(AtomicU64::new(0)),
+    );
     first
         .from_source(source, "Source: Kafka")
         .uid("kafka")
@@ -132,13 +157,19 @@ fn recreated_topic_run(policy: OffsetResetPolicy) -> (Result<weir::JobResult, we
         .collect_committed(&out)
         .uid("committed");
     let run1 = first.execute();
-    assert!(run1.is_err(), "run 1 fails: {run1:?} ({} committed)", out.len());
+    assert!(
+        run1.is_err(),
+        "run 1 fails: {run1:?} ({} committed)",
+        out.len()
+    );
     assert!(out.len() > 10, "run 1 committed {} records", out.len());
     topic.delete();
     topic.create(1);
     topic.produce(0, values("new", 10));
     let (mut second, source) = make(KafkaSource::builder());
-    second.restore_from_latest(&dir).expect("run 1's checkpoint");
+    second
+        .restore_from_latest(&dir)
+        .expect("run 1's checkpoint");
     second
         .from_source(source, "Source: Kafka")
         .uid("kafka")
@@ -148,7 +179,11 @@ fn recreated_topic_run(policy: OffsetResetPolicy) -> (Result<weir::JobResult, we
         .uid("committed");
     let result = second.execute();
     let _ = std::fs::remove_dir_all(&dir);
-    let new: Vec<String> = out.records().into_iter().filter(|v| v.starts_with("new")).collect();
+    let new: Vec<String> = out
+        .records()
+        .into_iter()
+        .filter(|v| v.starts_with("new"))
+        .collect();
     (result, sorted(new), topic)
 }
 
@@ -157,7 +192,10 @@ fn a_checkpointed_offset_the_broker_no_longer_holds_fails_naming_it() {
     let (result, new, topic) = recreated_topic_run(OffsetResetPolicy::None);
     let err = result.expect_err("out of range fails the job").to_string();
     let name = format!("of {}-0 is out of range", topic.name);
-    assert!(err.contains(&name) && err.contains("offset "), "the error names topic, partition and offset: {err}");
+    assert!(
+        err.contains(&name) && err.contains("offset "),
+        "the error names topic, partition and offset: {err}"
+    );
     assert!(new.is_empty(), "nothing of the new topic is read: {new:?}");
 }
 
@@ -179,11 +217,22 @@ fn a_broker_unreachable_at_start_fails_the_job_after_the_retries() {
         .retry_policy(quick_retries())
         .bounded()
         .build(value_string());
-    env.from_source(source, "Source: Kafka").uid("kafka").discard();
+    env.from_source(source, "Source: Kafka")
+        .uid("kafka")
+        .discard();
     let started = std::time::Instant::now();
-    let err = env.execute().expect_err("no broker fails the job").to_string();
-    assert!(err.contains("unreachable") && err.contains(&format!("127.0.0.1:{port}")), "{err}");
-    assert!(started.elapsed() < Duration::from_secs(20), "the retries are bounded");
+    let err = env
+        .execute()
+        .expect_err("no broker fails the job")
+        .to_string();
+    assert!(
+        err.contains("unreachable") && err.contains(&format!("127.0.0.1:{port}")),
+        "{err}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "the retries are bounded"
+    );
 }
 
 #[test]
@@ -213,19 +262,29 @@ fn a_broker_lost_mid_run_fails_the_job_over_until_it_is_back_and_nothing_is_lost
         .collect_committed(&out)
         .uid("committed");
     let job = env.spawn().expect("starts");
-    kafka_common::poll(Duration::from_secs(30), "the first half committed", || out.len() >= 1_000);
+    kafka_common::poll(Duration::from_secs(30), "the first half committed", || {
+        out.len() >= 1_000
+    });
     // The fetchers wait at the partitions' ends when the connections go.
     broker.proxy.cut();
     let unreachable = || {
         (job.restart_history().iter()).any(|r| {
-            r.cause.task_failure().is_some_and(|f| f.error.message.contains("unreachable"))
+            r.cause
+                .task_failure()
+                .is_some_and(|f| f.error.message.contains("unreachable"))
         })
     };
-    kafka_common::poll(Duration::from_secs(30), "a failover for the unreachable broker", unreachable);
+    kafka_common::poll(
+        Duration::from_secs(30),
+        "a failover for the unreachable broker",
+        unreachable,
+    );
     assert!(broker.proxy.refused() > 0, "the source tried to reconnect");
     broker.proxy.restore();
     produce(500);
-    kafka_common::poll(Duration::from_secs(30), "the second half committed", || out.len() >= 2_000);
+    kafka_common::poll(Duration::from_secs(30), "the second half committed", || {
+        out.len() >= 2_000
+    });
     let restarts = job.restart_history().len();
     job.cancel();
     let _ = job.wait_blocking();

@@ -40,7 +40,10 @@ fn contents(topic: &Topic, partitions: i32) -> (BTreeMap<u64, u32>, BTreeMap<Str
     let (mut counts, mut keys) = (BTreeMap::new(), BTreeMap::<String, Vec<i32>>::new());
     for p in 0..partitions {
         for (_, key, value) in topic.read(p, 0) {
-            let v: u64 = String::from_utf8(value).expect("text").parse().expect("a number");
+            let v: u64 = String::from_utf8(value)
+                .expect("text")
+                .parse()
+                .expect("a number");
             *counts.entry(v).or_insert(0) += 1;
             let key = String::from_utf8(key.unwrap_or_default()).expect("text");
             let ps = keys.entry(key).or_default();
@@ -77,7 +80,10 @@ fn a_failure_free_job_produces_every_record_once_and_a_key_to_one_partition() {
     let (counts, keys) = contents(&topic, 3);
     assert_eq!(counts.len() as u64, RECORDS, "every value");
     assert!(counts.values().all(|&n| n == 1), "none twice");
-    assert!(keys.values().all(|ps| ps.len() == 1), "a key in one partition: {keys:?}");
+    assert!(
+        keys.values().all(|ps| ps.len() == 1),
+        "a key in one partition: {keys:?}"
+    );
 }
 
 #[test]
@@ -90,7 +96,10 @@ fn with_failures_every_record_is_produced_at_least_once() {
     assert!(restarts > 0, "no failure fired");
     let (counts, _) = contents(&topic, 2);
     assert_eq!(counts.len() as u64, RECORDS, "every value at least once");
-    assert!(counts.values().all(|&n| n >= 3), "each of the 3 runs produced every value");
+    assert!(
+        counts.values().all(|&n| n >= 3),
+        "each of the 3 runs produced every value"
+    );
 }
 
 #[test]
@@ -101,7 +110,11 @@ fn a_missing_topic_and_an_unreachable_broker_are_typed_errors() {
         .build()
         .err()
         .expect("a missing topic");
-    assert!(err.to_string().contains(&format!("topic {missing:?} does not exist")), "{err}");
+    assert!(
+        err.to_string()
+            .contains(&format!("topic {missing:?} does not exist")),
+        "{err}"
+    );
     let port = kafka_common::free_port();
     let err = KafkaSink::builder("t", |x: &u64| Ok(ProducerRecord::value(x.to_string())))
         .bootstrap_servers(&format!("127.0.0.1:{port}"))

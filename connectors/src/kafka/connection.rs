@@ -1,8 +1,8 @@
 //! How the Kafka source and sink reach the brokers: the bootstrap servers, the retry policy
 //! for an unreachable broker, and a way to run the async client from plain code.
 
-use rskafka::BackoffConfig;
 use rskafka::client::{Client, ClientBuilder};
+use rskafka::BackoffConfig;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
@@ -39,7 +39,9 @@ impl RetryPolicy {
     /// The wait after failed try number `attempt` (counting from 1).
     pub fn backoff(&self, attempt: u32) -> Duration {
         let factor = 1u32 << attempt.saturating_sub(1).min(16);
-        self.initial_backoff.saturating_mul(factor).min(self.max_backoff)
+        self.initial_backoff
+            .saturating_mul(factor)
+            .min(self.max_backoff)
     }
 
     /// The client's own retries inside one try: bounded by the time left, so a try never

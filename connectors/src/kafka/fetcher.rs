@@ -70,7 +70,10 @@ impl PartitionFetch {
         }
     }
 
-    async fn leader(&self, split: &KafkaPartitionSplit) -> Result<PartitionClient, KafkaSourceError> {
+    async fn leader(
+        &self,
+        split: &KafkaPartitionSplit,
+    ) -> Result<PartitionClient, KafkaSourceError> {
         let connection = &self.settings.connection;
         let client = self
             .client
@@ -101,7 +104,10 @@ impl PartitionFetch {
             let started = Instant::now();
             let fetched = connection
                 .retry(&what, || async {
-                    match leader.fetch_records(offset, 1..fetch.max_bytes, max_wait_ms).await {
+                    match leader
+                        .fetch_records(offset, 1..fetch.max_bytes, max_wait_ms)
+                        .await
+                    {
                         Ok(got) => Ok(got),
                         Err(e) if is_out_of_range(&e) => Err(TryError::Fatal(())),
                         Err(e) => Err(TryError::Retry(e.to_string())),

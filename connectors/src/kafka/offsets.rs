@@ -72,6 +72,9 @@ mod tests {
         let s = StartingOffsets::Specific(map);
         assert_eq!(s.lookup("t", 1), Lookup::Exactly(42));
         assert_eq!(s.lookup("t", 0), Lookup::Earliest);
-        assert_eq!(StartingOffsets::Timestamp(5).lookup("t", 0), Lookup::Timestamp(5));
+        assert_eq!(
+            StartingOffsets::Timestamp(5).lookup("t", 0),
+            Lookup::Timestamp(5)
+        );
     }
 }

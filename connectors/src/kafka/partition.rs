@@ -120,7 +120,11 @@ pub(crate) async fn end_offset(
     partition: &PartitionClient,
 ) -> Result<i64, KafkaSourceError> {
     let listed = offset_at(connection, partition, OffsetAt::Latest).await?;
-    let what = format!("high watermark of {}-{}", partition.topic(), partition.partition());
+    let what = format!(
+        "high watermark of {}-{}",
+        partition.topic(),
+        partition.partition()
+    );
     connection
         .retry(&what, || async {
             match partition.fetch_records(listed, 1..65_536, 1).await {

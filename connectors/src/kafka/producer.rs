@@ -44,11 +44,17 @@ impl Producer {
             waited_ms: e.waited.as_millis(),
             message: e.message,
         };
-        let client: Client = connection.client(&client_id).await.map_err(|e| lost("connect", e))?;
+        let client: Client = connection
+            .client(&client_id)
+            .await
+            .map_err(|e| lost("connect", e))?;
         let what = format!("metadata of {topic}");
         let topics = connection
             .retry(&what, || async {
-                client.list_topics().await.map_err(|e| TryError::<Infallible>::Retry(e.to_string()))
+                client
+                    .list_topics()
+                    .await
+                    .map_err(|e| TryError::<Infallible>::Retry(e.to_string()))
             })
             .await;
         let topics = match topics {
@@ -67,7 +73,9 @@ impl Producer {
             let what = format!("open {topic}-{p}");
             let opened = connection
                 .retry(&what, || async {
-                    (client.partition_client(topic.as_str(), p, UnknownTopicHandling::Retry).await)
+                    (client
+                        .partition_client(topic.as_str(), p, UnknownTopicHandling::Retry)
+                        .await)
                         .map_err(|e| TryError::<Infallible>::Retry(e.to_string()))
                 })
                 .await;
@@ -104,7 +112,10 @@ impl Producer {
     }
 
     /// Produces each partition's records at once, one request per partition.
-    async fn produce(self: Arc<Self>, batches: BTreeMap<i32, Vec<Record>>) -> Result<(), KafkaSinkError> {
+    async fn produce(
+        self: Arc<Self>,
+        batches: BTreeMap<i32, Vec<Record>>,
+    ) -> Result<(), KafkaSinkError> {
         let mut requests = JoinSet::new();
         for (partition, records) in batches {
             let me = self.clone();
@@ -125,7 +136,11 @@ impl Producer {
         first
     }
 
-    async fn produce_partition(&self, partition: i32, records: Vec<Record>) -> Result<(), KafkaSinkError> {
+    async fn produce_partition(
+        &self,
+        partition: i32,
+        records: Vec<Record>,
+    ) -> Result<(), KafkaSinkError> {
         let count = records.len();
         let failed = |message: String| KafkaSinkError::Produce {
             topic: self.topic.clone(),

@@ -40,7 +40,11 @@ impl ProducerRecord {
     }
 
     /// The same record with this header added.
-    pub fn with_header(mut self, name: impl Into<String>, value: impl Into<Vec<u8>>) -> ProducerRecord {
+    pub fn with_header(
+        mut self,
+        name: impl Into<String>,
+        value: impl Into<Vec<u8>>,
+    ) -> ProducerRecord {
         self.headers.insert(name.into(), value.into());
         self
     }

@@ -82,12 +82,13 @@ impl<T> KafkaSourceReader<T> {
                 value: r.record.value.as_deref(),
                 headers: &r.record.headers,
             };
-            let value = (self.deserializer)(record).map_err(|source| KafkaSourceError::Deserialize {
-                topic: split.topic.clone(),
-                partition: split.partition,
-                offset: r.offset,
-                source,
-            })?;
+            let value =
+                (self.deserializer)(record).map_err(|source| KafkaSourceError::Deserialize {
+                    topic: split.topic.clone(),
+                    partition: split.partition,
+                    offset: r.offset,
+                    source,
+                })?;
             out.push(value);
             split.next_offset = r.offset + 1;
         }

@@ -31,7 +31,9 @@ pub struct KafkaRecord<'a> {
 pub type Deserializer<T> = Arc<dyn Fn(KafkaRecord<'_>) -> Result<T, BoxError> + Send + Sync>;
 
 /// A deserializer of the value alone through `f`; a record without a value is given as `&[]`.
-pub fn value_only<T, F>(f: F) -> impl Fn(KafkaRecord<'_>) -> Result<T, BoxError> + Send + Sync + 'static
+pub fn value_only<T, F>(
+    f: F,
+) -> impl Fn(KafkaRecord<'_>) -> Result<T, BoxError> + Send + Sync + 'static
 where
     F: Fn(&[u8]) -> Result<T, BoxError> + Send + Sync + 'static,
 {
@@ -39,12 +41,14 @@ where
 }
 
 /// A deserializer of the value as UTF-8 text; a value that is not UTF-8 is an error.
-pub fn value_string() -> impl Fn(KafkaRecord<'_>) -> Result<String, BoxError> + Send + Sync + 'static {
+pub fn value_string() -> impl Fn(KafkaRecord<'_>) -> Result<String, BoxError> + Send + Sync + 'static
+{
     value_only(|v| Ok(std::str::from_utf8(v)?.to_string()))
 }
 
 /// A deserializer of the value's bytes as they are.
-pub fn value_bytes() -> impl Fn(KafkaRecord<'_>) -> Result<Vec<u8>, BoxError> + Send + Sync + 'static {
+pub fn value_bytes() -> impl Fn(KafkaRecord<'_>) -> Result<Vec<u8>, BoxError> + Send + Sync + 'static
+{
     value_only(|v| Ok(v.to_vec()))
 }
 
@@ -52,7 +56,10 @@ pub fn value_bytes() -> impl Fn(KafkaRecord<'_>) -> Result<Vec<u8>, BoxError> + 
 mod tests {
     use super::*;
 
-    fn record<'a>(value: Option<&'a [u8]>, headers: &'a BTreeMap<String, Vec<u8>>) -> KafkaRecord<'a> {
+    fn record<'a>(
+        value: Option<&'a [u8]>,
+        headers: &'a BTreeMap<String, Vec<u8>>,
+    ) -> KafkaRecord<'a> {
         KafkaRecord {
             topic: "t",
             partition: 1,

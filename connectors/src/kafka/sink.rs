@@ -94,7 +94,11 @@ impl<T> KafkaSinkBuilder<T> {
     pub fn build(&self) -> Result<KafkaSink<T>, KafkaSinkError> {
         let (commands, received) = mpsc::sync_channel::<Command>(2);
         let (ready, started) = mpsc::channel::<Result<Vec<i32>, KafkaSinkError>>();
-        let (connection, topic, id) = (self.connection.clone(), self.topic.clone(), self.client_id.clone());
+        let (connection, topic, id) = (
+            self.connection.clone(),
+            self.topic.clone(),
+            self.client_id.clone(),
+        );
         let thread_error = |what: String| KafkaSinkError::Producer {
             topic: self.topic.clone(),
             what,
@@ -102,7 +106,10 @@ impl<T> KafkaSinkBuilder<T> {
         let thread = std::thread::Builder::new()
             .name(format!("weir-kafka-produce-{}", self.topic))
             .spawn(move || {
-                let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                let runtime = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
                     Ok(r) => r,
                     Err(e) => {
                         let _ = ready.send(Err(KafkaSinkError::Producer {
@@ -112,7 +119,12 @@ impl<T> KafkaSinkBuilder<T> {
                         return;
                     }
                 };
-                let producer = runtime.block_on(Producer::connect(connection, topic, id, Compression::NoCompression));
+                let producer = runtime.block_on(Producer::connect(
+                    connection,
+                    topic,
+                    id,
+                    Compression::NoCompression,
+                ));
                 match producer {
                     Ok(p) => {
                         let _ = ready.send(Ok(p.partitions.keys().copied().collect()));
@@ -240,7 +252,9 @@ impl<T> KafkaSink<T> {
 }
 
 fn now_ms() -> i64 {
-    let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let since = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
     i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
 }
 

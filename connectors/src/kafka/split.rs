@@ -24,7 +24,8 @@ impl KafkaPartitionSplit {
     /// Whether every record up to the stopping offset was emitted (never for an unbounded
     /// split).
     pub fn is_finished(&self) -> bool {
-        self.stopping_offset.is_some_and(|end| self.next_offset >= end)
+        self.stopping_offset
+            .is_some_and(|end| self.next_offset >= end)
     }
 }
 

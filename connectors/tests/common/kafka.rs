@@ -16,6 +16,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// A record to produce: its key and value.
+pub type KeyValue = (Option<Vec<u8>>, Vec<u8>);
+
 /// How to start the shared broker, for failure messages.
 pub const START: &str = "start it with `.ci/services` (or `~/.cache/weir/tools/bin/nisshi \
      --listener-url tcp://127.0.0.1:9092 --advertised-listener-url \
@@ -56,7 +59,10 @@ pub async fn client(url: String) -> Client {
 /// A number of tests: the env var `var`, else `default`.
 pub fn seed_count(var: &str, default: u64) -> u64 {
     match std::env::var(var) {
-        Ok(v) => v.trim().parse().unwrap_or_else(|_| panic!("{var}: a number")),
+        Ok(v) => v
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("{var}: a number")),
         Err(_) => default,
     }
 }
@@ -113,12 +119,16 @@ impl Topic {
             let start = Instant::now();
             loop {
                 let listed = c.list_topics().await.is_ok_and(|t| {
-                    t.iter().any(|t| t.name == name && t.partitions.len() == partitions as usize)
+                    t.iter()
+                        .any(|t| t.name == name && t.partitions.len() == partitions as usize)
                 });
                 if listed {
                     break;
                 }
-                assert!(start.elapsed() < Duration::from_secs(10), "topic {name} not listed");
+                assert!(
+                    start.elapsed() < Duration::from_secs(10),
+                    "topic {name} not listed"
+                );
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
         })
@@ -129,13 +139,17 @@ impl Topic {
         let (url, name) = (self.url.clone(), self.name.clone());
         block_on(async move {
             let c = client(url).await;
-            let _ = c.controller_client().expect("controller").delete_topic(name, 5_000).await;
+            let _ = c
+                .controller_client()
+                .expect("controller")
+                .delete_topic(name, 5_000)
+                .await;
         })
     }
 
     /// Produces `values` to `partition`, as records with key `key(i)` and value `values[i]`;
     /// returns their offsets.
-    pub fn produce(&self, partition: i32, records: Vec<(Option<Vec<u8>>, Vec<u8>)>) -> Vec<i64> {
+    pub fn produce(&self, partition: i32, records: Vec<KeyValue>) -> Vec<i64> {
         self.produce_in_batches(partition, records, 500)
     }
 
@@ -143,7 +157,7 @@ impl Topic {
     pub fn produce_in_batches(
         &self,
         partition: i32,
-        records: Vec<(Option<Vec<u8>>, Vec<u8>)>,
+        records: Vec<KeyValue>,
         batch: usize,
     ) -> Vec<i64> {
         let (url, name) = (self.url.clone(), self.name.clone());
@@ -157,11 +171,17 @@ impl Topic {
                         key: k.clone(),
                         value: Some(v.clone()),
                         headers: BTreeMap::new(),
-                        timestamp: rskafka::chrono::DateTime::from_timestamp_millis(1_700_000_000_000)
-                            .expect("a time"),
+                        timestamp: rskafka::chrono::DateTime::from_timestamp_millis(
+                            1_700_000_000_000,
+                        )
+                        .expect("a time"),
                     })
                     .collect();
-                offsets.extend(p.produce(batch, Compression::NoCompression).await.expect("produce"));
+                offsets.extend(
+                    p.produce(batch, Compression::NoCompression)
+                        .await
+                        .expect("produce"),
+                );
             }
             offsets
         })
@@ -176,7 +196,10 @@ impl Topic {
             let mut out = Vec::new();
             let mut offset = from;
             while offset < end {
-                let (records, _) = p.fetch_records(offset, 1..1_000_000, 100).await.expect("fetch");
+                let (records, _) = p
+                    .fetch_records(offset, 1..1_000_000, 100)
+                    .await
+                    .expect("fetch");
                 for r in records {
                     offset = r.offset + 1;
                     out.push((r.offset, r.record.key, r.record.value.unwrap_or_default()));
@@ -191,7 +214,10 @@ impl Drop for Topic {
     fn drop(&mut self) {
         let (url, name) = (self.url.clone(), self.name.clone());
         let _ = std::thread::spawn(move || {
-            if let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
                 rt.block_on(async move {
                     let built = ClientBuilder::new(vec![url]).build();
                     if let Ok(Ok(c)) = tokio::time::timeout(Duration::from_secs(5), built).await {
@@ -219,7 +245,10 @@ pub async fn partition_client(url: &str, topic: &str, partition: i32) -> Partiti
 pub fn poll(deadline: Duration, what: &str, mut done: impl FnMut() -> bool) {
     let start = Instant::now();
     while !done() {
-        assert!(start.elapsed() < deadline, "timed out after {deadline:?} waiting for {what}");
+        assert!(
+            start.elapsed() < deadline,
+            "timed out after {deadline:?} waiting for {what}"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
 }
@@ -247,14 +276,20 @@ impl OwnBroker {
     /// Starts the broker and its proxy; panics with how to install nisshi when it is missing.
     pub fn start() -> OwnBroker {
         let tools = std::env::var("WEIR_TOOLS").unwrap_or_else(|_| {
-            format!("{}/.cache/weir/tools", std::env::var("HOME").unwrap_or_default())
+            format!(
+                "{}/.cache/weir/tools",
+                std::env::var("HOME").unwrap_or_default()
+            )
         });
         let binary = format!("{tools}/bin/nisshi");
         let port = free_port();
         let proxy = Proxy::start(format!("127.0.0.1:{port}"));
         let child = Command::new(&binary)
             .args(["--listener-url", &format!("tcp://127.0.0.1:{port}")])
-            .args(["--advertised-listener-url", &format!("tcp://127.0.0.1:{}", proxy.port)])
+            .args([
+                "--advertised-listener-url",
+                &format!("tcp://127.0.0.1:{}", proxy.port),
+            ])
             .args(["--storage-engine", "memory://nisshi/"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -267,9 +302,11 @@ impl OwnBroker {
                 )
             });
         let broker = OwnBroker { child, port, proxy };
-        poll(Duration::from_secs(20), "the test's own broker to listen", || {
-            TcpStream::connect(("127.0.0.1", port)).is_ok()
-        });
+        poll(
+            Duration::from_secs(20),
+            "the test's own broker to listen",
+            || TcpStream::connect(("127.0.0.1", port)).is_ok(),
+        );
         broker
     }
 
