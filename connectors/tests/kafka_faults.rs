@@ -3,7 +3,7 @@
 //! no longer holds (the topic was recreated) fails with `OffsetOutOfRange`, or resumes at the
 //! earliest offset when the policy says so; a broker unreachable at start fails the job after
 //! the retries, and one lost mid-run fails it over until it is back, with nothing lost or
-//! doubled.
+//! doubled; the deterministic mode is refused.
 
 #[path = "common/kafka.rs"]
 mod kafka_common;
@@ -294,4 +294,21 @@ fn a_broker_lost_mid_run_fails_the_job_over_until_it_is_back_and_nothing_is_lost
         .collect();
     want.sort();
     assert_eq!(sorted(out.records()), want, "every record once");
+}
+
+#[test]
+fn the_deterministic_mode_is_refused_with_a_typed_error() {
+    let topic = Topic::new("deterministic", 1);
+    let mut env = env(&kafka_common::unique("kafka-deterministic"));
+    env.set_deterministic(7);
+    let source = KafkaSource::builder()
+        .bootstrap_servers(&topic.url)
+        .topics([topic.name.clone()])
+        .bounded()
+        .build(value_string());
+    env.from_source(source, "Source: Kafka")
+        .uid("kafka")
+        .discard();
+    let err = env.execute().expect_err("refused").to_string();
+    assert!(err.contains("cannot run in deterministic mode"), "{err}");
 }
