@@ -5,6 +5,29 @@ pub use weir_actors::{JobError, SubtaskId, TaskError, TaskErrorKind, TaskFailure
 /// The error user functions may return; it fails the subtask with [`TaskErrorKind::User`].
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
+/// An error no restart can cure (Flink's `SuppressRestartsException`): returned by a source,
+/// sink or function, it fails the job at once with [`TaskErrorKind::SuppressRestarts`],
+/// whatever the restart strategy — a topic that does not exist, a setting the server refuses.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct SuppressRestarts(pub BoxError);
+
+impl SuppressRestarts {
+    /// Wraps `error`.
+    pub fn new(error: impl Into<BoxError>) -> SuppressRestarts {
+        SuppressRestarts(error.into())
+    }
+
+    /// The kind a task error of `error` gets: [`TaskErrorKind::SuppressRestarts`] when it is a
+    /// [`SuppressRestarts`], else `otherwise`.
+    pub fn kind_of(error: &BoxError, otherwise: TaskErrorKind) -> TaskErrorKind {
+        match error.is::<SuppressRestarts>() {
+            true => TaskErrorKind::SuppressRestarts,
+            false => otherwise,
+        }
+    }
+}
+
 /// A job graph that cannot run, found by `execute` before anything starts.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]

@@ -43,7 +43,9 @@ pub mod time;
 pub use checkpoint::restore::{RestoreError, RestoreReport};
 pub use datastream::{CollectSink, DataStream, DataStreamSink, Key, KeyedStream, Record};
 pub use environment::{EnvironmentConfig, StreamEnvironment};
-pub use error::{BoxError, Error, GraphError, JobError, TaskError, TaskErrorKind, TaskFailure};
+pub use error::{
+    BoxError, Error, GraphError, JobError, SuppressRestarts, TaskError, TaskErrorKind, TaskFailure,
+};
 pub use operators::keyed_process::KeyedProcessFunction;
 pub use sink::committed_collector::CommittedCollector;
 pub use sink::two_phase_commit::{

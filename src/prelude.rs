@@ -34,7 +34,9 @@
 pub use crate::checkpoint::restore::{RestoreError, RestoreReport};
 pub use crate::datastream::{CollectSink, DataStream, DataStreamSink, Key, KeyedStream, Record};
 pub use crate::environment::{EnvironmentConfig, StreamEnvironment};
-pub use crate::error::{BoxError, Error, GraphError, JobError, TaskError, TaskErrorKind};
+pub use crate::error::{
+    BoxError, Error, GraphError, JobError, SuppressRestarts, TaskError, TaskErrorKind,
+};
 pub use crate::operators::keyed_process::KeyedProcessFunction;
 pub use crate::sink::committed_collector::CommittedCollector;
 pub use crate::sink::two_phase_commit::{

@@ -60,14 +60,23 @@ fn build(
     kill_at: Option<u64>,
 ) {
     let seen = Arc::new(AtomicU64::new(0));
+    let killed = Arc::new(AtomicBool::new(false));
     let committed = out.clone();
     env.from_source(FileSource::for_lines(dir), "Source: Files")
         .uid("files")
         .map(move |line: String| {
             let n = seen.fetch_add(1, Ordering::Relaxed);
-            if kill_at.is_some_and(|k| n >= k && !committed.is_empty()) {
+            // Past 7/8 of the input the kill comes anyway (the second run then starts over).
+            let due = |k| n >= k && (n >= LINES * 7 / 8 || !committed.is_empty());
+            if kill_at.is_some_and(due) && !killed.swap(true, Ordering::Relaxed) {
                 panic!("injected failure at line {n}");
             }
+            // Some work per line, so the job spans many 10 ms checkpoints.
+            let mut h = n;
+            for i in 0..2000u64 {
+                h = std::hint::black_box(h.rotate_left(7) ^ i);
+            }
+            std::hint::black_box(h);
             line
         })
         .uid("maybe-fail")
@@ -75,12 +84,15 @@ fn build(
         .uid("committed");
 }
 
+/// Lines of the killed and restored job.
+const LINES: u64 = 60_000;
+
 fn checkpointed_env(checkpoints: &Path) -> StreamEnvironment {
     let mut env = StreamEnvironment::new();
     env.set_parallelism(2)
         .set_batch_size(16)
         .set_job_id("file-source")
-        .enable_checkpointing(Duration::from_millis(5))
+        .enable_checkpointing(Duration::from_millis(10))
         .set_checkpoint_dir(checkpoints)
         .set_restart_strategy(RestartStrategyConfig::NoRestart);
     env.checkpoint_config_mut().externalized_retention =
@@ -91,14 +103,14 @@ fn checkpointed_env(checkpoints: &Path) -> StreamEnvironment {
 #[test]
 fn killed_and_restored_file_source_runs_equal_the_failure_free_run() {
     let input = tempfile::tempdir().expect("temp dir");
-    let expected = write_files(input.path(), 6, 4000);
+    let expected = write_files(input.path(), 6, (LINES / 6) as usize);
     let seeds = common::seed_count("WEIR_FILE_SOURCE_SEEDS", 8);
     let mut restores = 0;
     for seed in 0..seeds {
         let checkpoints = tempfile::tempdir().expect("temp dir");
         let out = CommittedCollector::new();
         let env1 = checkpointed_env(checkpoints.path());
-        build(&env1, input.path(), &out, Some(seed * 1777 % 12_000));
+        build(&env1, input.path(), &out, Some(seed * 7919 % (LINES / 2)));
         let first = env1.execute();
         assert!(
             matches!(&first, Err(weir::Error::Job(JobError::TaskFailed(f))) if f.error.message.starts_with("injected failure")),
@@ -258,4 +270,56 @@ fn a_source_waiting_for_data_is_woken_not_polled_and_is_reported_idle() {
     let (result, _) = common::finish(client);
     result.expect("job");
     assert_eq!(sorted(out.records()), (0..20).collect::<Vec<_>>());
+}
+
+/// A source whose splits cannot be listed, for a reason no restart cures.
+struct Missing;
+
+impl SplitSource<u64> for Missing {
+    type Split = OnlySplit;
+    type Reader = FedReader;
+    fn discover_splits(&self, _: &DiscoveryContext) -> Result<Vec<OnlySplit>, BoxError> {
+        Err(SuppressRestarts::new("topic \"orders\" does not exist").into())
+    }
+    fn boundedness(&self) -> Boundedness {
+        Boundedness::ContinuousUnbounded
+    }
+    fn create_reader(&self, context: SplitReaderContext) -> Result<FedReader, BoxError> {
+        let (_, queue) = FetchQueue::bounded(1, context.waker);
+        Ok(FedReader {
+            queue,
+            reads: Arc::default(),
+            ended: false,
+        })
+    }
+}
+
+#[test]
+fn an_error_that_suppresses_restarts_fails_the_job_at_once_whatever_the_strategy() {
+    let mut env = StreamEnvironment::new();
+    env.set_parallelism(2)
+        .set_restart_strategy(RestartStrategyConfig::FixedDelay {
+            attempts: 1_000_000,
+            delay: Duration::from_millis(1),
+        });
+    env.from_source(Missing, "Source: Orders")
+        .uid("orders")
+        .discard();
+    let result = env.execute();
+    let Err(weir::Error::Job(JobError::TaskFailed(failure))) = result else {
+        panic!("the job fails at once: {result:?}");
+    };
+    assert_eq!(failure.error.kind, weir::TaskErrorKind::SuppressRestarts);
+    assert!(
+        failure
+            .error
+            .message
+            .contains("topic \"orders\" does not exist"),
+        "{failure}"
+    );
+    assert!(failure
+        .error
+        .operator
+        .as_deref()
+        .is_some_and(|o| o.contains("orders")));
 }

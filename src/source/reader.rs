@@ -76,7 +76,8 @@ impl<T: Send + 'static, R: SourceReader<T>> ErasedSource for ErasedReader<T, R> 
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| reader.read(max, &mut out)))
                 .map_err(|p| TaskError::from_panic(p).in_operator(&self.label))?
                 .map_err(|e| {
-                    TaskError::new(TaskErrorKind::User, e.to_string()).in_operator(&self.label)
+                    let kind = crate::error::SuppressRestarts::kind_of(&e, TaskErrorKind::User);
+                    TaskError::new(kind, e.to_string()).in_operator(&self.label)
                 })?;
         self.counters.add_out(out.len());
         Ok((Batch::new(out), status))

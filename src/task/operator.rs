@@ -154,7 +154,10 @@ pub(crate) fn guarded<R>(
 ) -> Result<R, TaskError> {
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(Ok(r)) => Ok(r),
-        Ok(Err(e)) => Err(TaskError::new(kind, e.to_string()).in_operator(label)),
+        Ok(Err(e)) => {
+            let kind = crate::error::SuppressRestarts::kind_of(&e, kind);
+            Err(TaskError::new(kind, e.to_string()).in_operator(label))
+        }
         Err(panic) => Err(TaskError::from_panic(panic).in_operator(label)),
     }
 }

@@ -17,6 +17,10 @@ pub enum TaskErrorKind {
     State,
     /// The runtime itself found something wrong (a mis-typed batch, a lost actor).
     Internal,
+    /// User code said no restart can cure it (Flink's `SuppressRestartsException`: a topic that
+    /// does not exist, a setting the server refuses): the job fails at once, whatever its
+    /// restart strategy.
+    SuppressRestarts,
 }
 
 /// A failure inside one task, naming the operator it happened in when the task knows it.

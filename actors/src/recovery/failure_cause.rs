@@ -48,9 +48,16 @@ impl FailureCause {
     }
 
     /// Whether a restart may cure it. A checkpoint that cannot be read stays unreadable, so a
-    /// failed restore ends the job at once, whatever the restart strategy.
+    /// failed restore ends the job at once, whatever the restart strategy; so does a subtask's
+    /// error of kind [`TaskErrorKind::SuppressRestarts`].
+    ///
+    /// [`TaskErrorKind::SuppressRestarts`]: crate::TaskErrorKind::SuppressRestarts
     pub fn is_recoverable(&self) -> bool {
-        !matches!(self, FailureCause::RestoreFailed { .. })
+        match self {
+            FailureCause::RestoreFailed { .. } => false,
+            FailureCause::Subtask(f) => f.error.kind != crate::TaskErrorKind::SuppressRestarts,
+            FailureCause::CheckpointingFailed { .. } => true,
+        }
     }
 }
 
@@ -70,6 +77,13 @@ mod tests {
             },
             error: TaskError::new(TaskErrorKind::User, "bad record"),
         }
+    }
+
+    #[test]
+    fn an_error_that_suppresses_restarts_is_not_recoverable() {
+        let mut failure = subtask_failure();
+        failure.error.kind = TaskErrorKind::SuppressRestarts;
+        assert!(!FailureCause::Subtask(failure).is_recoverable());
     }
 
     #[test]
