@@ -189,8 +189,13 @@ fn recreated_topic_run(
 
 #[test]
 fn a_checkpointed_offset_the_broker_no_longer_holds_fails_naming_it() {
+    // Run 2 restarts on failures: the out-of-range error must fail it at once all the same.
     let (result, new, topic) = recreated_topic_run(OffsetResetPolicy::None);
-    let err = result.expect_err("out of range fails the job").to_string();
+    let err = result.expect_err("out of range fails the job");
+    if let weir::Error::Job(weir::JobError::RestartsExhausted { .. }) = &err {
+        panic!("the job restarted instead of failing at once: {err}");
+    }
+    let err = err.to_string();
     let name = format!("of {}-0 is out of range", topic.name);
     assert!(
         err.contains(&name) && err.contains("offset "),
@@ -300,7 +305,11 @@ fn a_broker_lost_mid_run_fails_the_job_over_until_it_is_back_and_nothing_is_lost
 fn the_deterministic_mode_is_refused_with_a_typed_error() {
     let topic = Topic::new("deterministic", 1);
     let mut env = env(&kafka_common::unique("kafka-deterministic"));
-    env.set_deterministic(7);
+    env.set_deterministic(7)
+        .set_restart_strategy(RestartStrategyConfig::FixedDelay {
+            attempts: 1_000,
+            delay: Duration::from_millis(5),
+        });
     let source = KafkaSource::builder()
         .bootstrap_servers(&topic.url)
         .topics([topic.name.clone()])

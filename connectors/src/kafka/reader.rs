@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use tokio::sync::mpsc;
 use weir::source::{FetchQueue, SourceSplit, SplitReader, SplitReaderContext};
-use weir::{BoxError, CheckpointId, SourceStatus};
+use weir::{BoxError, CheckpointId, SourceStatus, SuppressRestarts};
 
 /// Reads the partitions one subtask owns (see [`KafkaSource`](super::KafkaSource)).
 ///
@@ -155,7 +155,11 @@ impl<T: Send + 'static> SplitReader<T> for KafkaSourceReader<T> {
 
     fn read(&mut self, max: usize, out: &mut Vec<T>) -> Result<SourceStatus, BoxError> {
         let before = out.len();
-        self.drain(before + max, out)?;
+        self.drain(before + max, out).map_err(|e| match e {
+            // A restore would resume at the same offset: no restart cures it.
+            KafkaSourceError::OffsetOutOfRange { .. } => SuppressRestarts::new(e).into(),
+            e => BoxError::from(e),
+        })?;
         if out.len() > before {
             return Ok(SourceStatus::More);
         }
