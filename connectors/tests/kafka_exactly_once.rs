@@ -29,7 +29,7 @@ type Out = (u64, i32, i64, u64, u8);
 /// `key % PARTITIONS` (so each key is read by one subtask, in offset order).
 fn filled_topic(tag: &str) -> Topic {
     let topic = Topic::new(tag, PARTITIONS);
-    let mut by_partition: BTreeMap<i32, Vec<(Option<Vec<u8>>, Vec<u8>)>> = BTreeMap::new();
+    let mut by_partition: BTreeMap<i32, Vec<kafka_common::KeyValue>> = BTreeMap::new();
     for i in 0..RECORDS {
         let key = i % KEYS;
         let partition = (key % PARTITIONS as u64) as i32;

@@ -3,7 +3,7 @@
 //! no longer holds (the topic was recreated) fails with `OffsetOutOfRange`, or resumes at the
 //! earliest offset when the policy says so; a broker unreachable at start fails the job after
 //! the retries, and one lost mid-run fails it over until it is back, with nothing lost or
-//! doubled.
+//! doubled; the deterministic mode is refused.
 
 #[path = "common/kafka.rs"]
 mod kafka_common;
@@ -19,7 +19,7 @@ use weir_connectors::kafka::{
     value_string, KafkaRecord, KafkaSource, KafkaSourceBuilder, OffsetResetPolicy, RetryPolicy,
 };
 
-fn values(prefix: &str, n: usize) -> Vec<(Option<Vec<u8>>, Vec<u8>)> {
+fn values(prefix: &str, n: usize) -> Vec<kafka_common::KeyValue> {
     (0..n)
         .map(|i| (None, format!("{prefix}{i}").into_bytes()))
         .collect()
@@ -106,7 +106,7 @@ fn a_topic_that_does_not_exist_fails_the_start_naming_it() {
 }
 
 /// Run 1 reads 100 records of a one-partition topic and dies once output was committed past
-/// record 40; the topic is then recreated with 10 other records, and run 2 restores run 1's
+/// record 40; the topic is then recreated with 5 other records, and run 2 restores run 1's
 /// checkpoint, whose offset the broker no longer holds. Returns run 2's outcome and output.
 fn recreated_topic_run(
     policy: OffsetResetPolicy,
@@ -165,7 +165,8 @@ fn recreated_topic_run(
     assert!(out.len() > 10, "run 1 committed {} records", out.len());
     topic.delete();
     topic.create(1);
-    topic.produce(0, values("new", 10));
+    // Fewer than run 1 committed: its checkpointed offset lies past the new end.
+    topic.produce(0, values("new", 5));
     let (mut second, source) = make(KafkaSource::builder());
     second
         .restore_from_latest(&dir)
@@ -189,8 +190,13 @@ fn recreated_topic_run(
 
 #[test]
 fn a_checkpointed_offset_the_broker_no_longer_holds_fails_naming_it() {
+    // Run 2 restarts on failures: the out-of-range error must fail it at once all the same.
     let (result, new, topic) = recreated_topic_run(OffsetResetPolicy::None);
-    let err = result.expect_err("out of range fails the job").to_string();
+    let err = result.expect_err("out of range fails the job");
+    if let weir::Error::Job(weir::JobError::RestartsExhausted { .. }) = &err {
+        panic!("the job restarted instead of failing at once: {err}");
+    }
+    let err = err.to_string();
     let name = format!("of {}-0 is out of range", topic.name);
     assert!(
         err.contains(&name) && err.contains("offset "),
@@ -203,7 +209,7 @@ fn a_checkpointed_offset_the_broker_no_longer_holds_fails_naming_it() {
 fn with_the_earliest_policy_a_lost_offset_resumes_at_the_earliest() {
     let (result, new, _topic) = recreated_topic_run(OffsetResetPolicy::Earliest);
     result.expect("run 2 resumes");
-    let want: Vec<String> = sorted((0..10).map(|i| format!("new{i}")).collect());
+    let want: Vec<String> = sorted((0..5).map(|i| format!("new{i}")).collect());
     assert_eq!(new, want, "the recreated topic is read from its start");
 }
 
@@ -294,4 +300,25 @@ fn a_broker_lost_mid_run_fails_the_job_over_until_it_is_back_and_nothing_is_lost
         .collect();
     want.sort();
     assert_eq!(sorted(out.records()), want, "every record once");
+}
+
+#[test]
+fn the_deterministic_mode_is_refused_with_a_typed_error() {
+    let topic = Topic::new("deterministic", 1);
+    let mut env = env(&kafka_common::unique("kafka-deterministic"));
+    env.set_deterministic(7)
+        .set_restart_strategy(RestartStrategyConfig::FixedDelay {
+            attempts: 1_000,
+            delay: Duration::from_millis(5),
+        });
+    let source = KafkaSource::builder()
+        .bootstrap_servers(&topic.url)
+        .topics([topic.name.clone()])
+        .bounded()
+        .build(value_string());
+    env.from_source(source, "Source: Kafka")
+        .uid("kafka")
+        .discard();
+    let err = env.execute().expect_err("refused").to_string();
+    assert!(err.contains("cannot run in deterministic mode"), "{err}");
 }

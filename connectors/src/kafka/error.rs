@@ -37,6 +37,8 @@ pub enum KafkaSourceError {
     },
     /// The offset to read from is not held by the broker any more (deleted by retention, or the
     /// topic was recreated), and the reset policy is [`OffsetResetPolicy::None`](super::OffsetResetPolicy::None).
+    /// The reader returns it inside [`weir::SuppressRestarts`]: a restore would resume at the
+    /// same offset, so the job fails at once.
     #[error(
         "Kafka source: offset {offset} of {topic}-{partition} is out of range (the broker \
          holds {earliest}..{latest}); set OffsetResetPolicy::Earliest to resume at the earliest \
@@ -74,7 +76,8 @@ pub enum KafkaSourceError {
         /// The deserializer's error.
         source: weir::BoxError,
     },
-    /// The job runs in deterministic mode, where no thread may read from the network.
+    /// The job runs in deterministic mode, where no thread may read from the network (inside
+    /// [`weir::SuppressRestarts`]: the job fails at once).
     #[error(
         "Kafka source {operator}: cannot run in deterministic mode (it reads on a thread of its \
          own); run the job in real time"

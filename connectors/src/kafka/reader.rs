@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use tokio::sync::mpsc;
 use weir::source::{FetchQueue, SourceSplit, SplitReader, SplitReaderContext};
-use weir::{BoxError, CheckpointId, SourceStatus};
+use weir::{BoxError, CheckpointId, SourceStatus, SuppressRestarts};
 
 /// Reads the partitions one subtask owns (see [`KafkaSource`](super::KafkaSource)).
 ///
@@ -155,7 +155,11 @@ impl<T: Send + 'static> SplitReader<T> for KafkaSourceReader<T> {
 
     fn read(&mut self, max: usize, out: &mut Vec<T>) -> Result<SourceStatus, BoxError> {
         let before = out.len();
-        self.drain(before + max, out)?;
+        self.drain(before + max, out).map_err(|e| match e {
+            // A restore would resume at the same offset: no restart cures it.
+            KafkaSourceError::OffsetOutOfRange { .. } => SuppressRestarts::new(e).into(),
+            e => BoxError::from(e),
+        })?;
         if out.len() > before {
             return Ok(SourceStatus::More);
         }
@@ -180,5 +184,144 @@ impl<T> Drop for KafkaSourceReader<T> {
                 Err(_) => tracing::warn!(operator = %self.operator, "Kafka fetcher panicked"),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rskafka::chrono::DateTime;
+    use rskafka::record::Record;
+    use weir::runtime::graph::task_waker::TaskWaker;
+    use weir::source::FetchSender;
+
+    fn split(partition: i32, next: i64, stop: Option<i64>) -> KafkaPartitionSplit {
+        KafkaPartitionSplit {
+            topic: "t".into(),
+            partition,
+            next_offset: next,
+            stopping_offset: stop,
+        }
+    }
+
+    fn records(offsets: &[i64]) -> Vec<RecordAndOffset> {
+        (offsets.iter())
+            .map(|&offset| RecordAndOffset {
+                record: Record {
+                    key: None,
+                    value: Some(offset.to_string().into_bytes()),
+                    headers: Default::default(),
+                    timestamp: DateTime::from_timestamp_millis(0).unwrap_or_default(),
+                },
+                offset,
+            })
+            .collect()
+    }
+
+    /// A reader without a fetcher thread: the test is the fetcher.
+    fn reader(splits: Vec<KafkaPartitionSplit>) -> (KafkaSourceReader<i64>, FetchSender<Fetched>) {
+        let (sender, queue) = FetchQueue::bounded(16, TaskWaker::new(|| {}));
+        let deserializer: Deserializer<i64> = Arc::new(|r: KafkaRecord<'_>| {
+            let text = std::str::from_utf8(r.value.unwrap_or_default())?;
+            match text.parse::<i64>()? {
+                13 => Err("unlucky".into()),
+                v => Ok(v),
+            }
+        });
+        let reader = KafkaSourceReader {
+            operator: "Source: Kafka [kafka]".into(),
+            deserializer,
+            splits: splits.into_iter().map(|s| (s.split_id(), s)).collect(),
+            queue,
+            pending: None,
+            commands: None,
+            thread: None,
+        };
+        (reader, sender)
+    }
+
+    fn positions(reader: &mut KafkaSourceReader<i64>) -> Vec<(i32, i64)> {
+        let splits = reader.snapshot_splits(1).unwrap();
+        splits
+            .iter()
+            .map(|s| (s.partition, s.next_offset))
+            .collect()
+    }
+
+    #[test]
+    fn positions_are_those_after_the_records_returned_not_those_fetched() {
+        let (mut reader, fetcher) = reader(vec![split(0, 5, None), split(1, 0, None)]);
+        let mut out = Vec::new();
+        assert_eq!(reader.read(10, &mut out).unwrap(), SourceStatus::Pending);
+        let batch = records(&[5, 6, 8, 9]);
+        fetcher
+            .send_blocking(Fetched::Records {
+                split: "t-0".into(),
+                records: batch,
+            })
+            .unwrap();
+        assert_eq!(reader.read(3, &mut out).unwrap(), SourceStatus::More);
+        assert_eq!(out, [5, 6, 8]);
+        assert_eq!(positions(&mut reader), [(0, 9), (1, 0)]);
+        assert_eq!(reader.read(10, &mut out).unwrap(), SourceStatus::More);
+        assert_eq!(positions(&mut reader), [(0, 10), (1, 0)]);
+        assert_eq!(reader.read(10, &mut out).unwrap(), SourceStatus::Pending);
+    }
+
+    #[test]
+    fn a_bounded_reader_finishes_once_every_split_reached_its_end() {
+        let (mut reader, fetcher) = reader(vec![split(0, 0, Some(3)), split(1, 4, Some(4))]);
+        let mut out = Vec::new();
+        let batch = records(&[0, 2]);
+        fetcher
+            .send_blocking(Fetched::Records {
+                split: "t-0".into(),
+                records: batch,
+            })
+            .unwrap();
+        fetcher
+            .send_blocking(Fetched::End {
+                split: "t-0".into(),
+            })
+            .unwrap();
+        assert_eq!(reader.read(10, &mut out).unwrap(), SourceStatus::More);
+        // A gap (offset 1 compacted away) still ends at the stopping offset.
+        assert_eq!(reader.read(10, &mut out).unwrap(), SourceStatus::Finished);
+        assert_eq!(positions(&mut reader), [(0, 3), (1, 4)]);
+    }
+
+    #[test]
+    fn a_record_that_does_not_deserialize_names_topic_partition_and_offset() {
+        let (mut reader, fetcher) = reader(vec![split(2, 12, None)]);
+        let batch = records(&[12, 13]);
+        fetcher
+            .send_blocking(Fetched::Records {
+                split: "t-2".into(),
+                records: batch,
+            })
+            .unwrap();
+        let mut out = Vec::new();
+        let err = reader.read(10, &mut out).unwrap_err().to_string();
+        assert!(err.contains("offset 13 of t-2"), "{err}");
+        assert_eq!(
+            positions(&mut reader),
+            [(2, 13)],
+            "the failed record is not passed"
+        );
+    }
+
+    #[test]
+    fn a_fetch_failure_fails_the_read_and_out_of_range_suppresses_restarts() {
+        let (mut reader, fetcher) = reader(vec![split(0, 50, None)]);
+        let lost = KafkaSourceError::OffsetOutOfRange {
+            topic: "t".into(),
+            partition: 0,
+            offset: 50,
+            earliest: 0,
+            latest: 1,
+        };
+        fetcher.send_blocking(Fetched::Failed(lost)).unwrap();
+        let err = reader.read(10, &mut Vec::new()).unwrap_err();
+        assert!(err.is::<SuppressRestarts>(), "{err}");
     }
 }

@@ -13,7 +13,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use weir::source::{Boundedness, DiscoveryContext, SplitReaderContext, SplitSource};
-use weir::BoxError;
+use weir::{BoxError, SuppressRestarts};
 
 /// Which topics a source reads.
 #[derive(Clone)]
@@ -254,9 +254,10 @@ impl<T: Send + 'static> SplitSource<T> for KafkaSource<T> {
 
     fn create_reader(&self, context: SplitReaderContext) -> Result<KafkaSourceReader<T>, BoxError> {
         if context.deterministic {
-            return Err(KafkaSourceError::Deterministic {
+            // No restart cures it: fail the job at once.
+            return Err(SuppressRestarts::new(KafkaSourceError::Deterministic {
                 operator: context.operator,
-            }
+            })
             .into());
         }
         Ok(KafkaSourceReader::start(

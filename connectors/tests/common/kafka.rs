@@ -16,6 +16,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// A record to produce: its key and value.
+pub type KeyValue = (Option<Vec<u8>>, Vec<u8>);
+
 /// How to start the shared broker, for failure messages.
 pub const START: &str = "start it with `.ci/services` (or `~/.cache/weir/tools/bin/nisshi \
      --listener-url tcp://127.0.0.1:9092 --advertised-listener-url \
@@ -146,7 +149,7 @@ impl Topic {
 
     /// Produces `values` to `partition`, as records with key `key(i)` and value `values[i]`;
     /// returns their offsets.
-    pub fn produce(&self, partition: i32, records: Vec<(Option<Vec<u8>>, Vec<u8>)>) -> Vec<i64> {
+    pub fn produce(&self, partition: i32, records: Vec<KeyValue>) -> Vec<i64> {
         self.produce_in_batches(partition, records, 500)
     }
 
@@ -154,7 +157,7 @@ impl Topic {
     pub fn produce_in_batches(
         &self,
         partition: i32,
-        records: Vec<(Option<Vec<u8>>, Vec<u8>)>,
+        records: Vec<KeyValue>,
         batch: usize,
     ) -> Vec<i64> {
         let (url, name) = (self.url.clone(), self.name.clone());
