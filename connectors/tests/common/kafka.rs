@@ -4,17 +4,19 @@
 //! deadline.
 #![allow(dead_code)]
 
+#[path = "tcp_proxy.rs"]
+mod tcp_proxy;
+
 use rskafka::client::partition::{Compression, OffsetAt, PartitionClient, UnknownTopicHandling};
 use rskafka::client::{Client, ClientBuilder};
 use rskafka::record::Record;
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::io;
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+pub use tcp_proxy::TcpProxy as Proxy;
 
 /// A record to produce: its key and value.
 pub type KeyValue = (Option<Vec<u8>>, Vec<u8>);
@@ -321,84 +323,6 @@ impl Drop for OwnBroker {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// A TCP proxy that a test can cut (every connection closed, new ones closed at once and
-/// counted) and restore; clones are handles of the same proxy.
-#[derive(Clone)]
-pub struct Proxy {
-    /// Its port on 127.0.0.1.
-    pub port: u16,
-    down: Arc<AtomicBool>,
-    refused: Arc<AtomicU64>,
-    open: Arc<Mutex<Vec<TcpStream>>>,
-}
-
-impl Proxy {
-    /// A proxy on a free port forwarding to `upstream`; it serves until the process ends.
-    pub fn start(upstream: String) -> Proxy {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the proxy");
-        let port = listener.local_addr().expect("proxy address").port();
-        let down = Arc::new(AtomicBool::new(false));
-        let refused = Arc::new(AtomicU64::new(0));
-        let open = Arc::new(Mutex::new(Vec::new()));
-        let (d, r, o) = (down.clone(), refused.clone(), open.clone());
-        std::thread::spawn(move || {
-            for client in listener.incoming().flatten() {
-                if d.load(Ordering::SeqCst) {
-                    r.fetch_add(1, Ordering::SeqCst);
-                    let _ = client.shutdown(Shutdown::Both);
-                    continue;
-                }
-                if let Ok(server) = TcpStream::connect(&upstream) {
-                    let _ = forward(client, server, &o);
-                }
-            }
-        });
-        Proxy {
-            port,
-            down,
-            refused,
-            open,
-        }
-    }
-
-    /// Closes every connection and refuses new ones.
-    pub fn cut(&self) {
-        self.down.store(true, Ordering::SeqCst);
-        for s in self.open.lock().expect("open").drain(..) {
-            let _ = s.shutdown(Shutdown::Both);
-        }
-    }
-
-    /// Accepts connections again.
-    pub fn restore(&self) {
-        self.down.store(false, Ordering::SeqCst);
-    }
-
-    /// How many connections it refused while cut.
-    pub fn refused(&self) -> u64 {
-        self.refused.load(Ordering::SeqCst)
-    }
-}
-
-fn forward(client: TcpStream, server: TcpStream, open: &Mutex<Vec<TcpStream>>) -> io::Result<()> {
-    {
-        let mut open = open.lock().expect("open");
-        open.push(client.try_clone()?);
-        open.push(server.try_clone()?);
-    }
-    let (mut c_in, mut c_out) = (client.try_clone()?, client);
-    let (mut s_in, mut s_out) = (server.try_clone()?, server);
-    std::thread::spawn(move || {
-        let _ = io::copy(&mut c_in, &mut s_out);
-        let _ = s_out.shutdown(Shutdown::Both);
-    });
-    std::thread::spawn(move || {
-        let _ = io::copy(&mut s_in, &mut c_out);
-        let _ = c_out.shutdown(Shutdown::Both);
-    });
-    Ok(())
 }
 
 /// Some CPU work for a record (`rounds` of a few nanoseconds), so that a job spans several

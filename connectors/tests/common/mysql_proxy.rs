@@ -3,37 +3,18 @@
 //! other tests use.
 #![allow(dead_code)]
 
-use std::io;
-use std::net::{Shutdown, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+#[path = "tcp_proxy.rs"]
+mod tcp_proxy;
 
-/// The proxy; it serves until the test process ends.
-pub struct Proxy {
-    port: u16,
-    down: Arc<AtomicBool>,
-    open: Arc<Mutex<Vec<TcpStream>>>,
-}
+use tcp_proxy::TcpProxy;
+
+/// A [`TcpProxy`] in front of the MariaDB server.
+pub struct Proxy(TcpProxy);
 
 impl Proxy {
     /// A proxy on a free port of 127.0.0.1 forwarding to `upstream` (`host:port`).
     pub fn start(upstream: String) -> Proxy {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the proxy");
-        let port = listener.local_addr().expect("proxy address").port();
-        let down = Arc::new(AtomicBool::new(false));
-        let open = Arc::new(Mutex::new(Vec::new()));
-        let (d, o) = (down.clone(), open.clone());
-        std::thread::spawn(move || {
-            for client in listener.incoming().flatten() {
-                if d.load(Ordering::SeqCst) {
-                    continue;
-                }
-                if let Ok(server) = TcpStream::connect(&upstream) {
-                    let _ = forward(client, server, &o);
-                }
-            }
-        });
-        Proxy { port, down, open }
+        Proxy(TcpProxy::start(upstream))
     }
 
     /// The URL of the server `url` names, through the proxy.
@@ -46,44 +27,22 @@ impl Proxy {
         // the server's Unix socket, past the proxy.
         format!(
             "mysql://{user}{pass}@127.0.0.1:{}/{db}?prefer_socket=false",
-            self.port
+            self.0.port
         )
     }
 
     /// Closes every connection and refuses new ones.
     pub fn cut(&self) {
-        self.down.store(true, Ordering::SeqCst);
-        for s in self.open.lock().expect("open").drain(..) {
-            let _ = s.shutdown(Shutdown::Both);
-        }
+        self.0.cut()
     }
 
     /// Accepts connections again.
     pub fn restore(&self) {
-        self.down.store(false, Ordering::SeqCst);
+        self.0.restore()
     }
 
     /// Whether it is cut.
     pub fn is_down(&self) -> bool {
-        self.down.load(Ordering::SeqCst)
+        self.0.is_down()
     }
-}
-
-fn forward(client: TcpStream, server: TcpStream, open: &Mutex<Vec<TcpStream>>) -> io::Result<()> {
-    {
-        let mut open = open.lock().expect("open");
-        open.push(client.try_clone()?);
-        open.push(server.try_clone()?);
-    }
-    let (mut c_in, mut c_out) = (client.try_clone()?, client);
-    let (mut s_in, mut s_out) = (server.try_clone()?, server);
-    std::thread::spawn(move || {
-        let _ = io::copy(&mut c_in, &mut s_out);
-        let _ = s_out.shutdown(Shutdown::Both);
-    });
-    std::thread::spawn(move || {
-        let _ = io::copy(&mut s_in, &mut c_out);
-        let _ = c_out.shutdown(Shutdown::Both);
-    });
-    Ok(())
 }

@@ -3,13 +3,14 @@
 //! environment, the seed count, and a TCP proxy a test can cut.
 #![allow(dead_code)]
 
+#[path = "tcp_proxy.rs"]
+mod tcp_proxy;
+
 use async_nats::jetstream::{self, stream};
 use futures_util::StreamExt;
-use std::io;
-use std::net::{Shutdown, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+pub use tcp_proxy::TcpProxy;
 use tokio::runtime::Runtime;
 use weir::{RestartStrategyConfig, StreamEnvironment};
 
@@ -245,15 +246,8 @@ pub fn wait_for(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
     done()
 }
 
-/// A TCP proxy in front of the NATS server that a test can cut (every connection closed, new
-/// ones refused) and restore: "the server is unreachable" without stopping the server other
-/// tests use.
-pub struct Proxy {
-    /// Its port on 127.0.0.1.
-    pub port: u16,
-    down: Arc<AtomicBool>,
-    open: Arc<Mutex<Vec<TcpStream>>>,
-}
+/// A [`TcpProxy`] in front of the NATS server.
+pub struct Proxy(pub TcpProxy);
 
 impl Proxy {
     /// A proxy on a free port forwarding to the test server.
@@ -261,59 +255,21 @@ impl Proxy {
         let upstream = weir_connectors::nats::nats_url()
             .trim_start_matches("nats://")
             .to_string();
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the proxy");
-        let port = listener.local_addr().expect("proxy address").port();
-        let down = Arc::new(AtomicBool::new(false));
-        let open = Arc::new(Mutex::new(Vec::new()));
-        let (d, o) = (down.clone(), open.clone());
-        std::thread::spawn(move || {
-            for client in listener.incoming().flatten() {
-                if d.load(Ordering::SeqCst) {
-                    let _ = client.shutdown(Shutdown::Both);
-                    continue;
-                }
-                if let Ok(server) = TcpStream::connect(&upstream) {
-                    let _ = forward(client, server, &o);
-                }
-            }
-        });
-        Proxy { port, down, open }
+        Proxy(TcpProxy::start(upstream))
     }
 
     /// The proxy's URL.
     pub fn url(&self) -> String {
-        format!("nats://127.0.0.1:{}", self.port)
+        format!("nats://127.0.0.1:{}", self.0.port)
     }
 
     /// Closes every connection and refuses new ones.
     pub fn cut(&self) {
-        self.down.store(true, Ordering::SeqCst);
-        for s in self.open.lock().expect("open").drain(..) {
-            let _ = s.shutdown(Shutdown::Both);
-        }
+        self.0.cut()
     }
 
     /// Accepts connections again.
     pub fn restore(&self) {
-        self.down.store(false, Ordering::SeqCst);
+        self.0.restore()
     }
-}
-
-fn forward(client: TcpStream, server: TcpStream, open: &Mutex<Vec<TcpStream>>) -> io::Result<()> {
-    {
-        let mut open = open.lock().expect("open");
-        open.push(client.try_clone()?);
-        open.push(server.try_clone()?);
-    }
-    let (mut c_in, mut c_out) = (client.try_clone()?, client);
-    let (mut s_in, mut s_out) = (server.try_clone()?, server);
-    std::thread::spawn(move || {
-        let _ = io::copy(&mut c_in, &mut s_out);
-        let _ = s_out.shutdown(Shutdown::Both);
-    });
-    std::thread::spawn(move || {
-        let _ = io::copy(&mut s_in, &mut c_out);
-        let _ = c_out.shutdown(Shutdown::Both);
-    });
-    Ok(())
 }
