@@ -6,7 +6,7 @@
 #[path = "common/nats.rs"]
 mod nats;
 
-use nats::TestStream;
+use nats::{Counted, TestStream};
 use std::sync::Arc;
 use std::time::Duration;
 use weir::runtime::graph::task_waker::TaskWaker;
@@ -19,9 +19,6 @@ use weir_connectors::nats::{JetStreamSource, JetStreamSplit, SplitPosition};
 const MESSAGES: u64 = 9_000;
 
 const SUBJECTS: [&str; 3] = ["a", "b", "c"];
-
-/// (subject index, value, running count of its key).
-type Counted = (u64, u64, u64);
 
 /// Publishes `MESSAGES` numbers, number `i` on subject `SUBJECTS[i % 3]`.
 fn fill(stream: &TestStream) {
@@ -44,25 +41,10 @@ fn job(env: &weir::StreamEnvironment, stream: &TestStream, out: &CommittedCollec
     .bounded()
     .fetch_batch(64)
     .build();
-    env.from_source(source, "Source: jetstream")
-        .uid("jetstream")
-        .map(|r: Counted| {
-            // Some work per record, so a run spans several checkpoints.
-            let mut h = r.1;
-            for i in 0..3_000u64 {
-                h = std::hint::black_box(h.rotate_left(5) ^ i);
-            }
-            std::hint::black_box(h);
-            r
-        })
-        .uid("work")
-        // Each key's records come from one split, in stream order: the running counts are
-        // the same in every run.
-        .key_by(|r: &Counted| r.0 * 10 + r.1 % 7)
-        .reduce(|a: Counted, b: Counted| (b.0, b.1, a.2 + 1))
-        .uid("count")
-        .collect_committed(out)
-        .uid("committed");
+    let records = env
+        .from_source(source, "Source: jetstream")
+        .uid("jetstream");
+    nats::count_committed(records, 3_000, out);
 }
 
 fn sorted(mut v: Vec<Counted>) -> Vec<Counted> {

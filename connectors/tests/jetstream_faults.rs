@@ -6,7 +6,7 @@
 #[path = "common/nats.rs"]
 mod nats;
 
-use nats::{Proxy, TestStream};
+use nats::{Counted, Proxy, TestStream};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
@@ -252,9 +252,6 @@ fn a_subject_that_appears_while_an_unbounded_job_runs_becomes_a_split() {
     assert_eq!(out.len(), 20, "each message once");
 }
 
-/// (subject index, value, running count of its key).
-type Counted = (u64, u64, u64);
-
 /// Bounded source of subjects a, b, c at `url` → slow work → running count per key →
 /// committed into `out`.
 fn counting_job(
@@ -282,22 +279,10 @@ fn counting_job(
     .retry_timeout(Duration::from_millis(500))
     .fetch_batch(16)
     .build();
-    env.from_source(source, "Source: jetstream")
-        .uid("jetstream")
-        .map(|r: Counted| {
-            let mut h = r.1;
-            for i in 0..60_000u64 {
-                h = std::hint::black_box(h.rotate_left(5) ^ i);
-            }
-            std::hint::black_box(h);
-            r
-        })
-        .uid("work")
-        .key_by(|r: &Counted| r.0 * 10 + r.1 % 7)
-        .reduce(|a: Counted, b: Counted| (b.0, b.1, a.2 + 1))
-        .uid("count")
-        .collect_committed(out)
-        .uid("committed");
+    let records = env
+        .from_source(source, "Source: jetstream")
+        .uid("jetstream");
+    nats::count_committed(records, 60_000, out);
 }
 
 #[test]

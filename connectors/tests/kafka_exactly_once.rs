@@ -11,7 +11,6 @@ use kafka_common::Topic;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 use weir::{
     CommittedCollector, ExternalizedCheckpointRetention, Fault, FaultInjector, JobResult,
     RestartStrategyConfig, StreamEnvironment,
@@ -91,19 +90,6 @@ fn build(
         .uid("committed");
 }
 
-fn env(job: &str) -> StreamEnvironment {
-    let mut env = StreamEnvironment::new();
-    env.set_parallelism(2)
-        .set_batch_size(32)
-        .set_job_id(job)
-        .enable_checkpointing(Duration::from_millis(10))
-        .set_restart_strategy(RestartStrategyConfig::FixedDelay {
-            attempts: 1_000,
-            delay: Duration::from_millis(5),
-        });
-    env
-}
-
 fn sorted(mut v: Vec<Out>) -> Vec<Out> {
     v.sort();
     v
@@ -111,7 +97,7 @@ fn sorted(mut v: Vec<Out>) -> Vec<Out> {
 
 fn failure_free(topic: &Topic) -> Vec<Out> {
     let out = CommittedCollector::new();
-    let env = env(&kafka_common::unique("kafka-free"));
+    let env = kafka_common::env(&kafka_common::unique("kafka-free"), 32);
     build(&env, topic, (0, 3_000), &out, None);
     let result = env.execute().expect("the failure-free run");
     assert!(result.restarts.is_empty(), "{:?}", result.restarts);
@@ -136,7 +122,7 @@ fn random_failures_commit_exactly_the_failure_free_output() {
     let (mut seeds_restored, mut failures) = (0, 0);
     for seed in 1..=seeds {
         let out = CommittedCollector::new();
-        let mut env = env(&kafka_common::unique("kafka-sweep"));
+        let mut env = kafka_common::env(&kafka_common::unique("kafka-sweep"), 32);
         env.set_fault_injector(FaultInjector::new().with(Fault::Random {
             seed,
             probability: 0.000_5,
@@ -184,7 +170,7 @@ fn a_restored_job_resumes_each_partition_at_its_checkpointed_offset() {
                 ExternalizedCheckpointRetention::RetainOnCancellation;
         };
         // Run 1 dies once output was committed, past a point chosen by the seed.
-        let mut first = env(&job);
+        let mut first = kafka_common::env(&job, 32);
         setup(&mut first);
         let (committed, killed) = (out.clone(), Arc::new(AtomicBool::new(false)));
         let at = RECORDS / 4 + seed * RECORDS / 6;
@@ -197,7 +183,7 @@ fn a_restored_job_resumes_each_partition_at_its_checkpointed_offset() {
         let failed = first.execute();
         assert!(failed.is_err(), "seed {seed}: run 1 must fail: {failed:?}");
         // Run 2 restores the latest checkpoint.
-        let mut second = env(&job);
+        let mut second = kafka_common::env(&job, 32);
         setup(&mut second);
         second
             .restore_from_latest(&dir)

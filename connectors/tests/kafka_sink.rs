@@ -8,23 +8,10 @@ mod kafka_common;
 use kafka_common::Topic;
 use std::collections::BTreeMap;
 use std::time::Duration;
-use weir::{Fault, FaultInjector, RestartStrategyConfig, StreamEnvironment};
+use weir::{Fault, FaultInjector};
 use weir_connectors::kafka::{KafkaSink, KafkaSinkBuilder, ProducerRecord, RetryPolicy};
 
 const RECORDS: u64 = 5_000;
-
-fn env(job: &str) -> StreamEnvironment {
-    let mut env = StreamEnvironment::new();
-    env.set_parallelism(2)
-        .set_batch_size(64)
-        .set_job_id(job)
-        .enable_checkpointing(Duration::from_millis(10))
-        .set_restart_strategy(RestartStrategyConfig::FixedDelay {
-            attempts: 1_000,
-            delay: Duration::from_millis(5),
-        });
-    env
-}
 
 /// Records `x` with key `x % 10`.
 fn sink(topic: &Topic) -> KafkaSinkBuilder<u64> {
@@ -56,7 +43,7 @@ fn contents(topic: &Topic, partitions: i32) -> (BTreeMap<u64, u32>, BTreeMap<Str
 }
 
 fn run(topic: &Topic, faults: Option<u64>) -> weir::JobResult {
-    let mut env = env(&kafka_common::unique("kafka-sink"));
+    let mut env = kafka_common::env(&kafka_common::unique("kafka-sink"), 64);
     if let Some(seed) = faults {
         env.set_fault_injector(FaultInjector::new().with(Fault::Random {
             seed,

@@ -17,6 +17,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 pub use tcp_proxy::TcpProxy as Proxy;
+use weir::{RestartStrategyConfig, StreamEnvironment};
 
 /// A record to produce: its key and value.
 pub type KeyValue = (Option<Vec<u8>>, Vec<u8>);
@@ -333,4 +334,19 @@ pub fn work(seed: u64, rounds: u64) -> u64 {
         h = std::hint::black_box(h.rotate_left(7) ^ i);
     }
     h
+}
+
+/// A real-time environment of parallelism 2, batches of `batch_size`, job id `job`,
+/// checkpoints every 10 ms, restarting 5 ms after a failure up to 1000 times.
+pub fn env(job: &str, batch_size: usize) -> StreamEnvironment {
+    let mut env = StreamEnvironment::new();
+    env.set_parallelism(2)
+        .set_batch_size(batch_size)
+        .set_job_id(job)
+        .enable_checkpointing(Duration::from_millis(10))
+        .set_restart_strategy(RestartStrategyConfig::FixedDelay {
+            attempts: 1_000,
+            delay: Duration::from_millis(5),
+        });
+    env
 }

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 pub use tcp_proxy::TcpProxy;
 use tokio::runtime::Runtime;
-use weir::{RestartStrategyConfig, StreamEnvironment};
+use weir::{CommittedCollector, DataStream, RestartStrategyConfig, StreamEnvironment};
 
 /// How to start the server, for a failing test's message.
 pub const START: &str = "start-stop-daemon --start --oknodo --background --exec \
@@ -272,4 +272,32 @@ impl Proxy {
     pub fn restore(&self) {
         self.0.restore()
     }
+}
+
+/// (subject index, value, running count of its key).
+pub type Counted = (u64, u64, u64);
+
+/// `records` → `rounds` of CPU work each (so a run spans several checkpoints) → a running
+/// count per key → committed into `out`. Each key's records come from one split, in stream
+/// order, so the running counts are the same in every run.
+pub fn count_committed(
+    records: DataStream<Counted>,
+    rounds: u64,
+    out: &CommittedCollector<Counted>,
+) {
+    records
+        .map(move |r: Counted| {
+            let mut h = r.1;
+            for i in 0..rounds {
+                h = std::hint::black_box(h.rotate_left(5) ^ i);
+            }
+            std::hint::black_box(h);
+            r
+        })
+        .uid("work")
+        .key_by(|r: &Counted| r.0 * 10 + r.1 % 7)
+        .reduce(|a: Counted, b: Counted| (b.0, b.1, a.2 + 1))
+        .uid("count")
+        .collect_committed(out)
+        .uid("committed");
 }
