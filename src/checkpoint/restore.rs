@@ -79,7 +79,8 @@ pub enum RestoreError {
         /// The job's.
         job: u32,
     },
-    /// An operator's parallelism differs from the checkpoint's (rescaling needs a savepoint).
+    /// An operator's parallelism differs from a checkpoint's that holds channel state (an
+    /// unaligned checkpoint), which weir cannot redistribute; aligned checkpoints rescale.
     #[error("operator uid {uid:?} has parallelism {job} but {checkpoint} in the checkpoint")]
     ParallelismChanged {
         /// The operator (task) uid.

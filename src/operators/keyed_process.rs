@@ -6,6 +6,7 @@ pub use crate::time::timer_service::TimerService;
 
 use crate::error::BoxError;
 use crate::state::keyed::backend::KeyedStateBackend;
+use crate::state::keyed::rescale::overlapping_snapshots;
 use crate::state::keyed::{KeyedContext, RuntimeContext, ValueState};
 use crate::state::state_key::{StateKey, StateValue};
 use crate::task::operator::{Operator, OperatorInfo, SharedStateWriter};
@@ -55,6 +56,9 @@ pub struct KeyedProcessOperator<K, I, F> {
     key_of: KeySelector<I, K>,
     backend: KeyedStateBackend<K>,
     timers: OperatorTimers,
+    /// Restored at open from every overlapping old subtask (a rescale): the own-index state
+    /// the task hands over later is already in.
+    rescaled: bool,
 }
 
 impl<K: StateKey, I, F> KeyedProcessOperator<K, I, F> {
@@ -68,17 +72,30 @@ impl<K: StateKey, I, F> KeyedProcessOperator<K, I, F> {
         F: KeyedProcessFunction<K, I, O>,
     {
         let s = &info.subtask;
-        let mut backend = KeyedStateBackend::open(
-            info,
-            key_group_range(s.max_parallelism, s.parallelism, s.index),
-        )?;
+        let range = key_group_range(s.max_parallelism, s.parallelism, s.index);
+        let mut backend = KeyedStateBackend::open(info, range.clone())?;
         let timers = OperatorTimers::register(&mut backend)?;
         function.open(&mut RuntimeContext::new(&mut backend))?;
+        // At another parallelism, the state comes from every old subtask whose key groups
+        // overlap this subtask's, not from the old subtask of the same index.
+        let old_parallelism = s.restored_vertex_states.len() as u32;
+        let rescaled = old_parallelism > 0 && old_parallelism != s.parallelism;
+        if rescaled {
+            let parts = overlapping_snapshots(
+                &info.uid,
+                &s.restored_vertex_states,
+                s.max_parallelism,
+                &range,
+            )?;
+            let parts: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
+            backend.restore_all(&parts)?;
+        }
         Ok(KeyedProcessOperator {
             function,
             key_of,
             backend,
             timers,
+            rescaled,
         })
     }
 }
@@ -116,6 +133,9 @@ where
     }
 
     fn restore_state(&mut self, bytes: &[u8]) -> Result<(), BoxError> {
+        if self.rescaled {
+            return Ok(());
+        }
         self.backend.restore(bytes)
     }
 

@@ -1,11 +1,12 @@
-//! Whether a job can start from a checkpoint: its max parallelism, each operator's parallelism
-//! and the operators that hold state must fit.
+//! Whether a job can start from a checkpoint: its max parallelism and the operators that hold
+//! state must fit; each operator's parallelism may change.
 
 use super::RestoreError;
 use weir_actors::graph::job_spec::{JobSpec, RestoredCheckpoint};
 
-/// Checks that `spec` can start from `restored`: same max parallelism, same parallelism per
-/// operator, and no state left without an operator unless `allow_non_restored_state`.
+/// Checks that `spec` can start from `restored`: same max parallelism, and no state left
+/// without an operator unless `allow_non_restored_state`. The parallelism of an operator may
+/// change (a rescale).
 pub fn check_compatible(
     spec: &JobSpec,
     restored: &RestoredCheckpoint,
@@ -20,14 +21,11 @@ pub fn check_compatible(
     }
     for vertex in &meta.vertices {
         let has_state = meta.states.iter().any(|s| s.vertex_uid == vertex.uid);
+        // An aligned checkpoint holds no channel state, so any parallelism restores from it:
+        // keyed state moves by key groups, operator state and splits are redistributed. A
+        // checkpoint with channel state (unaligned) would be refused here at another
+        // parallelism, as weir cannot redistribute channel state.
         match spec.vertices.iter().find(|v| v.uid == vertex.uid) {
-            Some(v) if v.parallelism != vertex.parallelism && has_state => {
-                return Err(RestoreError::ParallelismChanged {
-                    uid: vertex.uid.clone(),
-                    checkpoint: vertex.parallelism,
-                    job: v.parallelism,
-                })
-            }
             None if has_state && !allow_non_restored_state => {
                 return Err(RestoreError::UnknownOperatorState {
                     uid: vertex.uid.clone(),

@@ -43,7 +43,7 @@ use crate::state::key_groups::KeyGroups;
 use crate::state::keyed::error::KeyedStateError;
 use crate::state::keyed::snapshot::{KeyedSnapshot, StateSnapshot};
 use crate::state::keyed::state_table::{StateTable, StateType};
-use crate::state::rocksdb::keyed_backend::RocksKeyed;
+use crate::state::rocksdb::keyed_backend::{RocksFiles, RocksKeyed};
 use crate::state::state_map::TableContext;
 use crate::state::ttl::StateTtlConfig;
 use crate::task::operator::{OperatorInfo, SharedStateWriter};
@@ -200,7 +200,8 @@ impl<K: StateKey> KeyedStateBackend<K> {
 
     /// Fills `state` from its unclaimed snapshot, if any, and adds it to the declared states.
     fn claim(&mut self, mut state: RegisteredState<K>) -> Result<(), BoxError> {
-        if let Some(pos) = self.unclaimed.iter().position(|s| s.name == state.name) {
+        // After a rescale a state has one restored part per old subtask it overlaps.
+        while let Some(pos) = self.unclaimed.iter().position(|s| s.name == state.name) {
             let restored = self.unclaimed.remove(pos);
             if restored.state_type != state.state_type.recorded {
                 return Err(KeyedStateError::TypeChanged {
@@ -336,44 +337,82 @@ impl<K: StateKey> KeyedStateBackend<K> {
     /// Loads a snapshot; each state is filled now if registered, or when it is registered. The
     /// clock moves on to the snapshot's processing time if it is behind it.
     pub fn restore(&mut self, bytes: &[u8]) -> Result<(), BoxError> {
-        let snapshot = KeyedSnapshot::decode(bytes, &self.operator)?;
-        if snapshot.backend != self.backend_kind() {
-            return Err(KeyedStateError::BackendMismatch {
-                operator: self.operator.clone(),
-                checkpoint_backend: snapshot.backend,
-                job_backend: self.backend_kind(),
+        self.restore_all(&[bytes])
+    }
+
+    /// Loads the snapshots of every old subtask whose key groups overlap this subtask's (a
+    /// restore at another parallelism), keeping the entries of the key groups this subtask
+    /// owns from each; with one snapshot, the same as [`KeyedStateBackend::restore`]. The clock
+    /// moves on to the latest snapshot's processing time.
+    pub fn restore_all(&mut self, snapshots: &[&[u8]]) -> Result<(), BoxError> {
+        let mut rocks_parts = Vec::new();
+        let mut unclaimed = Vec::new();
+        for bytes in snapshots {
+            let snapshot = KeyedSnapshot::decode(bytes, &self.operator)?;
+            if snapshot.backend != self.backend_kind() {
+                return Err(KeyedStateError::BackendMismatch {
+                    operator: self.operator.clone(),
+                    checkpoint_backend: snapshot.backend,
+                    job_backend: self.backend_kind(),
+                }
+                .into());
             }
-            .into());
-        }
-        self.clock.advance_to(snapshot.clock_ms);
-        self.unclaimed = snapshot
-            .heap
-            .into_iter()
-            .map(|s| Unclaimed {
+            self.clock.advance_to(snapshot.clock_ms);
+            unclaimed.extend(snapshot.heap.into_iter().map(|s| Unclaimed {
                 name: s.name,
                 state_type: s.state_type,
                 entries: Some(s.entries),
-            })
-            .collect();
-        if let (Some((states, files)), Some(rocks)) = (snapshot.rocks, self.rocks.as_mut()) {
-            let declared: Vec<&str> = self.states.iter().map(|s| s.name.as_str()).collect();
-            rocks
-                .restore(files, &self.key_groups.range, declared.iter().copied())
-                .map_err(|e| KeyedStateError::Restore {
-                    operator: self.operator.clone(),
-                    state: "*".to_string(),
-                    reason: format!("the RocksDB instance cannot be restored: {e}"),
-                })?;
-            self.unclaimed
-                .extend(states.into_iter().map(|(name, state_type)| Unclaimed {
-                    name,
-                    state_type,
-                    entries: None,
-                }));
+            }));
+            if let Some(part) = snapshot.rocks {
+                rocks_parts.push(part);
+            }
         }
+        self.unclaimed = unclaimed;
+        self.restore_rocks(rocks_parts)?;
         for state in std::mem::take(&mut self.states) {
             self.claim(state)?;
         }
+        Ok(())
+    }
+
+    /// Restores the RocksDB instance from the snapshots' RocksDB parts (one per overlapping old
+    /// subtask), keeping the owned key groups; states nobody declared yet stay unclaimed.
+    fn restore_rocks(
+        &mut self,
+        parts: Vec<(Vec<(String, String)>, RocksFiles)>,
+    ) -> Result<(), BoxError> {
+        let Some(rocks) = self.rocks.as_mut() else {
+            return Ok(());
+        };
+        let declared: Vec<&str> = self.states.iter().map(|s| s.name.as_str()).collect();
+        let mut names: Vec<(String, String)> = Vec::new();
+        let mut files = Vec::new();
+        for (states, part) in parts {
+            for s in states {
+                if !names.iter().any(|(n, _)| *n == s.0) {
+                    names.push(s);
+                }
+            }
+            files.push(part);
+        }
+        let all: Vec<&str> = declared
+            .iter()
+            .copied()
+            .chain(names.iter().map(|(n, _)| n.as_str()))
+            .collect();
+        rocks
+            .restore_merged(files, &self.key_groups.range, &all)
+            .map_err(|e| KeyedStateError::Restore {
+                operator: self.operator.clone(),
+                state: "*".to_string(),
+                reason: format!("the RocksDB instance cannot be restored: {e}"),
+            })?;
+        self.unclaimed
+            .extend(names.into_iter().map(|(name, state_type)| Unclaimed {
+                name,
+                state_type,
+                entries: None,
+            }));
         Ok(())
     }
 }

@@ -62,6 +62,7 @@ pub(crate) mod kind_table;
 mod list_state;
 mod map_state;
 mod reducing_state;
+pub mod rescale;
 pub(crate) mod snapshot;
 pub(crate) mod state_table;
 #[cfg(test)]

@@ -27,7 +27,7 @@ use crate::state::access_error::ErrorSlot;
 use crate::state::backend::{BackendSettings, RocksDbStateBackend};
 use crate::state::key_groups::KeyGroups;
 use crate::state::rocksdb::incremental::{IncrementalCheckpointer, IncrementalHandle};
-use crate::state::rocksdb::store::{list_files, RocksDbStateStore, MAX_KEY_GROUP};
+use crate::state::rocksdb::store::{list_files, RocksDbOptions, RocksDbStateStore, MAX_KEY_GROUP};
 use crate::state::rocksdb::working_dir::WorkingDir;
 use crate::state::state_key::{StateKey, Stored};
 use parking_lot::Mutex;
@@ -199,6 +199,81 @@ impl RocksKeyed {
         pending.retain(|&id, _| id > checkpoint);
     }
 
+    /// Opens the instance `files` hold in `working_dir`, and the incremental handle to build
+    /// on if they are an incremental checkpoint of this job's own directory.
+    fn materialize(
+        &self,
+        files: RocksFiles,
+        working_dir: PathBuf,
+        options: RocksDbOptions,
+    ) -> Result<(RocksDbStateStore, Option<IncrementalHandle>), BoxError> {
+        Ok(match files {
+            RocksFiles::Full(files) => {
+                fs::create_dir_all(&working_dir)?;
+                for (name, bytes) in files {
+                    let path = plain_child(&working_dir, &name)?;
+                    fs::write(&path, bytes)
+                        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+                }
+                (
+                    RocksDbStateStore::open_existing(working_dir, options)?,
+                    None,
+                )
+            }
+            RocksFiles::Incremental { job_dir, handle } => {
+                let storage = FileSystemCheckpointStorage::at_job_dir(&job_dir);
+                let store = handle.restore(&storage, working_dir, options)?;
+                // Files of another job directory cannot be referenced by this job's checkpoints.
+                let own = self
+                    .checkpointer
+                    .as_ref()
+                    .is_some_and(|c| c.job_dir() == job_dir.as_path());
+                (store, own.then_some(handle))
+            }
+        })
+    }
+
+    /// Restores from the RocksDB snapshots of every old subtask whose key groups overlap
+    /// `key_groups` (a rescale): the first becomes the instance, the others are opened in
+    /// temporary directories, the entries of `key_groups` of each state in `states` copied
+    /// over, and the temporaries deleted. With one snapshot, this is [`RocksKeyed::restore`].
+    pub fn restore_merged(
+        &mut self,
+        parts: Vec<RocksFiles>,
+        key_groups: &RangeInclusive<u32>,
+        states: &[&str],
+    ) -> Result<(), BoxError> {
+        let mut parts = parts.into_iter();
+        let Some(first) = parts.next() else {
+            return Ok(());
+        };
+        self.restore(first, key_groups, states.iter().copied())?;
+        let mut merged = false;
+        for (n, part) in parts.enumerate() {
+            merged = true;
+            let mut instance = self.instance.lock();
+            let dir = instance.root.path().join(format!("merge-{n}"));
+            let options = instance.store.options();
+            let (mut old, _) = self.materialize(part, dir.clone(), options)?;
+            for state in states {
+                old.register_state(state)?;
+                instance.store.register_state(state)?;
+                for entry in old.scan_key_group_range(state, key_groups.clone())? {
+                    let e = entry?;
+                    instance.store.put(state, e.key_group, &e.key, &e.value)?;
+                }
+            }
+            drop(old);
+            drop(instance);
+            let _ = fs::remove_dir_all(dir);
+        }
+        if merged {
+            // The merged instance is no longer any one old checkpoint: the next one is full.
+            self.base = None;
+        }
+        Ok(())
+    }
+
     /// Replaces the instance with the one `files` describe, keeping only the key groups in
     /// `key_groups` (those the subtask owns), with `declared` states registered.
     pub fn restore<'a>(
@@ -211,28 +286,8 @@ impl RocksKeyed {
         let generation = instance.generation + 1;
         let working_dir = instance.root.path().join(format!("db-{generation}"));
         let options = instance.store.options();
-        let mut store = match files {
-            RocksFiles::Full(files) => {
-                fs::create_dir_all(&working_dir)?;
-                for (name, bytes) in files {
-                    let path = plain_child(&working_dir, &name)?;
-                    fs::write(&path, bytes)
-                        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-                }
-                RocksDbStateStore::open_existing(working_dir, options)?
-            }
-            RocksFiles::Incremental { job_dir, handle } => {
-                let storage = FileSystemCheckpointStorage::at_job_dir(&job_dir);
-                let store = handle.restore(&storage, working_dir, options)?;
-                // Files of another job directory cannot be referenced by this job's checkpoints.
-                let own = self
-                    .checkpointer
-                    .as_ref()
-                    .is_some_and(|c| c.job_dir() == job_dir.as_path());
-                self.base = own.then_some(handle);
-                store
-            }
-        };
+        let (mut store, base) = self.materialize(files, working_dir, options)?;
+        self.base = base;
         for name in declared {
             store.register_state(name)?;
         }
