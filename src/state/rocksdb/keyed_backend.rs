@@ -235,8 +235,8 @@ impl RocksKeyed {
 
     /// Restores from the RocksDB snapshots of every old subtask whose key groups overlap
     /// `key_groups` (a rescale): the first becomes the instance, the others are opened in
-    /// temporary directories, the entries of `key_groups` of each state in `states` copied
-    /// over, and the temporaries deleted. With one snapshot, this is [`RocksKeyed::restore`].
+    /// temporary directories, the entries of `key_groups` of each of their states copied over,
+    /// and the temporaries deleted; `states` are registered. With one snapshot, this is [`RocksKeyed::restore`].
     pub fn restore_merged(
         &mut self,
         parts: Vec<RocksFiles>,
@@ -254,9 +254,10 @@ impl RocksKeyed {
             let mut instance = self.instance.lock();
             let dir = instance.root.path().join(format!("merge-{n}"));
             let options = instance.store.options();
-            let (mut old, _) = self.materialize(part, dir.clone(), options)?;
-            for state in states {
-                old.register_state(state)?;
+            let (old, _) = self.materialize(part, dir.clone(), options)?;
+            // Every column family the old instance holds (time-to-live stamps included).
+            let names: Vec<String> = old.states().map(String::from).collect();
+            for state in &names {
                 instance.store.register_state(state)?;
                 for entry in old.scan_key_group_range(state, key_groups.clone())? {
                     let e = entry?;
