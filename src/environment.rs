@@ -31,6 +31,7 @@ use weir_actors::testing::fault_injection::FaultInjector;
 use weir_actors::{JobClient, JobResult};
 
 mod configure;
+mod savepoint;
 
 /// How a job runs; every setting has a default.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,6 +80,7 @@ pub struct StreamEnvironment {
     restart_strategy: Option<RestartStrategyConfig>,
     failover: FailoverStrategyKind,
     state_backend: StateBackend,
+    savepoint_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for StreamEnvironment {
@@ -107,6 +109,7 @@ impl StreamEnvironment {
             restart_strategy: None,
             failover: FailoverStrategyKind::Region,
             state_backend: StateBackend::HashMap,
+            savepoint_dir: None,
         }
     }
 
@@ -423,9 +426,11 @@ impl StreamEnvironment {
             let first_checkpoint_id = startup::prepare(storage.storage.as_ref(), restored)?;
             spec.checkpointing = Some(CheckpointingSpec {
                 config: self.checkpoint_config.clone(),
+                savepoint_writer: Some(self.savepoint_writer(&storage)),
                 storage: storage.storage,
                 job_id,
                 first_checkpoint_id,
+                default_savepoint_dir: self.savepoint_dir.clone(),
             });
         }
         spec.restore = self.restore.clone();

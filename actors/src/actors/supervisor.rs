@@ -158,7 +158,10 @@ impl Supervisor {
         let failed = ctx.address().recipient();
         let coordinator = Coordinator::new(self.spec.clone(), cp, self.shared.clone(), failed);
         let coordinator = coordinator.start();
-        self.shared.set_coordinator(coordinator.clone().recipient());
+        self.shared.set_coordinator(
+            coordinator.clone().recipient(),
+            coordinator.clone().recipient(),
+        );
         self.coordinator = Some(CoordinatorControl {
             deployed: coordinator.clone().recipient(),
             region_failed: coordinator.clone().recipient(),

@@ -93,7 +93,7 @@ known_keys! {
         None => parse_dir;
     /// Default directory for savepoints.
     CHECKPOINTING_SAVEPOINT_DIR = "execution.checkpointing.savepoint-dir" | "state.savepoints.dir" | "savepoints.state.backend.fs.dir",
-        None => parse_dir, unsupported: "weir has no savepoints yet";
+        None => parse_dir;
     /// Checkpoint storage: `jobmanager` (memory) or `filesystem`; unset means `filesystem` when a
     /// checkpoint directory is set, memory otherwise.
     CHECKPOINTING_STORAGE = "execution.checkpointing.storage" | "state.checkpoint-storage",
