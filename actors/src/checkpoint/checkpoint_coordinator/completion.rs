@@ -159,7 +159,8 @@ impl CheckpointCoordinator {
         for request in pending.requests {
             cx.answer(request, Err(reason.clone()));
         }
-        if !self.terminated {
+        // As in Flink, a failed savepoint leaves the job alone: only checkpoints count.
+        if !self.terminated && pending.savepoint.is_none() {
             if let FailureVerdict::Exceeded { consecutive } = self.failures.on_failure(id, &reason)
             {
                 cx.report_failure(reason, consecutive);
