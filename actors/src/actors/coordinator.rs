@@ -260,7 +260,7 @@ impl CoordinatorContext for ActorContext<'_> {
         if let Some(waiter) = self.edge.requests.remove(&request) {
             let _ = waiter.send(outcome);
         } else if let Some((dir, waiter)) = self.edge.savepoint_requests.remove(&request) {
-            let _ = waiter.send(savepoint_outcome(&mut self.edge, dir, outcome));
+            let _ = waiter.send(savepoint_outcome(self.edge, dir, outcome));
         }
     }
 
