@@ -25,7 +25,7 @@
 //!   [`RestartStrategyConfig::validate`]; an error about a key read from a file names the file
 //!   and the line the key was set on.
 //! - **No setting without effect**: a key whose feature weir does not have yet (unaligned
-//!   checkpoints, savepoint directories, claim modes) is accepted at its default only; any other
+//!   checkpoints, the `CLAIM` claim mode) is accepted at its default only; any other
 //!   value is refused by [`Configuration::set`] with [`ConfigError::Unsupported`].
 //! - **Only what is set is applied**: [`Configuration::checkpoint_config_over`] and
 //!   [`Configuration::restart_strategy_over`] change only the settings whose keys are present.

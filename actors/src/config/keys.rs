@@ -4,8 +4,8 @@
 //! [`KeyDescription`] is public through
 //! [`Configuration::describe`](crate::config::configuration::Configuration::describe).
 //!
-//! A key whose feature weir does not have yet (unaligned checkpoints, savepoint directories,
-//! claim modes) is in the table so a Flink file that sets it to its default still reads; any
+//! A key whose feature weir does not have yet (unaligned checkpoints, the `CLAIM` claim mode)
+//! is in the table so a Flink file that sets it to its default still reads; any
 //! other value is refused with
 //! [`ConfigError::Unsupported`](crate::config::configuration::ConfigError::Unsupported).
 
