@@ -351,6 +351,8 @@ impl CheckpointCoordinator {
 
 mod completion;
 #[cfg(test)]
+mod savepoint_scenarios;
+#[cfg(test)]
 mod scenario;
 #[cfg(test)]
 mod scenario_tests;
