@@ -81,6 +81,7 @@ pub struct StreamEnvironment {
     failover: FailoverStrategyKind,
     state_backend: StateBackend,
     savepoint_dir: Option<std::path::PathBuf>,
+    restored_from: Option<(weir_actors::CheckpointId, std::path::PathBuf)>,
 }
 
 impl Default for StreamEnvironment {
@@ -110,6 +111,7 @@ impl StreamEnvironment {
             failover: FailoverStrategyKind::Region,
             state_backend: StateBackend::HashMap,
             savepoint_dir: None,
+            restored_from: None,
         }
     }
 
@@ -470,6 +472,7 @@ impl StreamEnvironment {
             incremental,
             storage: storage.files.clone(),
             clock,
+            restored_from: self.restored_from.clone(),
         })
     }
 

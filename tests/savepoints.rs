@@ -1,5 +1,6 @@
 //! Savepoints: a savepoint taken mid-run and a run resumed from it give, together, exactly the
-//! failure-free output (HashMap and RocksDB, incremental checkpoints included); a moved savepoint
+//! failure-free output (HashMap and RocksDB, incremental checkpoints included, without the
+//! job's own checkpoint directory); a moved savepoint
 //! restores; a damaged or foreign file is a typed error naming it; retention never touches a
 //! savepoint and a restored run never touches the files it restored from (`NO_CLAIM`); a failed
 //! savepoint leaves the job running; stop-with-savepoint commits up to the savepoint and nothing
@@ -76,7 +77,7 @@ fn run_to_savepoint(env: StreamEnvironment, dir: &Path, records: u64) -> (Comple
     let client = spawn_running(&env);
     progress.wait_for(records);
     let savepoint = savepoint(&client, dir, true);
-    assert_eq!(finish(client).0.unwrap_err(), JobError::Cancelled);
+    finish(client).0.expect("the stopped job ends Finished");
     (savepoint, out)
 }
 
@@ -152,6 +153,8 @@ fn a_run_resumed_from_a_savepoint_continues_exactly_where_it_was_taken_on_every_
         let expected_name = format!("savepoint-{JOB}-{}", savepoint.checkpoint_id);
         assert_eq!(savepoint.path, dir.join(expected_name), "{name}");
         assert!(!out1.is_empty(), "{name}: the first run committed nothing");
+        // The savepoint holds everything: the job's own checkpoints are not needed.
+        let _ = fs::remove_dir_all(&base);
         let committed = out1.len();
         resume(
             configure(env(&base, 2, Duration::from_millis(20), 1)),
@@ -373,7 +376,13 @@ fn the_default_savepoint_directory_comes_from_the_configuration() {
 fn dispose_deletes_exactly_the_savepoint_and_refuses_anything_else() {
     let tmp = tempfile::tempdir().unwrap();
     let (base, dir) = (tmp.path().join("chk"), tmp.path().join("sp"));
-    let (sp, _) = run_to_savepoint(env(&base, 13, MANUAL_ONLY, 1), &dir, 500);
+    let first = env(&base, 13, MANUAL_ONLY, 1);
+    job(&first, &Progress::default(), &Out::new());
+    let client = spawn_running(&first);
+    let sp = savepoint(&client, &dir, false);
+    trigger(&client).expect("a checkpoint is retained");
+    client.cancel();
+    assert_eq!(finish(client).0.unwrap_err(), JobError::Cancelled);
     let neighbour = dir.join("unrelated.txt");
     fs::write(&neighbour, b"keep me").unwrap();
     // A retained checkpoint of the job is not a savepoint: refused, nothing deleted.
@@ -434,11 +443,7 @@ fn exactly_once_across_stop_with_savepoint_and_resume_with_random_failures() {
         progress.wait_for(3_000);
         let sp = savepoint(&client, &dir, true);
         restarts_before += client.restart_history().len();
-        assert_eq!(
-            finish(client).0.unwrap_err(),
-            JobError::Cancelled,
-            "seed {seed}"
-        );
+        finish(client).0.expect("the stopped job ends Finished");
         let mut second = faulty(seed + 1_000, &tmp.path().join("chk2"));
         second.restore_from_savepoint(&sp.path).expect("restores");
         job(&second, &Progress::default(), &out1);

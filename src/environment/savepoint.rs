@@ -25,9 +25,11 @@ impl StreamEnvironment {
         &mut self,
         path: impl AsRef<Path>,
     ) -> Result<RestoreReport, Error> {
-        let (chk, _) = locate(path.as_ref())?;
+        let (chk, id) = locate(path.as_ref())?;
         let (restored, report) = load_path(&chk)?;
         self.restore = Some(Arc::new(restored));
+        // An incremental RocksDB state reads its files from where the snapshot is now.
+        self.restored_from = chk.parent().map(|dir| (id, dir.to_path_buf()));
         Ok(report)
     }
 

@@ -13,7 +13,7 @@ pub use ctrl_c::CtrlCError;
 use crate::actors::job_result::{sum_by_operator, JobResult, OperatorCount};
 use crate::actors::job_shared::JobShared;
 use crate::actors::job_status::JobStatus;
-use crate::actors::messages::CancelJob;
+use crate::actors::messages::{CancelJob, StopJob};
 use crate::actors::messages::{SavepointOutcome, TriggerNow, TriggerSavepoint};
 use crate::actors::supervisor::Supervisor;
 use crate::checkpoint::savepoint::SavepointError;
@@ -96,16 +96,17 @@ impl JobClient {
         }
     }
 
-    /// Takes a savepoint into `dir`, then cancels the job (Flink's `stop --savepointPath`
-    /// without `--drain`, as weir has it today): side effects up to the savepoint are committed
-    /// and those after it are aborted with the cancel, so a job started from the savepoint
-    /// continues exactly where the output stops. The job then ends as cancelled
-    /// ([`JobError::Cancelled`] from [`wait`](Self::wait)). No checkpoint is triggered or
-    /// completed after the savepoint, so nothing after it is ever committed. If the savepoint
-    /// fails, the job is not cancelled and keeps running.
+    /// Stops the job with a savepoint into `dir` (Flink's `stop --savepointPath`, without
+    /// `--drain`): once the savepoint's checkpoint completes, no other checkpoint is triggered
+    /// or completed, its completion (the commit of a 2PC sink's transaction) is sent to every
+    /// subtask, and the job then ends [`JobStatus::Finished`] without running end of input:
+    /// what the sources read after the savepoint's barrier is never committed, so a job started
+    /// from the savepoint continues exactly where the committed output stops. If the savepoint
+    /// fails, the job keeps running. Draining (end of input before the savepoint) is not
+    /// supported.
     pub async fn stop_with_savepoint(&self, dir: impl AsRef<Path>) -> SavepointOutcome {
         let savepoint = self.savepoint(dir.as_ref(), true).await?;
-        self.cancel();
+        self.supervisor.do_send(StopJob);
         Ok(savepoint)
     }
 

@@ -157,6 +157,11 @@ pub struct CheckpointingFailed {
 #[rtype(result = "()")]
 pub struct CancelJob;
 
+/// A stopping savepoint completed: the job ends `Finished` now, without end of input.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct StopJob;
+
 /// The coordinator asks a source subtask to start checkpoint `barrier.id`.
 #[derive(Message, Debug, Clone, Copy)]
 #[rtype(result = "()")]
