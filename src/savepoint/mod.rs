@@ -26,11 +26,15 @@
 //!
 //! # What is not guaranteed
 //! - A savepoint's checkpoint is also an ordinary checkpoint of the job: it commits side
-//!   effects (2PC transactions) when it completes, as Flink did before 1.15.
-//! - The state of an incremental RocksDB checkpoint records the job directory it was written
-//!   in, so a RocksDB savepoint taken with incremental checkpoints reads its files from the
-//!   job's directory while they are there; its own copies are used once handles are relative.
-//! - `CLAIM` (the new job taking ownership of the restored files) is not supported.
+//!   effects (2PC transactions) when it completes, as Flink did before 1.15, and it is retained
+//!   and subsumed in the job's own checkpoint directory like any other (the savepoint, a copy,
+//!   is not).
+//! - The state of an incremental RocksDB checkpoint still records the job directory it was
+//!   written in; when a job starts from a savepoint, the state of that savepoint's checkpoint
+//!   reads its files from the savepoint's directory instead (where the writer copied them).
+//! - Stop-with-savepoint does not drain (end of input before the savepoint), and `CLAIM` (the
+//!   new job taking ownership of the restored files) is not supported.
+//! - `_metadata` is in the savepoint's `chk-<n>/` directory, not at its top.
 
 mod dispose;
 mod locate;

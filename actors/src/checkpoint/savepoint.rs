@@ -6,8 +6,11 @@
 //! - A savepoint is an aligned checkpoint taken on request whose files the writer copies into
 //!   its own directory when the checkpoint completes, before any retention runs, so a savepoint
 //!   is never subsumed or deleted by the job: it lives outside the job's checkpoint directory.
-//! - If the savepoint cannot be written, its checkpoint fails (as a failed metadata write) and
-//!   the job goes on running; the caller gets [`SavepointError::Failed`] naming the directory.
+//! - If the savepoint cannot be written, its checkpoint fails (as a failed metadata write, not
+//!   counted against the tolerable failed checkpoints) and the job goes on running; the caller
+//!   gets [`SavepointError::Failed`] naming the directory.
+//! - After a stopping savepoint completes, no checkpoint is triggered or completed: newer
+//!   pending ones are aborted, and the job ends `Finished` without end of input.
 //!
 //! # What is not guaranteed
 //! - A savepoint's checkpoint is also one of the job's checkpoints: it is retained and
