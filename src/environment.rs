@@ -31,6 +31,7 @@ use weir_actors::testing::fault_injection::FaultInjector;
 use weir_actors::{JobClient, JobResult};
 
 mod configure;
+mod savepoint;
 
 /// How a job runs; every setting has a default.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,6 +80,8 @@ pub struct StreamEnvironment {
     restart_strategy: Option<RestartStrategyConfig>,
     failover: FailoverStrategyKind,
     state_backend: StateBackend,
+    savepoint_dir: Option<std::path::PathBuf>,
+    restored_from: Option<(weir_actors::CheckpointId, std::path::PathBuf)>,
 }
 
 impl Default for StreamEnvironment {
@@ -107,6 +110,8 @@ impl StreamEnvironment {
             restart_strategy: None,
             failover: FailoverStrategyKind::Region,
             state_backend: StateBackend::HashMap,
+            savepoint_dir: None,
+            restored_from: None,
         }
     }
 
@@ -423,9 +428,11 @@ impl StreamEnvironment {
             let first_checkpoint_id = startup::prepare(storage.storage.as_ref(), restored)?;
             spec.checkpointing = Some(CheckpointingSpec {
                 config: self.checkpoint_config.clone(),
+                savepoint_writer: Some(self.savepoint_writer(&storage)),
                 storage: storage.storage,
                 job_id,
                 first_checkpoint_id,
+                default_savepoint_dir: self.savepoint_dir.clone(),
             });
         }
         spec.restore = self.restore.clone();
@@ -465,6 +472,7 @@ impl StreamEnvironment {
             incremental,
             storage: storage.files.clone(),
             clock,
+            restored_from: self.restored_from.clone(),
         })
     }
 

@@ -122,4 +122,7 @@ pub enum Error {
     /// The checkpoint storage cannot be used: found as the job starts, before anything runs.
     #[error(transparent)]
     Storage(#[from] crate::checkpoint::startup::StorageStartError),
+    /// A savepoint cannot be taken, found or disposed of.
+    #[error(transparent)]
+    Savepoint(#[from] crate::savepoint::SavepointError),
 }

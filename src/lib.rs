@@ -34,6 +34,7 @@ pub mod error;
 mod graph;
 pub mod operators;
 pub mod prelude;
+pub mod savepoint;
 pub mod sink;
 pub mod source;
 pub mod state;

@@ -247,8 +247,6 @@ fn settings_without_effect_are_refused_by_key_and_in_code() {
         ("execution.checkpointing.unaligned.enabled", "true"),
         ("execution.checkpointing.aligned-checkpoint-timeout", "1 s"),
         ("execution.state-recovery.claim-mode", "CLAIM"),
-        ("execution.checkpointing.savepoint-dir", "/tmp/savepoints"),
-        ("savepoints.state.backend.fs.dir", "/tmp/savepoints"),
     ] {
         let error = conf.set(key, value).expect_err("refused");
         assert!(

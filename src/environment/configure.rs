@@ -43,7 +43,10 @@ impl StreamEnvironment {
         )?;
         let backend = if_set(conf, keys::STATE_BACKEND_TYPE, Configuration::state_backend)?;
         if let Some(path) = conf.state_recovery_path() {
-            self.restore_from_checkpoint(&path)?;
+            self.restore_from_savepoint(&path)?;
+        }
+        if let Some(dir) = conf.savepoint_dir() {
+            self.savepoint_dir = Some(dir);
         }
         self.checkpoint_config = checkpoint_config;
         self.restart_strategy = restart_strategy;

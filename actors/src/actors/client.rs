@@ -13,15 +13,17 @@ pub use ctrl_c::CtrlCError;
 use crate::actors::job_result::{sum_by_operator, JobResult, OperatorCount};
 use crate::actors::job_shared::JobShared;
 use crate::actors::job_status::JobStatus;
-use crate::actors::messages::CancelJob;
-use crate::actors::messages::TriggerNow;
+use crate::actors::messages::{CancelJob, StopJob};
+use crate::actors::messages::{SavepointOutcome, TriggerNow, TriggerSavepoint};
 use crate::actors::supervisor::Supervisor;
+use crate::checkpoint::savepoint::SavepointError;
 use crate::checkpoint::stats::{CheckpointFailureReason, CheckpointStats};
 use crate::error::JobError;
 use crate::graph::job_spec::JobSpec;
 use crate::metrics::{MetricsRegistry, OperatorMetrics, SubtaskMetrics};
 use crate::recovery::restart_history::RestartRecord;
 use actix::{Actor, Addr, Arbiter, System};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -29,11 +31,85 @@ use tokio::sync::watch;
 /// The handle to a running job: await it, cancel it, read its status and metrics.
 pub struct JobClient {
     shared: Arc<JobShared>,
+    job_id: String,
+    savepoints: SavepointSettings,
     supervisor: Addr<Supervisor>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
+/// What a client knows of the job's savepoints.
+#[derive(Debug, Clone)]
+struct SavepointSettings {
+    /// Whether the job checkpoints (without, no savepoint can be taken).
+    checkpointing: bool,
+    /// `execution.checkpointing.savepoint-dir`.
+    default_dir: Option<PathBuf>,
+}
+
 impl JobClient {
+    /// The job's id: its checkpoint directory's name under the checkpoint directory, and the
+    /// `<job id>` of its savepoints' directories (the job's name when it does not checkpoint).
+    pub fn job_id(&self) -> &str {
+        &self.job_id
+    }
+
+    /// Takes a savepoint into `dir` now and waits for it: an aligned checkpoint whose files are
+    /// copied, as it completes, into `<dir>/savepoint-<job id>-<checkpoint id>/` (self-contained:
+    /// move or copy it and it still restores; never deleted by the job). A savepoint that fails
+    /// (declined, expired, not written) leaves the job running and returns
+    /// [`SavepointError::Failed`].
+    pub async fn trigger_savepoint(&self, dir: impl AsRef<Path>) -> SavepointOutcome {
+        self.savepoint(dir.as_ref(), false).await
+    }
+
+    async fn savepoint(&self, dir: &Path, stop: bool) -> SavepointOutcome {
+        let dir = dir.to_path_buf();
+        if !self.savepoints.checkpointing {
+            return Err(SavepointError::NotCheckpointing);
+        }
+        let mut status = self.shared.status.subscribe();
+        let _ = status.wait_for(|s| *s != JobStatus::Created).await;
+        let terminating = |dir: PathBuf| SavepointError::Failed {
+            dir,
+            reason: CheckpointFailureReason::JobTerminating,
+        };
+        let coordinator = self.shared.savepoints.lock().clone();
+        let Some(coordinator) = coordinator else {
+            return Err(terminating(dir));
+        };
+        let message = TriggerSavepoint {
+            dir: dir.clone(),
+            stop,
+        };
+        match coordinator.send(message).await {
+            Ok(rx) => rx.await.unwrap_or_else(|_| Err(terminating(dir))),
+            Err(_) => Err(terminating(dir)),
+        }
+    }
+
+    /// Takes a savepoint into the job's default savepoint directory
+    /// (`execution.checkpointing.savepoint-dir`); [`SavepointError::NoDirectory`] when none is set.
+    pub async fn trigger_savepoint_default(&self) -> SavepointOutcome {
+        match self.savepoints.default_dir.clone() {
+            Some(dir) => self.trigger_savepoint(dir).await,
+            None => Err(SavepointError::NoDirectory),
+        }
+    }
+
+    /// Stops the job with a savepoint into `dir` (Flink's `stop --savepointPath`, without
+    /// `--drain`): once the savepoint's checkpoint completes, no other checkpoint is triggered
+    /// or completed, its completion (the commit of a 2PC sink's transaction) is sent to every
+    /// subtask, and the job then ends [`JobStatus::Finished`] without running end of input:
+    /// what the sources read after the savepoint's barrier is never committed, so a job started
+    /// from the savepoint continues exactly where the committed output stops. If the savepoint
+    /// fails, the job keeps running. Draining (end of input before the savepoint) is not
+    /// supported.
+    pub async fn stop_with_savepoint(&self, dir: impl AsRef<Path>) -> SavepointOutcome {
+        let savepoint = self.savepoint(dir.as_ref(), true).await?;
+        self.supervisor.do_send(StopJob);
+        Ok(savepoint)
+    }
+
     /// The job's current status.
     pub fn status(&self) -> JobStatus {
         *self.shared.status.borrow()
@@ -157,6 +233,17 @@ pub fn launch(spec: JobSpec) -> Result<JobClient, JobError> {
     let metrics = Arc::new(MetricsRegistry::default());
     let shared = Arc::new(JobShared::new(metrics));
     let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+    let job_id = spec
+        .checkpointing
+        .as_ref()
+        .map_or_else(|| spec.name.clone(), |cp| cp.job_id.clone());
+    let savepoints = SavepointSettings {
+        checkpointing: spec.checkpointing.is_some(),
+        default_dir: spec
+            .checkpointing
+            .as_ref()
+            .and_then(|cp| cp.default_savepoint_dir.clone()),
+    };
     let thread_shared = shared.clone();
     let spec = Arc::new(spec);
     let thread = std::thread::Builder::new()
@@ -166,6 +253,8 @@ pub fn launch(spec: JobSpec) -> Result<JobClient, JobError> {
     match addr_rx.recv() {
         Ok(Ok(supervisor)) => Ok(JobClient {
             shared,
+            job_id,
+            savepoints,
             supervisor,
             thread: Some(thread),
         }),

@@ -15,14 +15,17 @@ use crate::actors::job_shared::JobShared;
 use crate::actors::job_status::JobStatus;
 use crate::actors::messages::{
     AcknowledgeCheckpoint, CheckpointOutcome, CheckpointingFailed, DeclineCheckpoint, Deployed,
-    DeployedSubtask, NotifyCheckpointAborted, NotifyCheckpointComplete, RegionFailed, Terminate,
-    TriggerCheckpoint, TriggerNow,
+    DeployedSubtask, NotifyCheckpointAborted, NotifyCheckpointComplete, RegionFailed,
+    SavepointOutcome, Terminate, TriggerCheckpoint, TriggerNow, TriggerSavepoint,
 };
-use crate::checkpoint::checkpoint_coordinator::{CheckpointCoordinator, CoordinatedJob};
+use crate::checkpoint::checkpoint_coordinator::{
+    CheckpointCoordinator, CoordinatedJob, SavepointRequest,
+};
 use crate::checkpoint::coordinator_context::{
     CoordinatorContext, RequestId, RequestOutcome, SubtaskMessage, Timer,
 };
 use crate::checkpoint::failure_reason::CheckpointFailureReason;
+use crate::checkpoint::savepoint::{CompletedSavepoint, SavepointError, SavepointWriter};
 use crate::checkpoint::stats::{CheckpointStats, CheckpointStatus};
 use crate::checkpoint::storage::{
     CheckpointMetadata, CheckpointStorage, StorageError, VertexMetadata,
@@ -55,6 +58,11 @@ struct Edge {
     timeouts: HashMap<CheckpointId, SpawnHandle>,
     requests: HashMap<RequestId, oneshot::Sender<CheckpointOutcome>>,
     next_request: u64,
+    savepoint_writer: Option<Arc<dyn SavepointWriter>>,
+    /// Savepoint requests, with their directories.
+    savepoint_requests: HashMap<RequestId, (PathBuf, oneshot::Sender<SavepointOutcome>)>,
+    /// Savepoints written, by checkpoint, until their requests are answered.
+    savepoints_written: HashMap<CheckpointId, PathBuf>,
 }
 
 impl Coordinator {
@@ -95,6 +103,9 @@ impl Coordinator {
                 timeouts: HashMap::new(),
                 requests: HashMap::new(),
                 next_request: 0,
+                savepoint_writer: cp.savepoint_writer,
+                savepoint_requests: HashMap::new(),
+                savepoints_written: HashMap::new(),
             },
         }
     }
@@ -248,7 +259,29 @@ impl CoordinatorContext for ActorContext<'_> {
     fn answer(&mut self, request: RequestId, outcome: RequestOutcome) {
         if let Some(waiter) = self.edge.requests.remove(&request) {
             let _ = waiter.send(outcome);
+        } else if let Some((dir, waiter)) = self.edge.savepoint_requests.remove(&request) {
+            let _ = waiter.send(savepoint_outcome(self.edge, dir, outcome));
         }
+    }
+
+    fn write_savepoint(
+        &mut self,
+        dir: &std::path::Path,
+        metadata: &CheckpointMetadata,
+    ) -> Result<(), StorageError> {
+        let Some(writer) = &self.edge.savepoint_writer else {
+            return Err(StorageError::Io {
+                operation: "write",
+                path: dir.to_path_buf(),
+                reason: "this job has no savepoint writer".into(),
+            });
+        };
+        let path = writer.write(dir, metadata)?;
+        tracing::info!(checkpoint = metadata.checkpoint_id, path = %path.display(), "savepoint written");
+        self.edge
+            .savepoints_written
+            .insert(metadata.checkpoint_id, path);
+        Ok(())
     }
 }
 
@@ -302,6 +335,44 @@ impl Handler<TriggerNow> for Coordinator {
         self.edge.next_request += 1;
         self.edge.requests.insert(request, tx);
         self.drive(ctx, |core, cx| core.trigger_manual(request, cx));
+        MessageResult(rx)
+    }
+}
+
+/// What a savepoint request into `dir` answers for its checkpoint's `outcome`.
+fn savepoint_outcome(edge: &mut Edge, dir: PathBuf, outcome: RequestOutcome) -> SavepointOutcome {
+    match outcome {
+        Ok(stats) => match edge.savepoints_written.remove(&stats.id) {
+            Some(path) => Ok(CompletedSavepoint {
+                path,
+                checkpoint_id: stats.id,
+                stats,
+            }),
+            None => Err(SavepointError::Failed {
+                dir,
+                reason: CheckpointFailureReason::JobTerminating,
+            }),
+        },
+        Err(reason) => Err(SavepointError::Failed { dir, reason }),
+    }
+}
+
+impl Handler<TriggerSavepoint> for Coordinator {
+    type Result = MessageResult<TriggerSavepoint>;
+    fn handle(&mut self, msg: TriggerSavepoint, ctx: &mut Context<Self>) -> Self::Result {
+        let (tx, rx) = oneshot::channel();
+        let request = RequestId(self.edge.next_request);
+        self.edge.next_request += 1;
+        self.edge
+            .savepoint_requests
+            .insert(request, (msg.dir.clone(), tx));
+        let savepoint = SavepointRequest {
+            dir: msg.dir,
+            stop: msg.stop,
+        };
+        self.drive(ctx, |core, cx| {
+            core.trigger_savepoint(request, savepoint, cx)
+        });
         MessageResult(rx)
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::actors::job_result::{sum_by_operator, JobResult};
 use crate::actors::job_status::JobStatus;
-use crate::actors::messages::TriggerNow;
+use crate::actors::messages::{TriggerNow, TriggerSavepoint};
 use crate::checkpoint::stats::CheckpointStats;
 use crate::error::JobError;
 use crate::metrics::MetricsRegistry;
@@ -24,6 +24,7 @@ pub struct JobShared {
     pub(crate) notify: Notify,
     pub(crate) started: Instant,
     pub(crate) coordinator: Mutex<Option<Recipient<TriggerNow>>>,
+    pub(crate) savepoints: Mutex<Option<Recipient<TriggerSavepoint>>>,
     pub(crate) checkpoints: Mutex<std::collections::VecDeque<CheckpointStats>>,
     pub(crate) last_completed: watch::Sender<Option<CheckpointStats>>,
     pub(crate) restarts: Mutex<Vec<RestartRecord>>,
@@ -53,6 +54,7 @@ impl JobShared {
             notify: Notify::new(),
             started: Instant::now(),
             coordinator: Mutex::new(None),
+            savepoints: Mutex::new(None),
             checkpoints: Mutex::new(std::collections::VecDeque::new()),
             last_completed: watch::Sender::new(None),
             restarts: Mutex::new(Vec::new()),
@@ -77,8 +79,13 @@ impl JobShared {
         metrics::gauge!("weir_downtime_ms").set(self.downtime.lock().as_millis() as f64);
     }
 
-    pub(crate) fn set_coordinator(&self, coordinator: Recipient<TriggerNow>) {
+    pub(crate) fn set_coordinator(
+        &self,
+        coordinator: Recipient<TriggerNow>,
+        savepoints: Recipient<TriggerSavepoint>,
+    ) {
         *self.coordinator.lock() = Some(coordinator);
+        *self.savepoints.lock() = Some(savepoints);
     }
 
     pub(crate) fn record_checkpoint(&self, stats: CheckpointStats) {

@@ -82,6 +82,22 @@ pub(crate) struct Terminate(pub JobStatus);
 #[rtype(result = "oneshot::Receiver<CheckpointOutcome>")]
 pub struct TriggerNow;
 
+/// How a requested savepoint ended.
+pub type SavepointOutcome = Result<
+    crate::checkpoint::savepoint::CompletedSavepoint,
+    crate::checkpoint::savepoint::SavepointError,
+>;
+
+/// Trigger a savepoint into `dir` now; the receiver tells how it ended.
+#[derive(Message)]
+#[rtype(result = "oneshot::Receiver<SavepointOutcome>")]
+pub struct TriggerSavepoint {
+    /// The directory the savepoint's own directory is created in.
+    pub dir: std::path::PathBuf,
+    /// Whether checkpointing ends with it (the job is stopping).
+    pub stop: bool,
+}
+
 /// Connects a subtask to its neighbours; sent once, before [`Start`].
 #[derive(Message)]
 #[rtype(result = "()")]
@@ -140,6 +156,11 @@ pub struct CheckpointingFailed {
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct CancelJob;
+
+/// A stopping savepoint completed: the job ends `Finished` now, without end of input.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct StopJob;
 
 /// The coordinator asks a source subtask to start checkpoint `barrier.id`.
 #[derive(Message, Debug, Clone, Copy)]

@@ -25,7 +25,9 @@ use crate::actors::job_result::JobResult;
 use crate::actors::job_shared::JobShared;
 use crate::actors::job_status::JobStatus;
 use crate::actors::messages::Cancel;
-use crate::actors::messages::{CancelJob, CheckpointingFailed, SubtaskFailed, SubtaskFinished};
+use crate::actors::messages::{
+    CancelJob, CheckpointingFailed, StopJob, SubtaskFailed, SubtaskFinished,
+};
 use crate::actors::messages::{
     CoordinatorControl, CoordinatorLink, DeployedSubtask, SupervisorLink,
 };
@@ -158,7 +160,10 @@ impl Supervisor {
         let failed = ctx.address().recipient();
         let coordinator = Coordinator::new(self.spec.clone(), cp, self.shared.clone(), failed);
         let coordinator = coordinator.start();
-        self.shared.set_coordinator(coordinator.clone().recipient());
+        self.shared.set_coordinator(
+            coordinator.clone().recipient(),
+            coordinator.clone().recipient(),
+        );
         self.coordinator = Some(CoordinatorControl {
             deployed: coordinator.clone().recipient(),
             region_failed: coordinator.clone().recipient(),
@@ -255,5 +260,16 @@ impl Handler<CancelJob> for Supervisor {
         }
         self.shared.set_status(JobStatus::Cancelling);
         self.complete(JobStatus::Canceled, Err(JobError::Cancelled));
+    }
+}
+
+impl Handler<StopJob> for Supervisor {
+    type Result = ();
+    fn handle(&mut self, _: StopJob, _: &mut Context<Self>) {
+        if self.done {
+            return;
+        }
+        let result = self.shared.job_result(&self.spec.name);
+        self.complete(JobStatus::Finished, Ok(result));
     }
 }

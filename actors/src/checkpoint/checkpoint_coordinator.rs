@@ -33,7 +33,8 @@ use crate::checkpoint::storage::VertexMetadata;
 use crate::config::checkpoint_config::CheckpointConfig;
 use crate::graph::subtask_key::SubtaskKey;
 use crate::network::event::{CheckpointBarrier, CheckpointId};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -50,12 +51,23 @@ pub(crate) struct CoordinatedJob {
     pub(crate) is_source: Vec<bool>,
 }
 
+/// Where a savepoint goes, and whether the job stops with it.
+#[derive(Debug, Clone)]
+pub(crate) struct SavepointRequest {
+    /// The directory its own directory is created in.
+    pub(crate) dir: PathBuf,
+    /// Whether no checkpoint is triggered or completed after it (the job is stopping).
+    pub(crate) stop: bool,
+}
+
 /// A triggered checkpoint collecting acknowledgements.
 struct Pending {
     tracker: PendingCheckpoint,
     barrier: CheckpointBarrier,
     triggered_at: Instant,
     requests: Vec<RequestId>,
+    /// Where its savepoint goes, when it is one.
+    savepoint: Option<SavepointRequest>,
 }
 
 /// One job's checkpoint coordinator, without I/O.
@@ -69,6 +81,8 @@ pub(crate) struct CheckpointCoordinator {
     failures: CheckpointFailureManager,
     plan: CheckpointPlanCalculator,
     pending: BTreeMap<CheckpointId, Pending>,
+    /// Savepoint requests not yet triggered.
+    savepoint_dirs: HashMap<RequestId, SavepointRequest>,
     first_id: CheckpointId,
     next_id: CheckpointId,
     started: Instant,
@@ -93,6 +107,7 @@ impl CheckpointCoordinator {
             failures: CheckpointFailureManager::new(config.tolerable_failed_checkpoints),
             plan: CheckpointPlanCalculator::new(job.is_source),
             pending: BTreeMap::new(),
+            savepoint_dirs: HashMap::new(),
             first_id,
             next_id: first_id,
             started: now,
@@ -138,6 +153,29 @@ impl CheckpointCoordinator {
         }
     }
 
+    /// A savepoint `request`: a manual trigger whose checkpoint is also copied into a
+    /// savepoint under its directory as it completes (see [`crate::checkpoint::savepoint`]).
+    /// A stopping savepoint, once complete, ends checkpointing: newer pending checkpoints are
+    /// aborted and none is triggered again.
+    pub(crate) fn trigger_savepoint(
+        &mut self,
+        request: RequestId,
+        savepoint: SavepointRequest,
+        cx: &mut impl CoordinatorContext,
+    ) {
+        self.savepoint_dirs.insert(request, savepoint);
+        self.trigger_manual(request, cx);
+        if self
+            .pending
+            .values()
+            .all(|p| !p.requests.contains(&request))
+            && !self.scheduler.is_queued(request)
+        {
+            // Refused at once: nothing will take the directory.
+            self.savepoint_dirs.remove(&request);
+        }
+    }
+
     /// `subtasks` is every deployed subtask now: checkpoints may go again.
     pub(crate) fn deployed(&mut self, subtasks: Vec<SubtaskKey>, cx: &mut impl CoordinatorContext) {
         self.plan.deployed(subtasks);
@@ -177,6 +215,19 @@ impl CheckpointCoordinator {
     pub(crate) fn subtask_done(&mut self, key: SubtaskKey, cx: &mut impl CoordinatorContext) {
         self.plan.finished(key);
         self.ask_directly(key, cx);
+    }
+
+    /// A stopping savepoint completed: no checkpoint may complete or start after it.
+    fn stop_after_savepoint(&mut self, cx: &mut impl CoordinatorContext) {
+        self.terminated = true;
+        cx.cancel(Timer::Trigger);
+        let pending: Vec<CheckpointId> = self.pending.keys().copied().collect();
+        for id in pending {
+            self.abort(id, CheckpointFailureReason::JobTerminating, cx);
+        }
+        for request in self.scheduler.drain_queued() {
+            cx.answer(request, Err(CheckpointFailureReason::JobTerminating));
+        }
     }
 
     /// The job ends: pending checkpoints and queued requests fail as
@@ -245,6 +296,7 @@ impl CheckpointCoordinator {
         cx: &mut impl CoordinatorContext,
     ) -> Result<CheckpointId, CheckpointFailureReason> {
         let plan = self.plan.plan()?;
+        let savepoint = requests.iter().find_map(|r| self.savepoint_dirs.remove(r));
         let id = self.next_id;
         self.next_id += 1;
         let now = cx.now();
@@ -258,6 +310,7 @@ impl CheckpointCoordinator {
             barrier,
             triggered_at: now,
             requests,
+            savepoint,
         };
         self.pending.insert(id, pending);
         for key in plan.to_trigger {
@@ -297,6 +350,8 @@ impl CheckpointCoordinator {
 }
 
 mod completion;
+#[cfg(test)]
+mod savepoint_scenarios;
 #[cfg(test)]
 mod scenario;
 #[cfg(test)]

@@ -84,4 +84,19 @@ pub(crate) trait CoordinatorContext {
 
     /// Answers manual trigger `request`.
     fn answer(&mut self, request: RequestId, outcome: RequestOutcome);
+
+    /// Copies the checkpoint `metadata` describes (every state written, its own metadata not
+    /// yet) into a savepoint under `dir`. A context without a savepoint writer refuses.
+    fn write_savepoint(
+        &mut self,
+        dir: &std::path::Path,
+        metadata: &CheckpointMetadata,
+    ) -> Result<(), StorageError> {
+        let _ = metadata;
+        Err(StorageError::Io {
+            operation: "write",
+            path: dir.to_path_buf(),
+            reason: "this job has no savepoint writer".into(),
+        })
+    }
 }

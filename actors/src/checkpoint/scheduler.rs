@@ -140,6 +140,11 @@ impl CheckpointScheduler {
         }
     }
 
+    /// Whether manual request `request` is queued.
+    pub(crate) fn is_queued(&self, request: RequestId) -> bool {
+        self.queued.contains(&request)
+    }
+
     /// Every queued manual request, oldest first (the job is ending).
     pub(crate) fn drain_queued(&mut self) -> Vec<RequestId> {
         self.queued.drain(..).collect()

@@ -25,7 +25,7 @@
 //!   [`RestartStrategyConfig::validate`]; an error about a key read from a file names the file
 //!   and the line the key was set on.
 //! - **No setting without effect**: a key whose feature weir does not have yet (unaligned
-//!   checkpoints, savepoint directories, claim modes) is accepted at its default only; any other
+//!   checkpoints, the `CLAIM` claim mode) is accepted at its default only; any other
 //!   value is refused by [`Configuration::set`] with [`ConfigError::Unsupported`].
 //! - **Only what is set is applied**: [`Configuration::checkpoint_config_over`] and
 //!   [`Configuration::restart_strategy_over`] change only the settings whose keys are present.
@@ -62,7 +62,7 @@
 //! | `execution.checkpointing.externalized-checkpoint-retention` | `NO_EXTERNALIZED_CHECKPOINTS`, `RETAIN_ON_CANCELLATION`, `DELETE_ON_CANCELLATION` | `NO_EXTERNALIZED_CHECKPOINTS` | |
 //! | `execution.checkpointing.num-retained` | integer | 1 | `state.checkpoints.num-retained` |
 //! | `execution.checkpointing.dir` | directory | none | `state.checkpoints.dir`, `state.backend.fs.checkpointdir` |
-//! | `execution.checkpointing.savepoint-dir` | directory (not supported yet: refused) | none | `state.savepoints.dir`, `savepoints.state.backend.fs.dir` |
+//! | `execution.checkpointing.savepoint-dir` | directory | none | `state.savepoints.dir`, `savepoints.state.backend.fs.dir` |
 //! | `execution.checkpointing.storage` | `jobmanager`, `filesystem` | `filesystem` if a dir is set, else none | `state.checkpoint-storage` |
 //! | `execution.checkpointing.incremental` | boolean | false | `state.backend.incremental` |
 //! | `execution.checkpointing.unaligned.enabled` | boolean (only `false` until weir has unaligned checkpoints) | false | `execution.checkpointing.unaligned` |
@@ -376,8 +376,7 @@ impl Configuration {
         self.choice(keys::STATE_RECOVERY_CLAIM_MODE)
     }
 
-    /// The default savepoint directory (`execution.checkpointing.savepoint-dir`): always `None`,
-    /// since [`set`](Self::set) refuses the key until weir has savepoints.
+    /// The default savepoint directory (`execution.checkpointing.savepoint-dir`), if set.
     pub fn savepoint_dir(&self) -> Option<PathBuf> {
         self.dir(keys::CHECKPOINTING_SAVEPOINT_DIR)
     }

@@ -4,8 +4,8 @@
 //! [`KeyDescription`] is public through
 //! [`Configuration::describe`](crate::config::configuration::Configuration::describe).
 //!
-//! A key whose feature weir does not have yet (unaligned checkpoints, savepoint directories,
-//! claim modes) is in the table so a Flink file that sets it to its default still reads; any
+//! A key whose feature weir does not have yet (unaligned checkpoints, the `CLAIM` claim mode)
+//! is in the table so a Flink file that sets it to its default still reads; any
 //! other value is refused with
 //! [`ConfigError::Unsupported`](crate::config::configuration::ConfigError::Unsupported).
 
@@ -93,7 +93,7 @@ known_keys! {
         None => parse_dir;
     /// Default directory for savepoints.
     CHECKPOINTING_SAVEPOINT_DIR = "execution.checkpointing.savepoint-dir" | "state.savepoints.dir" | "savepoints.state.backend.fs.dir",
-        None => parse_dir, unsupported: "weir has no savepoints yet";
+        None => parse_dir;
     /// Checkpoint storage: `jobmanager` (memory) or `filesystem`; unset means `filesystem` when a
     /// checkpoint directory is set, memory otherwise.
     CHECKPOINTING_STORAGE = "execution.checkpointing.storage" | "state.checkpoint-storage",

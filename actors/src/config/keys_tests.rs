@@ -7,13 +7,13 @@ use crate::config::configuration::{
 };
 use crate::recovery::restart_strategy::RestartStrategyConfig;
 
-/// `old name -> new name: value` for every deprecated name that accepts a value (the savepoint
-/// directory's older names are refused like the key itself; see
-/// `deprecated_savepoint_directory_names_are_refused_like_the_key_they_replace`).
+/// `old name -> new name: value` for every deprecated name that accepts a value.
 const DEPRECATED: &str = "\
     state.checkpoints.num-retained -> execution.checkpointing.num-retained: 3\n\
     state.checkpoints.dir -> execution.checkpointing.dir: /tmp/c\n\
     state.backend.fs.checkpointdir -> execution.checkpointing.dir: /tmp/fs\n\
+    state.savepoints.dir -> execution.checkpointing.savepoint-dir: /tmp/s\n\
+    savepoints.state.backend.fs.dir -> execution.checkpointing.savepoint-dir: /tmp/s2\n\
     state.checkpoint-storage -> execution.checkpointing.storage: jobmanager\n\
     state.backend.incremental -> execution.checkpointing.incremental: true\n\
     execution.checkpointing.unaligned -> execution.checkpointing.unaligned.enabled: false\n\
@@ -36,10 +36,8 @@ fn deprecated() -> Vec<(&'static str, &'static str, &'static str)> {
 
 #[test]
 fn every_known_key_round_trips_through_set_and_get() {
-    // Every key but the savepoint directory (refused whatever its value) has a sample.
-    let known: Vec<_> = Configuration::known_keys()
-        .filter(|key| *key != "execution.checkpointing.savepoint-dir")
-        .collect();
+    // Every key has a sample.
+    let known: Vec<_> = Configuration::known_keys().collect();
     let sampled: Vec<_> = samples().into_iter().map(|(key, _)| key).collect();
     assert_eq!(
         known, sampled,
@@ -222,7 +220,6 @@ fn every_key_changes_a_typed_setting_or_is_refused() {
     assert_eq!(
         refused,
         [
-            "execution.checkpointing.savepoint-dir",
             "execution.checkpointing.unaligned.enabled",
             "execution.checkpointing.aligned-checkpoint-timeout",
             "execution.state-recovery.claim-mode",
@@ -300,14 +297,18 @@ fn flinks_other_deprecated_names_are_accepted_as_their_replacements() {
 }
 
 #[test]
-fn deprecated_savepoint_directory_names_are_refused_like_the_key_they_replace() {
-    for old in ["state.savepoints.dir", "savepoints.state.backend.fs.dir"] {
-        let error = set_error(old, "/tmp/s");
-        assert!(
-            matches!(&error, ConfigError::Unsupported { key, .. } if key == old),
-            "{error:?}"
+fn the_savepoint_directory_and_its_older_names_set_the_default_savepoint_directory() {
+    for key in [
+        "execution.checkpointing.savepoint-dir",
+        "state.savepoints.dir",
+        "savepoints.state.backend.fs.dir",
+    ] {
+        assert_eq!(
+            config(&[(key, "/tmp/s")]).savepoint_dir(),
+            Some("/tmp/s".into()),
+            "{key}"
         );
-        assert_invalid_value(&set_error(old, "s3://bucket"), old, "s3://bucket");
+        assert_invalid_value(&set_error(key, "s3://bucket"), key, "s3://bucket");
     }
 }
 

@@ -15,6 +15,7 @@ pub(crate) const SAMPLES_YAML: &str = "\
     execution.checkpointing.externalized-checkpoint-retention: RETAIN_ON_CANCELLATION\n\
     execution.checkpointing.num-retained: 4\n\
     execution.checkpointing.dir: /tmp/weir/checkpoints\n\
+    execution.checkpointing.savepoint-dir: /tmp/weir/savepoints\n\
     execution.checkpointing.storage: filesystem\n\
     execution.checkpointing.incremental: true\n\
     execution.checkpointing.unaligned.enabled: false\n\
@@ -43,10 +44,6 @@ pub(crate) const SAMPLES_YAML: &str = "\
 
 /// A value other than the default for every key whose feature weir lacks: each is refused.
 pub(crate) const UNSUPPORTED_SAMPLES: &[(&str, &str)] = &[
-    (
-        "execution.checkpointing.savepoint-dir",
-        "/tmp/weir/savepoints",
-    ),
     ("execution.checkpointing.unaligned.enabled", "true"),
     ("execution.checkpointing.aligned-checkpoint-timeout", "PT1S"),
     ("execution.state-recovery.claim-mode", "CLAIM"),

@@ -119,6 +119,10 @@ pub struct CheckpointingSpec {
     /// restored checkpoint's, so no checkpoint of an earlier run is overwritten. Found before
     /// the job launches, where a storage that cannot be listed stops it.
     pub first_checkpoint_id: crate::network::event::CheckpointId,
+    /// What copies a checkpoint into a savepoint; `None` refuses every savepoint.
+    pub savepoint_writer: Option<Arc<dyn crate::checkpoint::savepoint::SavepointWriter>>,
+    /// Where a savepoint goes when none is named (`execution.checkpointing.savepoint-dir`).
+    pub default_savepoint_dir: Option<std::path::PathBuf>,
 }
 
 /// Everything the runtime needs to run a job.

@@ -83,6 +83,8 @@ pub(crate) struct RocksKeyed {
     base: Option<IncrementalHandle>,
     /// Incremental checkpoints written but not yet known to be complete.
     pending: Arc<Mutex<BTreeMap<CheckpointId, IncrementalHandle>>>,
+    /// The checkpoint the job starts from, and where its files are now.
+    restored_from: Option<(CheckpointId, PathBuf)>,
 }
 
 impl RocksKeyed {
@@ -127,6 +129,7 @@ impl RocksKeyed {
             checkpointer,
             base: None,
             pending: Arc::default(),
+            restored_from: settings.restored_from.clone(),
         })
     }
 
@@ -221,6 +224,11 @@ impl RocksKeyed {
                 )
             }
             RocksFiles::Incremental { job_dir, handle } => {
+                // The files of the checkpoint the job starts from are where it is now.
+                let job_dir = match &self.restored_from {
+                    Some((id, dir)) if *id == handle.checkpoint_id => dir.clone(),
+                    _ => job_dir,
+                };
                 let storage = FileSystemCheckpointStorage::at_job_dir(&job_dir);
                 let store = handle.restore(&storage, working_dir, options)?;
                 // Files of another job directory cannot be referenced by this job's checkpoints.

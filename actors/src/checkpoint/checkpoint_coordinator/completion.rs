@@ -82,6 +82,14 @@ impl CheckpointCoordinator {
         };
         cx.cancel(Timer::Timeout(id));
         let metadata = self.metadata_of(&pending, cx.epoch_millis());
+        if let Some(savepoint) = &pending.savepoint {
+            if let Err(e) = cx.write_savepoint(&savepoint.dir, &metadata) {
+                self.pending.insert(id, pending);
+                let reason = CheckpointFailureReason::MetadataWrite(FailureSource::new(e));
+                self.abort(id, reason, cx);
+                return;
+            }
+        }
         let metadata_size = match cx.write_metadata(&metadata) {
             Ok(size) => size,
             Err(e) => {
@@ -108,6 +116,10 @@ impl CheckpointCoordinator {
         cx.checkpoint_ended(&stats);
         for request in pending.requests {
             cx.answer(request, Ok(stats.clone()));
+        }
+        if pending.savepoint.is_some_and(|s| s.stop) {
+            self.stop_after_savepoint(cx);
+            return;
         }
         self.after_checkpoint_ended(cx);
     }
@@ -147,7 +159,8 @@ impl CheckpointCoordinator {
         for request in pending.requests {
             cx.answer(request, Err(reason.clone()));
         }
-        if !self.terminated {
+        // As in Flink, a failed savepoint leaves the job alone: only checkpoints count.
+        if !self.terminated && pending.savepoint.is_none() {
             if let FailureVerdict::Exceeded { consecutive } = self.failures.on_failure(id, &reason)
             {
                 cx.report_failure(reason, consecutive);

@@ -30,7 +30,11 @@ pub(super) enum Effect {
     Reported(CheckpointFailureReason, u32),
     Ended(CheckpointStats),
     Answered(RequestId, RequestOutcome),
+    SavepointWritten(CheckpointId, PathBuf),
 }
+
+/// The savepoint directory whose writes fail.
+pub(super) const UNWRITABLE: &str = "/unwritable";
 
 /// The scripted context: records effects, keeps armed timers.
 pub(super) struct Script {
@@ -99,6 +103,22 @@ impl CoordinatorContext for Script {
 
     fn answer(&mut self, request: RequestId, outcome: RequestOutcome) {
         self.effects.push(Effect::Answered(request, outcome));
+    }
+
+    fn write_savepoint(
+        &mut self,
+        dir: &std::path::Path,
+        metadata: &CheckpointMetadata,
+    ) -> Result<(), StorageError> {
+        if dir == std::path::Path::new(UNWRITABLE) {
+            return Err(StorageError::NotFound {
+                path: dir.to_path_buf(),
+            });
+        }
+        let id = metadata.checkpoint_id;
+        self.effects
+            .push(Effect::SavepointWritten(id, dir.to_path_buf()));
+        Ok(())
     }
 }
 

@@ -21,6 +21,7 @@ fn backend(
         incremental: true,
         storage: Some(storage.clone()),
         clock: Default::default(),
+        restored_from: None,
     };
     let mut backend = KeyedStateBackend::new(128, 0..=127, "count [count]");
     backend

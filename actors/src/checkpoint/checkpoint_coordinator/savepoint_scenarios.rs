@@ -1,0 +1,76 @@
+//! Savepoint scenarios of the coordinator's protocol: where the savepoint is written, what a
+//! stopping savepoint ends, and that a failed savepoint is not a failed checkpoint.
+
+use super::scenario::{config, Effect, Scenario, UNWRITABLE};
+use super::SavepointRequest;
+use crate::checkpoint::coordinator_context::{RequestId, SubtaskMessage};
+use crate::checkpoint::failure_reason::CheckpointFailureReason as Reason;
+use crate::checkpoint::stats::CheckpointStatus;
+use crate::config::checkpoint_config::CheckpointConfig;
+
+fn savepoint(dir: &str, stop: bool) -> SavepointRequest {
+    SavepointRequest {
+        dir: dir.into(),
+        stop,
+    }
+}
+
+fn position(s: &Scenario, effect: &Effect) -> Option<usize> {
+    s.effects().iter().position(|e| e == effect)
+}
+
+#[test]
+fn a_savepoint_is_written_before_its_checkpoint_completes_and_a_stopping_one_ends_checkpointing() {
+    let mut s = Scenario::new(config(), &[1, 1]);
+    s.core
+        .trigger_savepoint(RequestId(7), savepoint("/sp", true), &mut s.cx);
+    assert_eq!(s.triggers().len(), 1);
+    s.ack_all(1);
+    let written = position(&s, &Effect::SavepointWritten(1, "/sp".into())).expect("written");
+    let metadata = position(&s, &Effect::MetadataWritten(1)).expect("metadata written");
+    assert!(written < metadata, "{:?}", s.effects());
+    assert_eq!(s.sent(SubtaskMessage::Complete(1)), s.keys());
+    assert_eq!(s.ended(), [(1, CheckpointStatus::Completed)]);
+    // Nothing is triggered after it, periodically or on request.
+    s.clear();
+    s.run_until(1_000);
+    assert_eq!(s.triggers(), []);
+    s.core.trigger_manual(RequestId(8), &mut s.cx);
+    assert_eq!(
+        s.effects(),
+        [Effect::Answered(RequestId(8), Err(Reason::JobTerminating))]
+    );
+}
+
+#[test]
+fn a_savepoint_that_cannot_be_written_fails_uncounted_and_checkpoints_go_on() {
+    let config = CheckpointConfig {
+        tolerable_failed_checkpoints: 0,
+        ..config()
+    };
+    let mut s = Scenario::new(config, &[1]);
+    s.core
+        .trigger_savepoint(RequestId(1), savepoint(UNWRITABLE, true), &mut s.cx);
+    s.ack_all(1);
+    assert!(
+        matches!(
+            &s.ended()[..],
+            [(1, CheckpointStatus::Failed(Reason::MetadataWrite(_)))]
+        ),
+        "{:?}",
+        s.ended()
+    );
+    assert_eq!(position(&s, &Effect::MetadataWritten(1)), None);
+    assert_eq!(s.discarded(), [1]);
+    assert_eq!(
+        s.reports(),
+        [],
+        "a failed savepoint is not a failed checkpoint"
+    );
+    // Not stopped: the next periodic checkpoint goes and completes.
+    s.clear();
+    s.run_until(20);
+    assert_eq!(s.triggers().first().map(|t| t.0), Some(2));
+    s.ack_all(2);
+    assert_eq!(s.ended(), [(2, CheckpointStatus::Completed)]);
+}

@@ -1,0 +1,76 @@
+//! Savepoints, the runtime's side: what a triggered savepoint ends with
+//! ([`CompletedSavepoint`] or a typed [`SavepointError`]) and the [`SavepointWriter`] that
+//! copies a completed checkpoint out of the job's storage into a directory of its own.
+//!
+//! # Guarantees
+//! - A savepoint is an aligned checkpoint taken on request whose files the writer copies into
+//!   its own directory when the checkpoint completes, before any retention runs, so a savepoint
+//!   is never subsumed or deleted by the job: it lives outside the job's checkpoint directory.
+//! - If the savepoint cannot be written, its checkpoint fails (as a failed metadata write, not
+//!   counted against the tolerable failed checkpoints) and the job goes on running; the caller
+//!   gets [`SavepointError::Failed`] naming the directory.
+//! - After a stopping savepoint completes, no checkpoint is triggered or completed: newer
+//!   pending ones are aborted, and the job ends `Finished` without end of input.
+//!
+//! # What is not guaranteed
+//! - A savepoint's checkpoint is also one of the job's checkpoints: it is retained and
+//!   subsumed like the others in the job's checkpoint directory, and its side effects (a 2PC
+//!   sink's transaction) are committed when it completes, as Flink did before 1.15.
+
+use crate::checkpoint::failure_reason::CheckpointFailureReason;
+use crate::checkpoint::stats::CheckpointStats;
+use crate::checkpoint::storage::{CheckpointMetadata, StorageError};
+use crate::network::event::CheckpointId;
+use std::path::{Path, PathBuf};
+
+/// Copies a completed checkpoint into a savepoint directory under a given directory.
+pub trait SavepointWriter: Send + Sync + 'static {
+    /// Writes the checkpoint `metadata` describes (its state files still in the job's storage)
+    /// as a self-contained savepoint under `dir`, `_metadata` last and atomically; returns the
+    /// savepoint's directory.
+    fn write(&self, dir: &Path, metadata: &CheckpointMetadata) -> Result<PathBuf, StorageError>;
+}
+
+/// A savepoint that was written.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct CompletedSavepoint {
+    /// The savepoint's directory (`<dir>/savepoint-<job id>-<id>`).
+    pub path: PathBuf,
+    /// The id of the checkpoint it was taken as.
+    pub checkpoint_id: CheckpointId,
+    /// The statistics of that checkpoint.
+    pub stats: CheckpointStats,
+}
+
+/// Why a savepoint could not be taken, read, restored or disposed of.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SavepointError {
+    /// The savepoint's checkpoint failed (declined, expired, not written); the job runs on.
+    #[error("the savepoint into {dir} failed: {reason}")]
+    Failed {
+        /// The directory it was to be written under.
+        dir: PathBuf,
+        /// Why its checkpoint failed.
+        reason: CheckpointFailureReason,
+    },
+    /// No directory was given and the job has no default savepoint directory
+    /// (`execution.checkpointing.savepoint-dir`).
+    #[error("no savepoint directory given and execution.checkpointing.savepoint-dir is not set")]
+    NoDirectory,
+    /// The job does not checkpoint, so it cannot take a savepoint.
+    #[error("the job does not checkpoint, so it cannot take a savepoint")]
+    NotCheckpointing,
+    /// A path that is not a weir savepoint (nor a checkpoint).
+    #[error("{path} is not a weir savepoint: {reason}")]
+    NotASavepoint {
+        /// The path given.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A savepoint file could not be read, written or deleted; the error names it.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
