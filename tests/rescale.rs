@@ -136,3 +136,26 @@ fn a_changed_max_parallelism_is_refused() {
         other => panic!("expected MaxParallelismChanged, got {other:?}"),
     }
 }
+
+/// A reader with one position per subtask (not a split source) cannot be rescaled: old subtask
+/// i's position at new subtask i would lose or repeat input. The restore fails at once, naming
+/// the operator and both parallelisms, whatever the restart strategy.
+#[test]
+fn a_per_subtask_reader_position_is_refused_at_another_parallelism() {
+    let tmp = tempfile::tempdir().unwrap();
+    let checkpoint = checkpointed_run(&tmp.path().join("first"), 2, StateBackend::HashMap, false);
+    let mut env = env(&tmp.path().join("second"), 3, StateBackend::HashMap, false);
+    env.restore_from_checkpoint(&checkpoint)
+        .expect("the checkpoint loads");
+    let _out = paced(&env, "numbers", TOTAL, Pace::Eager)
+        .key_by(|v| v / PER_KEY)
+        .process(Sequence::default())
+        .uid("sequence")
+        .collect();
+    let err = env.execute().expect_err("the rescaled reader must be refused");
+    let text = err.to_string();
+    assert!(
+        text.contains("numbers") && text.contains("parallelism 3") && text.contains("taken at 2"),
+        "{text}"
+    );
+}

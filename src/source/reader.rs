@@ -65,6 +65,9 @@ struct ErasedReader<T, R> {
     reader: R,
     label: String,
     counters: Arc<OperatorCounters>,
+    /// `(old, new)` parallelism when the job restores at another parallelism than the
+    /// checkpoint's: a reader's single position then belongs to no subtask in particular.
+    rescaled: Option<(usize, u32)>,
     _t: std::marker::PhantomData<fn() -> T>,
 }
 
@@ -104,6 +107,18 @@ impl<T: Send + 'static, R: SourceReader<T>> ErasedSource for ErasedReader<T, R> 
     }
 
     fn restore_position(&mut self, position: &[u8]) -> Result<(), TaskError> {
+        if let Some((old, new)) = self.rescaled {
+            // Old subtask i's position at new subtask i would lose or repeat input.
+            return Err(TaskError::new(
+                TaskErrorKind::SuppressRestarts,
+                format!(
+                    "this source keeps one position per subtask and cannot be restored at \
+                     parallelism {new} from a checkpoint taken at {old}: restore it at {old}, \
+                     or use a split source (env.from_source), whose splits are redistributed"
+                ),
+            )
+            .in_operator(&self.label));
+        }
         let reader = &mut self.reader;
         crate::task::operator::guarded(&self.label, TaskErrorKind::State, || {
             reader.restore_position(position)
@@ -131,8 +146,16 @@ pub fn erase_reader<T: Send + 'static, R: SourceReader<T>>(
             .subtask
             .metrics
             .operator(&info.name, &info.uid, info.subtask.index),
+        rescaled: rescaled(info),
         _t: std::marker::PhantomData,
     })
+}
+
+/// `(old, new)` parallelism if `info`'s subtask restores at another parallelism.
+fn rescaled(info: &OperatorInfo) -> Option<(usize, u32)> {
+    let old = info.subtask.restored_vertex_states.len();
+    let new = info.subtask.parallelism;
+    (old != 0 && old != new as usize).then_some((old, new))
 }
 
 /// The contiguous share `[start, end)` of `len` items that subtask `index` of `parallelism` reads.
