@@ -152,7 +152,9 @@ fn a_per_subtask_reader_position_is_refused_at_another_parallelism() {
         .process(Sequence::default())
         .uid("sequence")
         .collect();
-    let err = env.execute().expect_err("the rescaled reader must be refused");
+    let err = env
+        .execute()
+        .expect_err("the rescaled reader must be refused");
     let text = err.to_string();
     assert!(
         text.contains("numbers") && text.contains("parallelism 3") && text.contains("taken at 2"),
