@@ -217,8 +217,9 @@ impl CheckpointCoordinator {
         self.ask_directly(key, cx);
     }
 
-    /// A stopping savepoint completed: no checkpoint may complete or start after it.
-    fn stop_after_savepoint(&mut self, cx: &mut impl CoordinatorContext) {
+    /// A stopping savepoint completed (or the job ends): no checkpoint may complete or start
+    /// after it; pending ones and queued requests fail as `JobTerminating`, uncounted.
+    fn stop_checkpointing(&mut self, cx: &mut impl CoordinatorContext) {
         self.terminated = true;
         cx.cancel(Timer::Trigger);
         let pending: Vec<CheckpointId> = self.pending.keys().copied().collect();
@@ -234,15 +235,7 @@ impl CheckpointCoordinator {
     /// [`CheckpointFailureReason::JobTerminating`], uncounted; the retained checkpoints are
     /// discarded when `discard_completed`.
     pub(crate) fn terminate(&mut self, discard_completed: bool, cx: &mut impl CoordinatorContext) {
-        self.terminated = true;
-        cx.cancel(Timer::Trigger);
-        let pending: Vec<CheckpointId> = self.pending.keys().copied().collect();
-        for id in pending {
-            self.abort(id, CheckpointFailureReason::JobTerminating, cx);
-        }
-        for request in self.scheduler.drain_queued() {
-            cx.answer(request, Err(CheckpointFailureReason::JobTerminating));
-        }
+        self.stop_checkpointing(cx);
         if discard_completed {
             for id in self.store.take_all() {
                 self.discard(id, cx);

@@ -118,7 +118,7 @@ impl CheckpointCoordinator {
             cx.answer(request, Ok(stats.clone()));
         }
         if pending.savepoint.is_some_and(|s| s.stop) {
-            self.stop_after_savepoint(cx);
+            self.stop_checkpointing(cx);
             return;
         }
         self.after_checkpoint_ended(cx);
