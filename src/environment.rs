@@ -8,6 +8,7 @@ use crate::datastream::{DataStream, Record};
 use crate::error::Error;
 use crate::error::GraphError;
 use crate::graph::{Node, NodeKind, StreamGraph, TranslateOptions};
+use crate::savepoint::uid_matching::warn_generated_uids;
 use crate::source::split_driver::drive_split_source;
 use crate::source::{
     erase_reader, FileSource, IterReader, NumberSequenceSource, SharedIter, SourceFactory,
@@ -406,6 +407,9 @@ impl StreamEnvironment {
         })?;
         if let Some(restored) = &self.restore {
             check_compatible(&spec, restored, self.allow_non_restored_state)?;
+        }
+        if self.checkpoint_config.is_enabled() || self.restore.is_some() {
+            warn_generated_uids(&graph.job_operators(self.config.parallelism));
         }
         if let Some(strategy) = &self.restart_strategy {
             strategy.validate().map_err(|source| {

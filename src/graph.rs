@@ -6,6 +6,7 @@ mod chaining;
 pub(crate) mod uid;
 
 use crate::error::GraphError;
+use crate::savepoint::uid_matching::JobOperator;
 use crate::source::SourceFactory;
 use crate::state::backend::BackendSettings;
 use crate::task::operator::{OperatorFactory, OperatorInfo};
@@ -77,6 +78,17 @@ impl StreamGraph {
         n.uid
             .clone()
             .unwrap_or_else(|| uid::generated_uid(i, &n.name))
+    }
+
+    /// Every operator of the graph as a restore matches it (uid, name, parallelism), in the
+    /// graph's order.
+    pub fn job_operators(&self, default_parallelism: u32) -> Vec<JobOperator> {
+        (0..self.nodes.len())
+            .map(|i| {
+                let p = self.parallelism(i, default_parallelism);
+                JobOperator::new(&self.uid(i), &self.nodes[i].name, p)
+            })
+            .collect()
     }
 
     fn parallelism(&self, i: usize, default: u32) -> u32 {
@@ -233,17 +245,26 @@ impl StreamGraph {
             move |subtask: &SubtaskInfo| -> Result<Box<dyn Task>, TaskError> {
                 let mut source = None;
                 let mut operators = Vec::new();
+                let (mut source_state, mut operator_states) = (Vec::new(), Vec::new());
                 for (name, uid, kind) in &members {
                     let info = OperatorInfo {
                         name: name.clone(),
                         uid: uid.clone(),
                         subtask: subtask.clone(),
                         backend: backend.clone(),
+                        // By the operator's own uid: its state is found whatever chain held it.
+                        restored: (subtask.restored.as_ref())
+                            .map(|r| r.operator_chain_states(uid))
+                            .unwrap_or_default(),
                     };
                     match kind {
-                        NodeKind::Source { factory, .. } => source = Some(factory(&info)?),
+                        NodeKind::Source { factory, .. } => {
+                            source = Some(factory(&info)?);
+                            source_state = info.restored;
+                        }
                         NodeKind::Operator(factory) | NodeKind::Sink(factory) => {
-                            operators.push(factory(&info)?)
+                            operators.push(factory(&info)?);
+                            operator_states.push(info.restored);
                         }
                     }
                 }
@@ -253,8 +274,10 @@ impl StreamGraph {
                     router: router(&partitionings, subtask.max_parallelism)?,
                     batch_size,
                 };
-                if let Some(state) = &subtask.restored_state {
-                    task.restore(state)?;
+                if subtask.restored.is_some() {
+                    let operator_states: Vec<&[_]> =
+                        operator_states.iter().map(Vec::as_slice).collect();
+                    task.restore(subtask.index, &source_state, &operator_states)?;
                 }
                 Ok(Box::new(task))
             },

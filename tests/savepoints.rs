@@ -42,7 +42,12 @@ fn env(base: &Path, seed: u64, interval: Duration, retained: u32) -> StreamEnvir
 
 /// Paced `0..TOTAL` keyed by `value / 50` into a per-key sequence, committed into `out`.
 fn job(env: &StreamEnvironment, progress: &Progress, out: &Out) {
-    paced(env, "numbers", TOTAL, Pace::Every { burst: 1, polls: 1 })
+    job_of(env, TOTAL, progress, out);
+}
+
+/// [`job`] over `0..total`.
+fn job_of(env: &StreamEnvironment, total: u64, progress: &Progress, out: &Out) {
+    paced(env, "numbers", total, Pace::Every { burst: 1, polls: 1 })
         .key_by(|v| v / PER_KEY)
         .process(Sequence::counting(progress))
         .uid("sequence")
@@ -270,12 +275,15 @@ fn run_twenty_checkpoints(env: &StreamEnvironment, progress: &Progress) -> Vec<u
 
 #[test]
 fn retention_never_touches_a_savepoint_and_a_restored_run_never_touches_its_files() {
+    // Long enough that no run reads all of it during its 20 checkpoints, however loaded the
+    // machine (the job's virtual time runs ahead of the test's real time).
+    const LONG: u64 = TOTAL * 50;
     let tmp = tempfile::tempdir().unwrap();
     let (base, dir) = (tmp.path().join("chk"), tmp.path().join("sp"));
     // Run 1: a savepoint, then 20 checkpoints with one retained.
     let env1 = env(&base, 7, MANUAL_ONLY, 1);
     let (progress, out) = (Progress::default(), Out::new());
-    job(&env1, &progress, &out);
+    job_of(&env1, LONG, &progress, &out);
     let client = spawn_running(&env1);
     progress.wait_for(300);
     let sp = savepoint(&client, &dir, false);
@@ -295,7 +303,7 @@ fn retention_never_touches_a_savepoint_and_a_restored_run_never_touches_its_file
     let mut env2 = env(&tmp.path().join("chk2"), 8, MANUAL_ONLY, 1);
     env2.restore_from_savepoint(&sp.path).expect("restores");
     let progress = Progress::default();
-    job(&env2, &progress, &Out::new());
+    job_of(&env2, LONG, &progress, &Out::new());
     let ids = run_twenty_checkpoints(&env2, &progress);
     assert_eq!(ids.len(), 20);
     assert_eq!(
@@ -309,7 +317,7 @@ fn retention_never_touches_a_savepoint_and_a_restored_run_never_touches_its_file
     let mut env3 = env(&base, 9, MANUAL_ONLY, 1);
     env3.restore_from_savepoint(&own).expect("restores");
     let progress = Progress::default();
-    job(&env3, &progress, &Out::new());
+    job_of(&env3, LONG, &progress, &Out::new());
     run_twenty_checkpoints(&env3, &progress);
     assert_eq!(
         files(&own),

@@ -90,6 +90,16 @@ pub enum RestoreError {
         /// The job's.
         job: u32,
     },
+    /// A chain's state in the checkpoint does not decode as a chain of weir operators.
+    #[error("the state of subtask {subtask} of chain {chain_uid:?} does not decode: {reason}")]
+    UndecodableState {
+        /// The chain's (vertex's) uid.
+        chain_uid: String,
+        /// The subtask index.
+        subtask: u32,
+        /// Why.
+        reason: String,
+    },
     /// The checkpoint holds state for an operator uid the job does not have.
     #[error("the checkpoint holds state of operator uid {uid:?}, which the job does not have (allow_non_restored_state skips it){}", crate::graph::uid::uid_hint(.uid))]
     UnknownOperatorState {

@@ -10,6 +10,7 @@ use super::StreamEnvironment;
 use crate::checkpoint::restore::{load_path, RestoreReport};
 use crate::checkpoint::startup::JobStorage;
 use crate::error::Error;
+use crate::savepoint::uid_matching::{plan, snapshot_operators, RestorePlan};
 use crate::savepoint::{locate, FileSavepointWriter};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -31,6 +32,25 @@ impl StreamEnvironment {
         // An incremental RocksDB state reads its files from where the snapshot is now.
         self.restored_from = chk.parent().map(|dir| (id, dir.to_path_buf()));
         Ok(report)
+    }
+
+    /// What starting this job from the savepoint or retained checkpoint at `path` would do,
+    /// without starting it or changing anything: which operator each recorded state goes to
+    /// (by uid, whatever the chaining; with a parallelism change where there is one), which
+    /// operators start empty, which state no operator claims (the restore would fail naming
+    /// it, or drop it with [`set_allow_non_restored_state`](Self::set_allow_non_restored_state)),
+    /// and which operators have a generated uid. `path` is what
+    /// [`restore_from_savepoint`](Self::restore_from_savepoint) takes; every file is checked.
+    /// [`RestorePlan::check`] says whether the restore would go ahead.
+    pub fn plan_restore(&self, path: impl AsRef<Path>) -> Result<RestorePlan, Error> {
+        let (chk, _) = locate(path.as_ref())?;
+        let (restored, _) = load_path(&chk)?;
+        let meta = &restored.metadata;
+        let job_max = (self.config.max_parallelism).unwrap_or(meta.max_parallelism);
+        let operators = (self.graph.lock()).job_operators(self.config.parallelism);
+        let state = snapshot_operators(&restored)?;
+        let max_parallelism = (meta.max_parallelism, job_max);
+        Ok(plan(meta.checkpoint_id, max_parallelism, state, &operators))
     }
 
     /// Sets the directory savepoints go to when none is named

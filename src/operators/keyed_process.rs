@@ -78,12 +78,11 @@ impl<K: StateKey, I, F> KeyedProcessOperator<K, I, F> {
         function.open(&mut RuntimeContext::new(&mut backend))?;
         // At another parallelism, the state comes from every old subtask whose key groups
         // overlap this subtask's, not from the old subtask of the same index.
-        let old_parallelism = s.restored_vertex_states.len() as u32;
-        let rescaled = old_parallelism > 0 && old_parallelism != s.parallelism;
+        let rescaled = info.rescaled_from().is_some();
         if rescaled {
             let parts = overlapping_snapshots(
                 &info.uid,
-                &s.restored_vertex_states,
+                info.restored_chain_states(),
                 s.max_parallelism,
                 &range,
             )?;

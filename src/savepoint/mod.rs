@@ -24,11 +24,17 @@
 //! - [`dispose`] deletes only a directory named `savepoint-…` whose `_metadata` it read, only the
 //!   files that metadata accounts for, and reports every other file, which it leaves.
 //!
+//! - A savepoint taken while the job goes on has no side effects (Flink since 1.15): no operator
+//!   hears of its completion — the next checkpoint commits what it covered — and it is not a
+//!   checkpoint of the job: not kept in the job's directory, never restored from on a restart.
+//! - Stop-with-savepoint halts every source at the savepoint's barrier: nothing after the
+//!   savepoint reaches a sink. Its completion is committed (the sinks are notified), then the
+//!   job ends. If it fails, the sources read on.
+//! - State is matched by operator uid whatever the chaining (see [`uid_matching`]);
+//!   [`StreamEnvironment::plan_restore`](crate::StreamEnvironment::plan_restore) tells what a
+//!   restore would do before the job starts.
+//!
 //! # What is not guaranteed
-//! - A savepoint's checkpoint is also an ordinary checkpoint of the job: it commits side
-//!   effects (2PC transactions) when it completes, as Flink did before 1.15, and it is retained
-//!   and subsumed in the job's own checkpoint directory like any other (the savepoint, a copy,
-//!   is not).
 //! - The state of an incremental RocksDB checkpoint still records the job directory it was
 //!   written in; when a job starts from a savepoint, the state of that savepoint's checkpoint
 //!   reads its files from the savepoint's directory instead (where the writer copied them).
@@ -38,10 +44,12 @@
 
 mod dispose;
 mod locate;
+pub mod uid_matching;
 mod writer;
 
 pub use dispose::{dispose, DisposeReport};
 pub(crate) use locate::locate;
+pub use uid_matching::{JobOperator, OperatorMatch, RestorePlan, SnapshotOperator};
 pub use weir_actors::checkpoint::savepoint::{CompletedSavepoint, SavepointError};
 pub(crate) use writer::FileSavepointWriter;
 

@@ -153,9 +153,7 @@ pub fn erase_reader<T: Send + 'static, R: SourceReader<T>>(
 
 /// `(old, new)` parallelism if `info`'s subtask restores at another parallelism.
 fn rescaled(info: &OperatorInfo) -> Option<(usize, u32)> {
-    let old = info.subtask.restored_vertex_states.len();
-    let new = info.subtask.parallelism;
-    (old != 0 && old != new as usize).then_some((old, new))
+    (info.rescaled_from()).map(|old| (old as usize, info.subtask.parallelism))
 }
 
 /// The contiguous share `[start, end)` of `len` items that subtask `index` of `parallelism` reads.

@@ -128,7 +128,7 @@ pub(crate) fn drive_split_source<T: Send + 'static, S: SplitSource<T>>(
 /// The assignment and this subtask's recorded splits, from every old subtask's state.
 fn restored_splits(info: &OperatorInfo) -> Result<(SplitAssignment, Vec<RecordedSplit>), BoxError> {
     let (index, parallelism) = (info.subtask.index, info.subtask.parallelism);
-    let old = &info.subtask.restored_vertex_states;
+    let old = info.restored_chain_states();
     if old.is_empty() {
         return Ok((SplitAssignment::fresh(index, parallelism), Vec::new()));
     }

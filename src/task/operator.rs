@@ -31,9 +31,30 @@ pub struct OperatorInfo {
     pub subtask: SubtaskInfo,
     /// The job's state backend, for keyed operators.
     pub(crate) backend: Arc<BackendSettings>,
+    /// See [`OperatorInfo::restored_chain_states`].
+    pub(crate) restored: Vec<Option<Arc<Vec<u8>>>>,
 }
 
 impl OperatorInfo {
+    /// The state of every subtask of the chain that held this operator in the checkpoint or
+    /// savepoint the job restores from, indexed by the subtask index it had then (`None` where
+    /// a subtask left no state); each is a [`ChainSnapshot`](crate::task::stream_task::ChainSnapshot)
+    /// holding this operator's state under its uid among the other chained operators'. Found
+    /// by the operator's uid, so it is the same whether or not the operator is chained as it
+    /// was; its length is the operator's parallelism then (0 when nothing is restored, or the
+    /// operator is new). Operators that rescale read all of it; the bytes are shared, not
+    /// copied.
+    pub fn restored_chain_states(&self) -> &[Option<Arc<Vec<u8>>>] {
+        &self.restored
+    }
+
+    /// The operator's parallelism in the snapshot the job restores from, when it had state
+    /// there and the parallelism was another than now: the restore is a rescale.
+    pub fn rescaled_from(&self) -> Option<u32> {
+        let old = self.restored.len() as u32;
+        (old != 0 && old != self.subtask.parallelism).then_some(old)
+    }
+
     /// `name [uid]`, as errors name the operator.
     pub fn label(&self) -> String {
         format!("{} [{}]", self.name, self.uid)

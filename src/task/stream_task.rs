@@ -5,6 +5,7 @@ use crate::source::ErasedSource;
 use crate::task::operator::ErasedOperator;
 use crate::task::partitioner::ErasedRouter;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use tokio::time::Instant;
 use weir_actors::graph::task::{SnapshotWriter, SourceStatus, Task, TaskSnapshot};
 use weir_actors::network::channel::Outputs;
@@ -29,6 +30,37 @@ impl ChainSnapshot {
                 format!("checkpointed task state does not decode: {e}"),
             )
         })
+    }
+}
+
+/// A [`ChainSnapshot`] read in place: its parts borrowed from the bytes it was decoded from.
+#[derive(Debug, Deserialize)]
+pub(crate) struct ChainSnapshotRef<'a> {
+    /// The source's position, for a source chain.
+    #[serde(borrow)]
+    pub source: Option<&'a [u8]>,
+    /// `(operator uid, state bytes)` of each stateful operator.
+    #[serde(borrow)]
+    pub operators: Vec<(&'a str, &'a [u8])>,
+}
+
+impl<'a> ChainSnapshotRef<'a> {
+    /// Decodes a chain's state without copying it.
+    pub(crate) fn decode(bytes: &'a [u8]) -> Result<ChainSnapshotRef<'a>, TaskError> {
+        postcard::from_bytes(bytes).map_err(|e| {
+            TaskError::new(
+                TaskErrorKind::State,
+                format!("checkpointed task state does not decode: {e}"),
+            )
+        })
+    }
+
+    /// The state of operator `uid`, if the chain holds one.
+    pub(crate) fn operator(&self, uid: &str) -> Option<&'a [u8]> {
+        self.operators
+            .iter()
+            .find(|(u, _)| *u == uid)
+            .map(|(_, s)| *s)
     }
 }
 
@@ -170,21 +202,55 @@ impl Task for StreamTask {
 }
 
 impl StreamTask {
-    /// Loads a chain's checkpointed state: the source's position and each operator's state.
-    pub fn restore(&mut self, bytes: &[u8]) -> Result<(), TaskError> {
-        let snapshot = ChainSnapshot::decode(bytes)?;
-        if let (Some(source), Some(position)) = (self.source.as_mut(), snapshot.source.as_ref()) {
-            source.restore_position(position)?;
+    /// Loads the chain's checkpointed state for subtask `index`: `source` and `operators` hold,
+    /// for the source and for each operator in chain order, the state of every old subtask of
+    /// the chain that held it when the snapshot was taken (see
+    /// [`OperatorInfo::restored_chain_states`](crate::task::operator::OperatorInfo::restored_chain_states)).
+    /// Each member restores from the old subtask of the same index, finding its own state there
+    /// by its uid, whatever chain it was part of; a member the old subtask holds nothing for
+    /// starts empty (at another parallelism, operators that rescale have already taken their
+    /// share from every old subtask when they were opened).
+    pub fn restore(
+        &mut self,
+        index: u32,
+        source: &[Option<Arc<Vec<u8>>>],
+        operators: &[&[Option<Arc<Vec<u8>>>]],
+    ) -> Result<(), TaskError> {
+        let at_index = |old: &[Option<Arc<Vec<u8>>>]| old.get(index as usize).cloned().flatten();
+        if let (Some(reader), Some(chain)) = (self.source.as_mut(), at_index(source)) {
+            if let Some(position) = ChainSnapshotRef::decode(&chain)?.source {
+                reader.restore_position(position)?;
+            }
         }
-        for (uid, state) in &snapshot.operators {
-            let Some(op) = self.operators.iter_mut().find(|o| o.uid() == uid) else {
-                return Err(TaskError::new(
-                    TaskErrorKind::State,
-                    format!("the checkpoint holds state of operator uid {uid:?}, which this task does not have"),
-                ));
+        for (op, old) in self.operators.iter_mut().zip(operators) {
+            let Some(chain) = at_index(old) else {
+                continue;
             };
-            op.restore(state)?;
+            let snapshot = ChainSnapshotRef::decode(&chain)?;
+            if let Some(state) = snapshot.operator(op.uid()) {
+                op.restore(state)?;
+            }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_chain_snapshot_reads_in_place_as_it_was_written() {
+        let written = ChainSnapshot {
+            source: Some(vec![7; 300]),
+            operators: vec![("a".into(), vec![]), ("b".into(), vec![1, 2, 3])],
+        };
+        let bytes = postcard::to_allocvec(&written).expect("encodes");
+        let read = ChainSnapshotRef::decode(&bytes).expect("decodes");
+        assert_eq!(read.source, Some(&[7u8; 300][..]));
+        assert_eq!(read.operator("a"), Some(&[][..]));
+        assert_eq!(read.operator("b"), Some(&[1u8, 2, 3][..]));
+        assert_eq!(read.operator("c"), None);
+        assert!(ChainSnapshotRef::decode(&bytes[..bytes.len() - 1]).is_err());
     }
 }

@@ -55,8 +55,11 @@ impl JobClient {
 
     /// Takes a savepoint into `dir` now and waits for it: an aligned checkpoint whose files are
     /// copied, as it completes, into `<dir>/savepoint-<job id>-<checkpoint id>/` (self-contained:
-    /// move or copy it and it still restores; never deleted by the job). A savepoint that fails
-    /// (declined, expired, not written) leaves the job running and returns
+    /// move or copy it and it still restores; never deleted by the job). As in Flink since 1.15,
+    /// it has no side effects: no operator is notified of its completion (a two-phase-commit
+    /// sink commits what it covered with the next checkpoint), and it is not a checkpoint of
+    /// the job (not retained in the job's directory, never restored from on a restart). A
+    /// savepoint that fails (declined, expired, not written) leaves the job running and returns
     /// [`SavepointError::Failed`].
     pub async fn trigger_savepoint(&self, dir: impl AsRef<Path>) -> SavepointOutcome {
         self.savepoint(dir.as_ref(), false).await
@@ -97,12 +100,13 @@ impl JobClient {
     }
 
     /// Stops the job with a savepoint into `dir` (Flink's `stop --savepointPath`, without
-    /// `--drain`): once the savepoint's checkpoint completes, no other checkpoint is triggered
-    /// or completed, its completion (the commit of a 2PC sink's transaction) is sent to every
-    /// subtask, and the job then ends [`JobStatus::Finished`] without running end of input:
-    /// what the sources read after the savepoint's barrier is never committed, so a job started
-    /// from the savepoint continues exactly where the committed output stops. If the savepoint
-    /// fails, the job keeps running. Draining (end of input before the savepoint) is not
+    /// `--drain`): every source reads nothing after it has emitted the savepoint's barrier, so
+    /// no record after the savepoint reaches any sink, transactional or not. Once the
+    /// savepoint's checkpoint completes, no other checkpoint is triggered or completed, its
+    /// completion (the commit of a 2PC sink's transaction) is sent to every subtask, and the job
+    /// then ends [`JobStatus::Finished`] without running end of input: a job started from the
+    /// savepoint continues exactly where the output stops. If the savepoint fails, the sources
+    /// read on and the job keeps running. Draining (end of input before the savepoint) is not
     /// supported.
     pub async fn stop_with_savepoint(&self, dir: impl AsRef<Path>) -> SavepointOutcome {
         let savepoint = self.savepoint(dir.as_ref(), true).await?;

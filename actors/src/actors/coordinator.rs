@@ -164,8 +164,15 @@ impl CoordinatorContext for ActorContext<'_> {
             return;
         };
         match message {
-            SubtaskMessage::Trigger(barrier) => {
-                subtask.trigger.do_send(TriggerCheckpoint { barrier })
+            SubtaskMessage::Trigger(barrier) => subtask.trigger.do_send(TriggerCheckpoint {
+                barrier,
+                suspend_source: false,
+            }),
+            SubtaskMessage::TriggerAndSuspend(barrier) => {
+                subtask.trigger.do_send(TriggerCheckpoint {
+                    barrier,
+                    suspend_source: true,
+                })
             }
             SubtaskMessage::Complete(id) => {
                 subtask.complete.do_send(NotifyCheckpointComplete { id })

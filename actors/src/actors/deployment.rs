@@ -117,10 +117,7 @@ impl Deployer {
             output_channels: self.spec.output_channel_counts(key.vertex),
             metrics: self.shared.metrics.clone(),
             job_start: self.job_start,
-            restored_state: restore
-                .and_then(|r| r.states.get(&(v.uid.clone(), key.index)))
-                .cloned(),
-            restored_vertex_states: restore.map(|r| r.vertex_states(&v.uid)).unwrap_or_default(),
+            restored: restore.cloned(),
             deterministic: self.spec.runtime.deterministic_seed.is_some(),
             execution: self.execution,
             waker: TaskWaker::noop(),

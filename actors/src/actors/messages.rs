@@ -168,6 +168,9 @@ pub struct StopJob;
 pub struct TriggerCheckpoint {
     /// The barrier to inject.
     pub barrier: CheckpointBarrier,
+    /// A stopping savepoint's: the source reads nothing after the barrier (so nothing after
+    /// the savepoint reaches any sink), unless the checkpoint is aborted.
+    pub suspend_source: bool,
 }
 
 /// Checkpoint `id` is complete: commit what it covers.

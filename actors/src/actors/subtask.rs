@@ -60,6 +60,9 @@ pub struct SubtaskActor {
     /// The newest checkpoint this subtask took a snapshot for: a later trigger of the same one
     /// (asked directly while its barrier was already taken) is ignored.
     pub(crate) last_snapshot: Option<CheckpointId>,
+    /// The stopping savepoint after whose barrier this source reads nothing, unless that
+    /// savepoint is aborted (then it reads again).
+    pub(crate) suspended_at: Option<CheckpointId>,
     /// Where the subtask is in its life; changed only through [`SubtaskActor::enter`].
     lifecycle: Lifecycle,
     source_waiting_for_credit: bool,
@@ -134,6 +137,7 @@ impl SubtaskActor {
             last_completed: None,
             exhausted_barrier: None,
             last_snapshot: None,
+            suspended_at: None,
             lifecycle: Lifecycle::Running,
             source_waiting_for_credit: false,
             source_waiting_for_data: false,

@@ -290,6 +290,7 @@ impl CheckpointCoordinator {
     ) -> Result<CheckpointId, CheckpointFailureReason> {
         let plan = self.plan.plan()?;
         let savepoint = requests.iter().find_map(|r| self.savepoint_dirs.remove(r));
+        let stopping = savepoint.as_ref().is_some_and(|s| s.stop);
         let id = self.next_id;
         self.next_id += 1;
         let now = cx.now();
@@ -307,7 +308,12 @@ impl CheckpointCoordinator {
         };
         self.pending.insert(id, pending);
         for key in plan.to_trigger {
-            cx.send(key, SubtaskMessage::Trigger(barrier));
+            let message = if stopping {
+                SubtaskMessage::TriggerAndSuspend(barrier)
+            } else {
+                SubtaskMessage::Trigger(barrier)
+            };
+            cx.send(key, message);
         }
         Ok(id)
     }

@@ -36,6 +36,9 @@ pub(crate) enum Timer {
 pub(crate) enum SubtaskMessage {
     /// Take part in the checkpoint of this barrier (sources, and subtasks no barrier reaches).
     Trigger(CheckpointBarrier),
+    /// Take part in a stopping savepoint's checkpoint: a source reads nothing after its
+    /// barrier, unless the checkpoint is aborted (the job then goes on).
+    TriggerAndSuspend(CheckpointBarrier),
     /// The checkpoint completed: commit what it covers.
     Complete(CheckpointId),
     /// The checkpoint was aborted.

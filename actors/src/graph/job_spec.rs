@@ -1,10 +1,10 @@
 //! A job as the runtime sees it: tasks (vertices) with a factory each, and the edges between them.
 
-use crate::checkpoint::storage::{CheckpointMetadata, CheckpointStorage};
+use crate::checkpoint::storage::CheckpointStorage;
 use crate::config::checkpoint_config::CheckpointConfig;
 use crate::error::SubtaskId;
+pub use crate::graph::restored_checkpoint::RestoredCheckpoint;
 use crate::graph::task::TaskFactory;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 /// How the subtasks of an edge's two ends are connected.
@@ -63,46 +63,6 @@ impl Default for RuntimeConfig {
             credits_per_channel: 4,
             deterministic_seed: None,
         }
-    }
-}
-
-/// A checkpoint loaded to restore from: its metadata and every subtask's state bytes.
-#[derive(Debug, Clone)]
-pub struct RestoredCheckpoint {
-    /// The checkpoint's metadata.
-    pub metadata: CheckpointMetadata,
-    /// State bytes by (vertex uid, subtask index).
-    pub states: HashMap<(String, u32), Arc<Vec<u8>>>,
-}
-
-impl RestoredCheckpoint {
-    /// Loads checkpoint `id`'s metadata and every subtask's state from `storage`.
-    pub fn load(
-        storage: &dyn CheckpointStorage,
-        id: crate::network::event::CheckpointId,
-    ) -> Result<Self, crate::checkpoint::storage::StorageError> {
-        let metadata = storage.load(id)?;
-        let mut states = HashMap::new();
-        for handle in &metadata.states {
-            let bytes = storage.read_state(id, handle)?;
-            states.insert((handle.vertex_uid.clone(), handle.subtask), Arc::new(bytes));
-        }
-        Ok(RestoredCheckpoint { metadata, states })
-    }
-
-    /// The state of every subtask of vertex `uid`, indexed by subtask index (as many as the
-    /// vertex had subtasks in the checkpoint; `None` where a subtask has no state). Empty when
-    /// the checkpoint does not know the vertex.
-    pub fn vertex_states(&self, uid: &str) -> Vec<Option<Arc<Vec<u8>>>> {
-        let parallelism = self
-            .metadata
-            .vertices
-            .iter()
-            .find(|v| v.uid == uid)
-            .map_or(0, |v| v.parallelism);
-        (0..parallelism)
-            .map(|i| self.states.get(&(uid.to_string(), i)).cloned())
-            .collect()
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod job_spec;
 pub mod key_group;
+pub mod restored_checkpoint;
 pub mod subtask_key;
 pub mod task;
 pub mod task_waker;

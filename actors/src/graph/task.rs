@@ -13,6 +13,7 @@
 
 use crate::checkpoint::storage::SharedFile;
 use crate::error::TaskError;
+use crate::graph::restored_checkpoint::RestoredCheckpoint;
 use crate::metrics::MetricsRegistry;
 use crate::network::channel::Outputs;
 use crate::network::event::{Batch, CheckpointId};
@@ -47,8 +48,6 @@ pub struct SubtaskInfo {
     /// When the job started, on tokio's clock (virtual time in deterministic mode): the origin of
     /// the job clock that processing-time timers use.
     pub job_start: tokio::time::Instant,
-    /// The state this subtask had in the checkpoint the job restores from, if any.
-    pub restored_state: Option<Arc<Vec<u8>>>,
     /// The number of this execution of a job within the process (every `execute`/`spawn` has
     /// its own; restarts within it keep it): what tells two jobs of the same id running at
     /// once in one process apart.
@@ -60,11 +59,11 @@ pub struct SubtaskInfo {
     /// Wakes this subtask once its task, having said it is busy ([`Task::is_busy`]), can take
     /// input again.
     pub waker: crate::graph::task_waker::TaskWaker,
-    /// The state of every subtask of this task's vertex in the checkpoint the job restores from,
-    /// indexed by the subtask index it had then (`None` where a subtask left no state); empty
-    /// when nothing is restored. Operator state that is not split by subtask (union list state,
-    /// broadcast state) reads all of it; the bytes are shared, not copied.
-    pub restored_vertex_states: Vec<Option<Arc<Vec<u8>>>>,
+    /// The checkpoint or savepoint the job restores from, if any. A task finds each of its
+    /// operators' state in it by the operator's uid
+    /// ([`RestoredCheckpoint::operator_chain_states`]), wherever the operator was chained when
+    /// it was taken and at whatever parallelism.
+    pub restored: Option<Arc<RestoredCheckpoint>>,
 }
 
 /// What a source reports after one poll.

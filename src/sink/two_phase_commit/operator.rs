@@ -55,7 +55,7 @@ impl<T: Send + 'static> TwoPhaseCommitOperator<T> {
             .list_state::<TransactionState<S::Transaction>>(STATE_NAME)
             .map_err(|e| state_error(&e))?;
         let subtask = &info.subtask;
-        let old_parallelism = subtask.restored_vertex_states.len() as u32;
+        let old_parallelism = info.restored_chain_states().len() as u32;
         let setup = WorkerSetup {
             uid: info.uid.clone(),
             first_id: TransactionId {

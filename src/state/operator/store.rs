@@ -47,13 +47,13 @@ impl std::fmt::Debug for OperatorStateStore {
 impl OperatorStateStore {
     /// The store of the operator subtask `info` describes, holding its share of the state the
     /// job restores (from every subtask of the checkpoint, see
-    /// [`weir_actors::graph::task::SubtaskInfo::restored_vertex_states`]); empty when nothing is
+    /// [`OperatorInfo::restored_chain_states`]); empty when nothing is
     /// restored.
     pub fn open(info: &OperatorInfo) -> Result<OperatorStateStore, OperatorStateError> {
         let subtask = &info.subtask;
         let restored = restore_share(
             &info.uid,
-            &subtask.restored_vertex_states,
+            info.restored_chain_states(),
             subtask.parallelism,
             subtask.index,
         )?;

@@ -22,13 +22,13 @@ fn info(index: u32, parallelism: u32, vertex: &[Option<Arc<Vec<u8>>>]) -> Operat
             output_channels: Vec::new(),
             metrics: Arc::new(MetricsRegistry::default()),
             job_start: tokio::time::Instant::now(),
-            restored_state: vertex.get(index as usize).cloned().flatten(),
-            restored_vertex_states: vertex.to_vec(),
+            restored: None,
             deterministic: false,
             execution: 0,
             waker: Default::default(),
         },
         backend: Default::default(),
+        restored: vertex.to_vec(),
     }
 }
 

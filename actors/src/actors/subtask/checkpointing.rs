@@ -291,6 +291,9 @@ impl Handler<TriggerCheckpoint> for SubtaskActor {
         // aborted with it. A source that has ended still acknowledges its final state.
         if self.is_active() {
             self.snapshot(msg.barrier, Duration::ZERO);
+            if msg.suspend_source && self.is_source() && self.lifecycle.reads() {
+                self.suspended_at = Some(msg.barrier.id);
+            }
         }
     }
 }
@@ -325,6 +328,11 @@ impl Handler<NotifyCheckpointAborted> for SubtaskActor {
             self.exhausted_barrier = None;
         }
         self.call(|task, _| task.notify_checkpoint_aborted(msg.id));
+        if self.suspended_at == Some(msg.id) {
+            // The stopping savepoint failed: the job goes on, and so does its source.
+            self.suspended_at = None;
+            self.schedule_source_turn(ctx);
+        }
         self.drain(ctx);
     }
 }

@@ -11,7 +11,7 @@ const SOURCE_BATCHES_PER_TURN: usize = 4;
 
 impl SubtaskActor {
     pub(crate) fn schedule_source_turn(&mut self, ctx: &mut Context<Self>) {
-        if self.source_turn_scheduled || !self.lifecycle.reads() {
+        if self.source_turn_scheduled || !self.source_reads() {
             return;
         }
         self.source_turn_scheduled = true;
@@ -34,9 +34,14 @@ impl SubtaskActor {
         );
     }
 
+    /// Whether the source may read now: it runs, and no stopping savepoint has suspended it.
+    fn source_reads(&self) -> bool {
+        self.lifecycle.reads() && self.suspended_at.is_none()
+    }
+
     pub(crate) fn source_turn(&mut self, ctx: &mut Context<Self>) {
         for _ in 0..SOURCE_BATCHES_PER_TURN {
-            if !self.lifecycle.reads() {
+            if !self.source_reads() {
                 return;
             }
             if self.backpressured() {

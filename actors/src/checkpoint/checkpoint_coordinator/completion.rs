@@ -89,6 +89,10 @@ impl CheckpointCoordinator {
                 self.abort(id, reason, cx);
                 return;
             }
+            if !savepoint.stop {
+                self.complete_intermediate_savepoint(pending, cx);
+                return;
+            }
         }
         let metadata_size = match cx.write_metadata(&metadata) {
             Ok(size) => size,
@@ -120,6 +124,28 @@ impl CheckpointCoordinator {
         if pending.savepoint.is_some_and(|s| s.stop) {
             self.stop_checkpointing(cx);
             return;
+        }
+        self.after_checkpoint_ended(cx);
+    }
+
+    /// An intermediate savepoint (the job goes on) was written: as in Flink since 1.15 it has no
+    /// side effects and is not a checkpoint of the job. No subtask is notified (the sinks'
+    /// transactions it covers are committed by the next checkpoint that completes), it is not
+    /// retained for failover and subsumes nothing, and its files in the job's own directory are
+    /// deleted (the savepoint is a copy). It counts neither as a success nor as a failure.
+    fn complete_intermediate_savepoint(
+        &mut self,
+        pending: Pending,
+        cx: &mut impl CoordinatorContext,
+    ) {
+        let id = pending.barrier.id;
+        self.discard(id, cx);
+        let now = cx.now();
+        let stats = self.stats_of(&pending, CheckpointStatus::Completed, 0, now);
+        self.scheduler.completed(now);
+        cx.checkpoint_ended(&stats);
+        for request in pending.requests {
+            cx.answer(request, Ok(stats.clone()));
         }
         self.after_checkpoint_ended(cx);
     }

@@ -25,6 +25,12 @@ fn a_savepoint_is_written_before_its_checkpoint_completes_and_a_stopping_one_end
     s.core
         .trigger_savepoint(RequestId(7), savepoint("/sp", true), &mut s.cx);
     assert_eq!(s.triggers().len(), 1);
+    let suspending = |e: &Effect| matches!(e, Effect::Sent(_, SubtaskMessage::TriggerAndSuspend(b)) if b.id == 1);
+    assert!(
+        s.effects().iter().any(suspending),
+        "a stopping savepoint suspends its sources: {:?}",
+        s.effects()
+    );
     s.ack_all(1);
     let written = position(&s, &Effect::SavepointWritten(1, "/sp".into())).expect("written");
     let metadata = position(&s, &Effect::MetadataWritten(1)).expect("metadata written");
@@ -62,6 +68,8 @@ fn a_savepoint_that_cannot_be_written_fails_uncounted_and_checkpoints_go_on() {
     );
     assert_eq!(position(&s, &Effect::MetadataWritten(1)), None);
     assert_eq!(s.discarded(), [1]);
+    // Every subtask hears of the abort: a suspended source reads again.
+    assert_eq!(s.sent(SubtaskMessage::Aborted(1)), s.keys());
     assert_eq!(
         s.reports(),
         [],
@@ -73,4 +81,38 @@ fn a_savepoint_that_cannot_be_written_fails_uncounted_and_checkpoints_go_on() {
     assert_eq!(s.triggers().first().map(|t| t.0), Some(2));
     s.ack_all(2);
     assert_eq!(s.ended(), [(2, CheckpointStatus::Completed)]);
+}
+
+#[test]
+fn an_intermediate_savepoint_has_no_side_effects_and_is_no_checkpoint_of_the_job() {
+    let mut s = Scenario::new(config(), &[1, 1]);
+    s.core.trigger_manual(RequestId(1), &mut s.cx);
+    s.ack_all(1);
+    assert_eq!(s.ended(), [(1, CheckpointStatus::Completed)]);
+    s.clear();
+    s.core
+        .trigger_savepoint(RequestId(2), savepoint("/sp", false), &mut s.cx);
+    let plain = |e: &Effect| matches!(e, Effect::Sent(_, SubtaskMessage::Trigger(b)) if b.id == 2);
+    assert!(s.effects().iter().any(plain), "the sources keep reading");
+    s.ack_all(2);
+    assert!(position(&s, &Effect::SavepointWritten(2, "/sp".into())).is_some());
+    assert_eq!(
+        position(&s, &Effect::MetadataWritten(2)),
+        None,
+        "not a checkpoint of the job"
+    );
+    assert!(!s.any_completion_sent(), "no commit: {:?}", s.effects());
+    assert_eq!(s.sent(SubtaskMessage::Aborted(2)), []);
+    assert_eq!(
+        s.discarded(),
+        [2],
+        "its files in the job's directory go; checkpoint 1 stays"
+    );
+    assert_eq!(s.ended(), [(2, CheckpointStatus::Completed)]);
+    // The next checkpoint commits what the savepoint covered and subsumes checkpoint 1 only.
+    s.clear();
+    s.core.trigger_manual(RequestId(3), &mut s.cx);
+    s.ack_all(3);
+    assert_eq!(s.sent(SubtaskMessage::Complete(3)), s.keys());
+    assert_eq!(s.discarded(), [1]);
 }

@@ -297,7 +297,11 @@ impl Scenario {
     pub(super) fn triggers(&self) -> Vec<(CheckpointId, u64)> {
         let mut seen = Vec::new();
         for effect in self.effects() {
-            if let Effect::Sent(_, SubtaskMessage::Trigger(b)) = effect {
+            if let Effect::Sent(
+                _,
+                SubtaskMessage::Trigger(b) | SubtaskMessage::TriggerAndSuspend(b),
+            ) = effect
+            {
                 if !seen.iter().any(|(id, _)| *id == b.id) {
                     seen.push((b.id, b.timestamp_ms));
                 }
