@@ -9,6 +9,7 @@ use crate::state::state_key::{StateKey, StateValue};
 use crate::state::state_map::StateMap;
 use std::borrow::Borrow;
 use std::hash::Hash;
+use std::any::type_name;
 use std::marker::PhantomData;
 
 /// The table of a map state: the key's map, never empty (an empty map is no entry).
@@ -25,11 +26,8 @@ impl<K: StateKey> RuntimeContext<'_, K> {
         &mut self,
         name: &str,
     ) -> Result<MapState<UK, UV>, BoxError> {
-        let state_type = StateType::stored(format!(
-            "MapState<{}, {}>",
-            std::any::type_name::<UK>(),
-            std::any::type_name::<UV>()
-        ));
+        let types = [type_name::<UK>(), type_name::<UV>()];
+        let state_type = StateType::stored("MapState", &types, self.type_id.as_ref());
         let index = self.backend.register(name, state_type, self.ttl, |g| {
             Ok(MapTable::<K, UK, UV>::new(StateMap::new(g)?))
         })?;
