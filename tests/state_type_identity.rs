@@ -11,8 +11,8 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use weir::{
-    BoxError, ExternalizedCheckpointRetention, KeyedContext, KeyedProcessFunction,
-    RuntimeContext, StateBackend, StreamEnvironment, ValueState,
+    BoxError, ExternalizedCheckpointRetention, KeyedContext, KeyedProcessFunction, RuntimeContext,
+    StateBackend, StreamEnvironment, ValueState,
 };
 
 const JOB: &str = "type-identity";
@@ -121,7 +121,11 @@ fn env(dir: &Path, backend: StateBackend) -> StreamEnvironment {
 
 /// A run counting `0..TOTAL` per key with `C` declared under `id` that completes checkpoint 1
 /// part way and is cancelled; returns the checkpoint's directory.
-fn checkpointed_run<C: Count>(dir: &Path, backend: StateBackend, id: Option<&'static str>) -> PathBuf {
+fn checkpointed_run<C: Count>(
+    dir: &Path,
+    backend: StateBackend,
+    id: Option<&'static str>,
+) -> PathBuf {
     let env = env(dir, backend);
     let progress = Progress::default();
     let _out = paced(&env, "numbers", TOTAL, Pace::Every { burst: 1, polls: 1 })
@@ -171,7 +175,10 @@ fn baseline<C: Count>(
     let counts = restored::<C>(checkpoint, dir, backend, id).expect("the same declaration");
     assert_eq!(counts.len() as u64, KEYS);
     let before: u64 = counts.values().map(|n| n - 1).sum();
-    assert!(before >= TOTAL / 4, "only {before} records' counts were restored");
+    assert!(
+        before >= TOTAL / 4,
+        "only {before} records' counts were restored"
+    );
     counts
 }
 
@@ -199,7 +206,12 @@ fn a_moved_type_restores(backend: fn() -> StateBackend) {
     let e = with_id.expect_err("the checkpoint has the type's own identity");
     assert_names(
         &e,
-        &["counter", "\"count\"", "ValueState<Count>", "ValueState<count/v1>"],
+        &[
+            "counter",
+            "\"count\"",
+            "ValueState<Count>",
+            "ValueState<count/v1>",
+        ],
     );
 }
 
@@ -222,7 +234,12 @@ fn an_explicit_id_decides(backend: fn() -> StateBackend) {
     let e = changed.expect_err("another id");
     assert_names(
         &e,
-        &["counter", "\"count\"", "ValueState<count/v1>", "ValueState<count/v2>"],
+        &[
+            "counter",
+            "\"count\"",
+            "ValueState<count/v1>",
+            "ValueState<count/v2>",
+        ],
     );
 }
 

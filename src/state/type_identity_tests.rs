@@ -44,8 +44,18 @@ fn every_path_before_the_last_segment_is_removed_at_every_level() {
 #[test]
 fn malformed_names_do_not_panic_and_lose_every_double_colon() {
     for name in [
-        "::", ":::", "a:::b", ":a:::", ">::x", "<::>", "a<b>>::c", "é::ü<ß::λ>", "->::x", "<<<",
-        "fn() ->::X", "",
+        "::",
+        ":::",
+        "a:::b",
+        ":a:::",
+        ">::x",
+        "<::>",
+        "a<b>>::c",
+        "é::ü<ß::λ>",
+        "->::x",
+        "<<<",
+        "fn() ->::X",
+        "",
     ] {
         let once = normalize_type_name(name);
         assert!(!once.contains("::"), "{name:?} gave {once:?}");
@@ -56,8 +66,14 @@ fn malformed_names_do_not_panic_and_lose_every_double_colon() {
 #[test]
 fn the_identity_of_a_type_is_its_normalized_name() {
     assert_eq!(TypeIdentity::of::<String>().as_str(), "String");
-    assert_eq!(TypeIdentity::of::<Vec<Option<String>>>().as_str(), "Vec<Option<String>>");
-    assert_eq!(TypeIdentity::of::<(u64, [u8; 4])>().as_str(), "(u64, [u8; 4])");
+    assert_eq!(
+        TypeIdentity::of::<Vec<Option<String>>>().as_str(),
+        "Vec<Option<String>>"
+    );
+    assert_eq!(
+        TypeIdentity::of::<(u64, [u8; 4])>().as_str(),
+        "(u64, [u8; 4])"
+    );
     assert_eq!(TypeIdentity::of::<str>().as_str(), "str");
     assert_eq!(TypeIdentity::named("click/v2").to_string(), "click/v2");
     assert_eq!(TypeIdentity::from("x"), TypeIdentity::named("x"));
@@ -72,8 +88,14 @@ fn a_recorded_full_type_name_matches_its_normalized_form_and_nothing_else() {
         "MapState<alloc::string::String, u64>"
     ));
     assert!(!TypeIdentity::matches(&old, "ValueState<Vec<u64>>"));
-    assert!(!TypeIdentity::matches("ValueState<u64>", "ValueState<String>"));
-    assert!(!TypeIdentity::matches("ValueState<click/v2>", "ValueState<click/v3>"));
+    assert!(!TypeIdentity::matches(
+        "ValueState<u64>",
+        "ValueState<String>"
+    ));
+    assert!(!TypeIdentity::matches(
+        "ValueState<click/v2>",
+        "ValueState<click/v3>"
+    ));
 }
 
 /// A type, as `type_name` would print it, with the module path of each named type.
@@ -127,7 +149,8 @@ fn module_path() -> impl Strategy<Value = Vec<String>> {
 
 fn type_tree() -> impl Strategy<Value = Ty> {
     let leaf = prop_oneof![
-        prop::sample::select(vec!["u8", "u64", "i32", "bool", "str", "f64", "()"]).prop_map(Ty::Prim),
+        prop::sample::select(vec!["u8", "u64", "i32", "bool", "str", "f64", "()"])
+            .prop_map(Ty::Prim),
         (module_path(), "[A-Z][A-Za-z0-9]{0,6}").prop_map(|(path, name)| Ty::Named {
             path,
             name,
@@ -137,7 +160,11 @@ fn type_tree() -> impl Strategy<Value = Ty> {
     ];
     leaf.prop_recursive(4, 32, 4, |inner| {
         prop_oneof![
-            (module_path(), "[A-Z][A-Za-z]{0,6}", prop::collection::vec(inner.clone(), 1..4))
+            (
+                module_path(),
+                "[A-Z][A-Za-z]{0,6}",
+                prop::collection::vec(inner.clone(), 1..4)
+            )
                 .prop_map(|(path, name, args)| Ty::Named { path, name, args }),
             (any::<bool>(), inner.clone()).prop_map(|(m, t)| Ty::Ref(m, Box::new(t))),
             inner.clone().prop_map(|t| Ty::Slice(Box::new(t))),

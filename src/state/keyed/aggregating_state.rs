@@ -168,7 +168,11 @@ impl<K: StateKey> RuntimeContext<'_, K> {
         let accumulator = type_name::<F::Accumulator>();
         let state_type = StateType::new(
             "AggregatingState",
-            &[type_name::<F::Input>(), accumulator, type_name::<F::Output>()],
+            &[
+                type_name::<F::Input>(),
+                accumulator,
+                type_name::<F::Output>(),
+            ],
             &[&format!("accumulator = {accumulator}")],
             self.type_id.as_ref(),
         );

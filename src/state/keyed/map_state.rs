@@ -7,9 +7,9 @@ use crate::state::keyed::state_table::StateType;
 use crate::state::stable_map::Map;
 use crate::state::state_key::{StateKey, StateValue};
 use crate::state::state_map::StateMap;
+use std::any::type_name;
 use std::borrow::Borrow;
 use std::hash::Hash;
-use std::any::type_name;
 use std::marker::PhantomData;
 
 /// The table of a map state: the key's map, never empty (an empty map is no entry).

@@ -21,7 +21,8 @@ impl<K: StateKey> RuntimeContext<'_, K> {
     /// for the same name returns the same state; asking for it under another kind or with another
     /// type is an error naming the state.
     pub fn value_state<V: StateValue>(&mut self, name: &str) -> Result<ValueState<V>, BoxError> {
-        let state_type = StateType::stored("ValueState", &[type_name::<V>()], self.type_id.as_ref());
+        let state_type =
+            StateType::stored("ValueState", &[type_name::<V>()], self.type_id.as_ref());
         let index = self.backend.register(name, state_type, self.ttl, |g| {
             Ok(ValueTable::<K, V>::new(StateMap::new(g)?))
         })?;

@@ -18,7 +18,9 @@ fn vertex_of(bytes: Vec<u8>) -> Vec<Option<Arc<Vec<u8>>>> {
         source: None,
         operators: vec![(UID.to_string(), bytes)],
     };
-    vec![Some(Arc::new(postcard::to_allocvec(&chain).expect("encodes")))]
+    vec![Some(Arc::new(
+        postcard::to_allocvec(&chain).expect("encodes"),
+    ))]
 }
 
 /// The snapshot an earlier weir wrote for list state `name` of `String`s: the element type
@@ -55,12 +57,25 @@ fn a_snapshot_records_the_identity_of_each_element_type() {
     let mut store = open(0, 1, &[]);
     let mut ctx = store.context();
     ctx.list_state::<Option<String>>("names").expect("declared");
-    ctx.union_list_state::<(u64, Offset)>("pairs").expect("declared");
+    ctx.union_list_state::<(u64, Offset)>("pairs")
+        .expect("declared");
     ctx.broadcast_state(&RULES).expect("declared");
     let expected = vec![
-        ("names".to_string(), StateKind::List, "Option<String>".to_string()),
-        ("pairs".to_string(), StateKind::UnionList, "(u64, Offset)".to_string()),
-        ("rules".to_string(), StateKind::Broadcast, "(String, Vec<u64>)".to_string()),
+        (
+            "names".to_string(),
+            StateKind::List,
+            "Option<String>".to_string(),
+        ),
+        (
+            "pairs".to_string(),
+            StateKind::UnionList,
+            "(u64, Offset)".to_string(),
+        ),
+        (
+            "rules".to_string(),
+            StateKind::Broadcast,
+            "(String, Vec<u64>)".to_string(),
+        ),
     ];
     assert_eq!(recorded(&store), expected);
 }
@@ -140,7 +155,10 @@ fn a_changed_explicit_type_id_is_refused_naming_the_uid_and_the_state() {
             declared: "offset/v2".to_string(),
         }
     );
-    let err = store.context().list_state::<Offset>("offsets").expect_err("no id");
+    let err = store
+        .context()
+        .list_state::<Offset>("offsets")
+        .expect_err("no id");
     assert!(err.to_string().contains("offset/v1") && err.to_string().contains("Offset"));
 }
 
@@ -149,7 +167,11 @@ fn broadcast_state_takes_the_contexts_id_over_the_descriptors() {
     const RULES: BroadcastStateDescriptor<String, u64> =
         BroadcastStateDescriptor::new("rules").with_type_id("rules/v1");
     let mut store = open(0, 1, &[]);
-    store.context().broadcast_state(&RULES).expect("declared").put("x".to_string(), 1);
+    store
+        .context()
+        .broadcast_state(&RULES)
+        .expect("declared")
+        .put("x".to_string(), 1);
     assert_eq!(recorded(&store)[0].2, "rules/v1");
     let vertex = vec![task_state(&store)];
 
@@ -163,18 +185,36 @@ fn broadcast_state_takes_the_contexts_id_over_the_descriptors() {
         .with_type_id("rules/v2")
         .broadcast_state(&RULES)
         .expect_err("the context's id differs");
-    assert!(matches!(err, OperatorStateError::TypeChanged { ref existing, ref declared, .. }
-        if existing == "rules/v1" && declared == "rules/v2"));
+    assert!(
+        matches!(err, OperatorStateError::TypeChanged { ref existing, ref declared, .. }
+        if existing == "rules/v1" && declared == "rules/v2")
+    );
 }
 
 #[test]
 fn declaring_a_name_again_with_another_type_or_id_is_refused_in_the_same_subtask() {
     let mut store = open(0, 1, &[]);
     let mut ctx = store.context();
-    ctx.with_type_id("o").list_state::<Offset>("o").expect("declared");
-    let err = ctx.with_type_id("o").list_state::<Position>("o").expect_err("another type");
-    assert!(matches!(err, OperatorStateError::TypeChanged { .. }), "{err}");
-    let err = ctx.with_type_id("p").list_state::<Offset>("o").expect_err("another id");
-    assert!(matches!(err, OperatorStateError::TypeChanged { .. }), "{err}");
-    ctx.with_type_id("o").list_state::<Offset>("o").expect("the same declaration");
+    ctx.with_type_id("o")
+        .list_state::<Offset>("o")
+        .expect("declared");
+    let err = ctx
+        .with_type_id("o")
+        .list_state::<Position>("o")
+        .expect_err("another type");
+    assert!(
+        matches!(err, OperatorStateError::TypeChanged { .. }),
+        "{err}"
+    );
+    let err = ctx
+        .with_type_id("p")
+        .list_state::<Offset>("o")
+        .expect_err("another id");
+    assert!(
+        matches!(err, OperatorStateError::TypeChanged { .. }),
+        "{err}"
+    );
+    ctx.with_type_id("o")
+        .list_state::<Offset>("o")
+        .expect("the same declaration");
 }
