@@ -20,8 +20,8 @@ mod moved {
 
 /// Each state's recorded type string in snapshot `bytes`, by name (in memory and RocksDB).
 fn recorded_types(bytes: &[u8]) -> BTreeMap<String, String> {
-    let snapshot = crate::state::keyed::snapshot::KeyedSnapshot::decode(bytes, OPERATOR)
-        .expect("decodes");
+    let snapshot =
+        crate::state::keyed::snapshot::KeyedSnapshot::decode(bytes, OPERATOR).expect("decodes");
     let mut types: BTreeMap<String, String> = (snapshot.heap.into_iter())
         .map(|s| (s.name, s.state_type))
         .collect();
@@ -31,8 +31,8 @@ fn recorded_types(bytes: &[u8]) -> BTreeMap<String, String> {
 
 /// Snapshot `bytes` with each state's recorded type string replaced by `f(name, recorded)`.
 fn rewrite_types(bytes: &[u8], f: impl Fn(&str, &str) -> String) -> Vec<u8> {
-    let mut snapshot = crate::state::keyed::snapshot::KeyedSnapshot::decode(bytes, OPERATOR)
-        .expect("decodes");
+    let mut snapshot =
+        crate::state::keyed::snapshot::KeyedSnapshot::decode(bytes, OPERATOR).expect("decodes");
     for s in &mut snapshot.heap {
         s.state_type = f(&s.name, &s.state_type);
     }
@@ -99,7 +99,11 @@ fn a_state_recorded_with_full_type_names_by_an_earlier_weir_restores() {
     after.restore(&old).expect("restores");
     let r = declare_all(&mut after).expect("the same types restore");
     for key in 0..60 {
-        assert_eq!(view(&mut before, &s, key), view(&mut after, &r, key), "key {key}");
+        assert_eq!(
+            view(&mut before, &s, key),
+            view(&mut after, &r, key),
+            "key {key}"
+        );
     }
     // The next snapshot records the normalized identity.
     let again = snapshot(&mut after);
@@ -118,7 +122,10 @@ fn a_restored_full_type_name_of_another_type_is_still_refused() {
     let e = declare(&mut after, |ctx| ctx.map_state::<String, u32>("map")).map(|_| ());
     let (operator, state, checkpointed, declared) = type_changed(&e.expect_err("u64 -> u32"));
     assert_eq!((operator.as_str(), state.as_str()), (OPERATOR, "map"));
-    assert_eq!(checkpointed, format!("MapState<{}, u64>", std::any::type_name::<String>()));
+    assert_eq!(
+        checkpointed,
+        format!("MapState<{}, u64>", std::any::type_name::<String>())
+    );
     assert_eq!(declared, "MapState<String, u32>");
 }
 
@@ -127,12 +134,16 @@ fn a_restored_full_type_name_of_another_type_is_still_refused() {
 fn snapshot_of_counts(id: Option<&str>) -> Vec<u8> {
     let mut before = backend(0..=127);
     let count = declare(&mut before, |ctx| match id {
-        Some(id) => ctx.with_type_id(id).value_state::<moved::v1::Count>("count"),
+        Some(id) => ctx
+            .with_type_id(id)
+            .value_state::<moved::v1::Count>("count"),
         None => ctx.value_state::<moved::v1::Count>("count"),
     })
     .expect("declared");
     for key in 0..40 {
-        with_key(&mut before, key, |ctx| count.update(ctx, moved::v1::Count(key * 3)));
+        with_key(&mut before, key, |ctx| {
+            count.update(ctx, moved::v1::Count(key * 3))
+        });
     }
     snapshot(&mut before)
 }
@@ -143,8 +154,10 @@ fn a_type_moved_to_another_module_restores() {
     assert_eq!(recorded_types(&bytes)["count"], "ValueState<Count>");
     let mut after = backend(0..=127);
     after.restore(&bytes).expect("restores");
-    let count = declare(&mut after, |ctx| ctx.value_state::<moved::v2::Count>("count"))
-        .expect("the moved type has the same identity");
+    let count = declare(&mut after, |ctx| {
+        ctx.value_state::<moved::v2::Count>("count")
+    })
+    .expect("the moved type has the same identity");
     for key in 0..40 {
         let value = with_key(&mut after, key, |ctx| count.value(ctx));
         assert_eq!(value, Some(moved::v2::Count(key * 3)), "key {key}");
@@ -179,15 +192,31 @@ fn a_changed_explicit_type_id_is_refused_naming_operator_and_state() {
     })
     .map(|_| ());
     let changed = type_changed(&e.expect_err("another id"));
-    let expected = (OPERATOR, "count", "ValueState<count/v1>", "ValueState<count/v2>");
+    let expected = (
+        OPERATOR,
+        "count",
+        "ValueState<count/v1>",
+        "ValueState<count/v2>",
+    );
     assert_eq!(
-        (changed.0.as_str(), changed.1.as_str(), changed.2.as_str(), changed.3.as_str()),
+        (
+            changed.0.as_str(),
+            changed.1.as_str(),
+            changed.2.as_str(),
+            changed.3.as_str()
+        ),
         expected
     );
     // Dropping the id is a change too: the type's own identity is not the id.
-    let e = declare(&mut after, |ctx| ctx.value_state::<moved::v1::Count>("count")).map(|_| ());
+    let e = declare(&mut after, |ctx| {
+        ctx.value_state::<moved::v1::Count>("count")
+    })
+    .map(|_| ());
     let changed = type_changed(&e.expect_err("no id"));
-    assert_eq!((changed.2.as_str(), changed.3.as_str()), ("ValueState<count/v1>", "ValueState<Count>"));
+    assert_eq!(
+        (changed.2.as_str(), changed.3.as_str()),
+        ("ValueState<count/v1>", "ValueState<Count>")
+    );
 }
 
 #[test]
@@ -199,7 +228,10 @@ fn a_real_type_change_is_refused_naming_operator_and_state() {
     let changed = type_changed(&e.expect_err("u64 -> String"));
     assert_eq!(changed.0, OPERATOR);
     assert_eq!(changed.1, "value");
-    assert_eq!((changed.2.as_str(), changed.3.as_str()), ("ValueState<u64>", "ValueState<String>"));
+    assert_eq!(
+        (changed.2.as_str(), changed.3.as_str()),
+        ("ValueState<u64>", "ValueState<String>")
+    );
 }
 
 #[test]
@@ -207,7 +239,9 @@ fn an_explicit_id_composes_with_ttl_in_either_order() {
     let ttl = crate::state::StateTtlConfig::new(std::time::Duration::from_secs(60));
     let mut before = backend(0..=127);
     let seen = declare(&mut before, |ctx| {
-        ctx.with_ttl(ttl).with_type_id("seen/v1").map_state::<String, u64>("seen")
+        ctx.with_ttl(ttl)
+            .with_type_id("seen/v1")
+            .map_state::<String, u64>("seen")
     })
     .expect("declared");
     with_key(&mut before, 5, |ctx| seen.put(ctx, "a".to_string(), 1));
@@ -217,7 +251,9 @@ fn an_explicit_id_composes_with_ttl_in_either_order() {
     let mut after = backend(0..=127);
     after.restore(&bytes).expect("restores");
     let seen = declare(&mut after, |ctx| {
-        ctx.with_type_id("seen/v1").with_ttl(ttl).map_state::<String, u64>("seen")
+        ctx.with_type_id("seen/v1")
+            .with_ttl(ttl)
+            .map_state::<String, u64>("seen")
     })
     .expect("same id, same TTL");
     assert_eq!(with_key(&mut after, 5, |ctx| seen.get(ctx, "a")), Some(1));
@@ -226,8 +262,11 @@ fn an_explicit_id_composes_with_ttl_in_either_order() {
 #[test]
 fn an_aggregating_state_with_an_explicit_id_records_the_id_for_its_accumulator() {
     let mut before = backend(0..=127);
-    declare(&mut before, |ctx| ctx.with_type_id("mean/v1").aggregating_state("mean", Average))
-        .expect("declared");
+    declare(&mut before, |ctx| {
+        ctx.with_type_id("mean/v1")
+            .aggregating_state("mean", Average)
+    })
+    .expect("declared");
     assert_eq!(
         recorded_types(&snapshot(&mut before))["mean"],
         "AggregatingState<mean/v1>"
@@ -237,19 +276,27 @@ fn an_aggregating_state_with_an_explicit_id_records_the_id_for_its_accumulator()
 #[test]
 fn declaring_a_name_again_with_another_type_or_id_is_refused_in_the_same_subtask() {
     let mut b = backend(0..=127);
-    declare(&mut b, |ctx| ctx.with_type_id("c").value_state::<moved::v1::Count>("c"))
-        .expect("declared");
+    declare(&mut b, |ctx| {
+        ctx.with_type_id("c").value_state::<moved::v1::Count>("c")
+    })
+    .expect("declared");
     // Same id, another Rust type: the table's type differs.
-    let e = declare(&mut b, |ctx| ctx.with_type_id("c").value_state::<moved::v2::Count>("c"));
+    let e = declare(&mut b, |ctx| {
+        ctx.with_type_id("c").value_state::<moved::v2::Count>("c")
+    });
     assert!(matches!(
         e.map(|_| ()).expect_err("another type").downcast_ref(),
         Some(crate::state::KeyedStateError::Redeclared { .. })
     ));
     // Same Rust type, another id.
-    let e = declare(&mut b, |ctx| ctx.with_type_id("d").value_state::<moved::v1::Count>("c"));
+    let e = declare(&mut b, |ctx| {
+        ctx.with_type_id("d").value_state::<moved::v1::Count>("c")
+    });
     let e = e.map(|_| ()).expect_err("another id").to_string();
     assert!(e.contains("as c") && e.contains("as d"), "{e}");
     // Same type and id: the same state.
-    declare(&mut b, |ctx| ctx.with_type_id("c").value_state::<moved::v1::Count>("c"))
-        .expect("the same declaration again");
+    declare(&mut b, |ctx| {
+        ctx.with_type_id("c").value_state::<moved::v1::Count>("c")
+    })
+    .expect("the same declaration again");
 }
