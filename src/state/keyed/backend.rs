@@ -208,17 +208,19 @@ impl<K: StateKey> KeyedStateBackend<K> {
     /// Fills `state` from its unclaimed snapshot, if any, and adds it to the declared states.
     fn claim(&mut self, mut state: RegisteredState<K>) -> Result<(), BoxError> {
         // After a rescale a state has one restored part per old subtask it overlaps.
+        // A refused declaration leaves the restored state unclaimed.
         while let Some(pos) = self.unclaimed.iter().position(|s| s.name == state.name) {
-            let restored = self.unclaimed.remove(pos);
-            if !TypeIdentity::matches(&restored.state_type, &state.state_type.recorded) {
+            let recorded = &self.unclaimed[pos].state_type;
+            if !TypeIdentity::matches(recorded, &state.state_type.recorded) {
                 return Err(KeyedStateError::TypeChanged {
                     operator: self.operator.clone(),
                     state: state.name.clone(),
-                    checkpointed: restored.state_type,
+                    checkpointed: recorded.clone(),
                     declared: state.state_type.recorded.clone(),
                 }
                 .into());
             }
+            let restored = self.unclaimed.remove(pos);
             if let Some(entries) = &restored.entries {
                 state
                     .table
