@@ -63,7 +63,8 @@ pub use state::operator::{
 pub use state::rocksdb::store::RocksDbOptions;
 pub use state::{
     AggregateFunction, AggregatingState, KeyedContext, KeyedStateError, ListState, MapState,
-    ReducingState, RuntimeContext, StateTtlConfig, StateVisibility, TtlUpdateType, ValueState,
+    ReducingState, RuntimeContext, StateTtlConfig, StateVisibility, TtlUpdateType, TypeIdentity,
+    ValueState,
 };
 pub use task::operator::{Operator, OperatorInfo, StateWriter};
 pub use time::timer_service::{JobClock, TimerService};

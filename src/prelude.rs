@@ -57,7 +57,7 @@ pub use crate::state::operator::{
 };
 pub use crate::state::{
     AggregateFunction, AggregatingState, KeyedContext, ListState, MapState, ReducingState,
-    RuntimeContext, StateTtlConfig, StateVisibility, TtlUpdateType, ValueState,
+    RuntimeContext, StateTtlConfig, StateVisibility, TtlUpdateType, TypeIdentity, ValueState,
 };
 pub use crate::task::operator::{Operator, OperatorInfo, StateWriter};
 pub use crate::time::timer_service::TimerService;

@@ -251,7 +251,7 @@ fn restoring_a_list_state_as_a_value_state_fails_the_job_naming_the_state() {
         "\"recent\"",
         "all-kinds",
         "ListState<u64>",
-        "ValueState<alloc::vec::Vec<u64>>",
+        "ValueState<Vec<u64>>",
     ] {
         assert!(err.contains(part), "{err:?} does not name {part:?}");
     }

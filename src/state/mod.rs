@@ -14,6 +14,7 @@
 //! | [`rocksdb`] | the RocksDB store, its keyed backend and incremental checkpoints |
 //! | [`backend`] | the choice of backend per job |
 //! | [`ttl`] | state time-to-live |
+//! | [`type_identity`] | the stable identity of a state's type, recorded in snapshots and checked on restore |
 
 pub(crate) mod access_error;
 pub mod backend;
@@ -26,6 +27,9 @@ pub(crate) mod stable_map;
 pub(crate) mod state_key;
 pub(crate) mod state_map;
 pub mod ttl;
+pub mod type_identity;
+#[cfg(test)]
+mod type_identity_tests;
 
 pub use keyed::{
     AggregateFunction, AggregatingState, KeyedContext, KeyedStateError, ListState, MapState,
@@ -33,3 +37,4 @@ pub use keyed::{
 };
 pub use state_key::{StateKey, StateValue};
 pub use ttl::{StateTtlConfig, StateVisibility, TtlUpdateType};
+pub use type_identity::{normalize_type_name, TypeIdentity};

@@ -173,10 +173,8 @@ impl OperatorTimers {
     pub(crate) fn register<K: StateKey>(
         backend: &mut KeyedStateBackend<K>,
     ) -> Result<OperatorTimers, BoxError> {
-        let state_type = StateType::stored(format!(
-            "ProcessingTimeTimers<{}>",
-            std::any::type_name::<K>()
-        ));
+        let state_type =
+            StateType::stored("ProcessingTimeTimers", &[std::any::type_name::<K>()], None);
         let clock = backend.clock().clone();
         let table_clock = clock.clone();
         let index = backend.register(TIMER_STATE_NAME, state_type, None, |ctx| {

@@ -153,8 +153,9 @@ impl<K: StateKey, IN: 'static, OUT: 'static> StateTable<K> for AggregatingTable<
 impl<K: StateKey> RuntimeContext<'_, K> {
     /// The aggregating state called `name`: one accumulator of `function` per key, into which
     /// [`AggregatingState::add`] adds each value. It is recorded as
-    /// `AggregatingState<accumulator = ACC>`: the accumulator is what is stored, so it is the type
-    /// a restore checks.
+    /// `AggregatingState<accumulator = ACC>` with the [`TypeIdentity`](crate::TypeIdentity) of
+    /// `ACC`: the accumulator is what is stored, so it is the type a restore checks (with an
+    /// explicit identity, `AggregatingState<id>`).
     ///
     /// Asking again for the same name returns the same state, which keeps the function it was
     /// first declared with; asking for it under another kind or with other input, accumulator or
@@ -164,18 +165,17 @@ impl<K: StateKey> RuntimeContext<'_, K> {
         name: &str,
         function: F,
     ) -> Result<AggregatingState<F::Input, F::Output>, BoxError> {
-        let state_type = StateType {
-            declared: format!(
-                "AggregatingState<{}, {}, {}>",
+        let accumulator = type_name::<F::Accumulator>();
+        let state_type = StateType::new(
+            "AggregatingState",
+            &[
                 type_name::<F::Input>(),
-                type_name::<F::Accumulator>(),
-                type_name::<F::Output>()
-            ),
-            recorded: format!(
-                "AggregatingState<accumulator = {}>",
-                type_name::<F::Accumulator>()
-            ),
-        };
+                accumulator,
+                type_name::<F::Output>(),
+            ],
+            &[&format!("accumulator = {accumulator}")],
+            self.type_id.as_ref(),
+        );
         let index = self.backend.register(name, state_type, self.ttl, |g| {
             Ok(AggregatingTable::<K, F::Input, F::Output>(Box::new(
                 AccumulatorTable::<K, F> {

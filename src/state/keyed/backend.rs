@@ -16,16 +16,22 @@
 //! In memory, a snapshot shares every table's key groups in its synchronous part and serializes
 //! them, grouped by key group, in its asynchronous part; RocksDB states are snapshotted together
 //! through a RocksDB checkpoint. Each state is recorded with its
-//! name and a type string made of its kind and the types it stores (`ValueState<u64>`,
-//! `MapState<alloc::string::String, u64>`…), so a restore can check both. The snapshot also
-//! records the backend that wrote it and the processing time it was taken at, from which the
-//! restored job clock continues (see [`crate::time::job_clock`]).
+//! name and a type string made of its kind and the [`TypeIdentity`] of the types it stores
+//! (`ValueState<u64>`, `MapState<String, u64>`: the `type_name` without module paths), or the
+//! identity given with [`RuntimeContext::with_type_id`](crate::RuntimeContext::with_type_id)
+//! (`ValueState<click/v2>`), so a restore can check both. The snapshot also records the backend
+//! that wrote it and the processing time it was taken at, from which the restored job clock
+//! continues (see [`crate::time::job_clock`]).
 //!
 //! # Restore rules
 //! - A restored state is filled with the entries of the key groups this subtask owns, either at
 //!   once (if already declared) or when it is declared.
 //! - A restored state declared under another kind or with other types is an error naming the
-//!   operator and the state; a state's kind and type cannot change across a restore.
+//!   operator and the state; a state's kind and type cannot change across a restore. The
+//!   recorded and the declared type strings are compared after normalizing both
+//!   ([`TypeIdentity::matches`]): a state recorded by an earlier weir with full `type_name`
+//!   paths (`ValueState<alloc::string::String>`) restores into `ValueState<String>`, and a type
+//!   moved to another module or renamed under an explicit identity restores too.
 //! - A restored state nobody declares is kept and carried into later snapshots.
 //! - A snapshot of one backend restored by the other is an error naming the operator and both
 //!   backends.
@@ -46,6 +52,7 @@ use crate::state::keyed::state_table::{StateTable, StateType};
 use crate::state::rocksdb::keyed_backend::{RocksFiles, RocksKeyed};
 use crate::state::state_map::TableContext;
 use crate::state::ttl::StateTtlConfig;
+use crate::state::type_identity::TypeIdentity;
 use crate::task::operator::{OperatorInfo, SharedStateWriter};
 use crate::time::job_clock::JobClock;
 use std::any::TypeId;
@@ -201,17 +208,19 @@ impl<K: StateKey> KeyedStateBackend<K> {
     /// Fills `state` from its unclaimed snapshot, if any, and adds it to the declared states.
     fn claim(&mut self, mut state: RegisteredState<K>) -> Result<(), BoxError> {
         // After a rescale a state has one restored part per old subtask it overlaps.
+        // A refused declaration leaves the restored state unclaimed.
         while let Some(pos) = self.unclaimed.iter().position(|s| s.name == state.name) {
-            let restored = self.unclaimed.remove(pos);
-            if restored.state_type != state.state_type.recorded {
+            let recorded = &self.unclaimed[pos].state_type;
+            if !TypeIdentity::matches(recorded, &state.state_type.recorded) {
                 return Err(KeyedStateError::TypeChanged {
                     operator: self.operator.clone(),
                     state: state.name.clone(),
-                    checkpointed: restored.state_type,
+                    checkpointed: recorded.clone(),
                     declared: state.state_type.recorded.clone(),
                 }
                 .into());
             }
+            let restored = self.unclaimed.remove(pos);
             if let Some(entries) = &restored.entries {
                 state
                     .table

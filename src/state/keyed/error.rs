@@ -23,16 +23,18 @@ pub enum KeyedStateError {
         /// The kind and types asked for.
         requested: String,
     },
-    /// A restored state is declared under another kind, other types or another TTL setting.
+    /// A restored state is declared under another kind, other types (another type identity,
+    /// compared after normalizing both) or another TTL setting.
     #[error("operator {operator}: state {state:?} was checkpointed as {checkpointed} but is now declared as {declared}; a state's kind and type cannot change across a restore{}", uid_hint(.operator))]
     TypeChanged {
         /// The operator.
         operator: String,
         /// The state.
         state: String,
-        /// Its kind and types in the checkpoint.
+        /// Its kind and type identity as the checkpoint recorded them (an earlier weir wrote
+        /// full `type_name` paths).
         checkpointed: String,
-        /// Its kind and types now.
+        /// Its kind and type identity now.
         declared: String,
     },
     /// The checkpoint was written by another state backend.

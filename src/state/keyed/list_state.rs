@@ -6,6 +6,7 @@ use crate::state::keyed::kind_table::KindTable;
 use crate::state::keyed::state_table::StateType;
 use crate::state::state_key::{StateKey, StateValue};
 use crate::state::state_map::StateMap;
+use std::any::type_name;
 use std::marker::PhantomData;
 
 /// The table of a list state: the key's list, never empty (an empty list is no entry).
@@ -19,7 +20,7 @@ impl<K: StateKey> RuntimeContext<'_, K> {
     /// again for the same name returns the same state; asking for it under another kind or with
     /// another type is an error naming the state.
     pub fn list_state<V: StateValue>(&mut self, name: &str) -> Result<ListState<V>, BoxError> {
-        let state_type = StateType::stored(format!("ListState<{}>", std::any::type_name::<V>()));
+        let state_type = StateType::stored("ListState", &[type_name::<V>()], self.type_id.as_ref());
         let index = self.backend.register(name, state_type, self.ttl, |g| {
             Ok(ListTable::<K, V>::new(StateMap::new(g)?))
         })?;

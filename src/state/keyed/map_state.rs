@@ -7,6 +7,7 @@ use crate::state::keyed::state_table::StateType;
 use crate::state::stable_map::Map;
 use crate::state::state_key::{StateKey, StateValue};
 use crate::state::state_map::StateMap;
+use std::any::type_name;
 use std::borrow::Borrow;
 use std::hash::Hash;
 use std::marker::PhantomData;
@@ -25,11 +26,8 @@ impl<K: StateKey> RuntimeContext<'_, K> {
         &mut self,
         name: &str,
     ) -> Result<MapState<UK, UV>, BoxError> {
-        let state_type = StateType::stored(format!(
-            "MapState<{}, {}>",
-            std::any::type_name::<UK>(),
-            std::any::type_name::<UV>()
-        ));
+        let types = [type_name::<UK>(), type_name::<UV>()];
+        let state_type = StateType::stored("MapState", &types, self.type_id.as_ref());
         let index = self.backend.register(name, state_type, self.ttl, |g| {
             Ok(MapTable::<K, UK, UV>::new(StateMap::new(g)?))
         })?;

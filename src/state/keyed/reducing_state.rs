@@ -7,7 +7,7 @@ use crate::state::keyed::state_table::{StateTable, StateType};
 use crate::state::state_key::{StateKey, StateValue};
 use crate::state::state_map::StateMap;
 use crate::task::operator::StateWriter;
-use std::any::Any;
+use std::any::{type_name, Any};
 use std::marker::PhantomData;
 use std::ops::RangeInclusive;
 
@@ -56,7 +56,7 @@ impl<K: StateKey> RuntimeContext<'_, K> {
         F: FnMut(V, V) -> V + Send + 'static,
     {
         let state_type =
-            StateType::stored(format!("ReducingState<{}>", std::any::type_name::<V>()));
+            StateType::stored("ReducingState", &[type_name::<V>()], self.type_id.as_ref());
         let index = self.backend.register(name, state_type, self.ttl, |g| {
             Ok(ReducingTable::<K, V> {
                 map: StateMap::new(g)?,

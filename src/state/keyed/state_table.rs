@@ -2,6 +2,7 @@
 //! [`StateType`]: how a state's kind and types are described and recorded.
 
 use crate::error::BoxError;
+use crate::state::type_identity::{normalize_type_name, TypeIdentity};
 use crate::task::operator::StateWriter;
 use std::any::Any;
 use std::ops::RangeInclusive;
@@ -20,19 +21,39 @@ pub(crate) trait StateTable<K>: Send {
 }
 
 /// How a state is described: `declared` is checked when a name is declared again in the same
-/// subtask, `recorded` is written to snapshots and checked on restore. They differ only where a
-/// type is not stored (an aggregating state's input and output types).
+/// subtask (the kind and the full `type_name` of every declared type, and the explicit identity
+/// if there is one), `recorded` is written to snapshots and checked on restore (the kind and the
+/// [`TypeIdentity`] of the stored types, or the explicit identity in their place).
 pub(crate) struct StateType {
     pub(crate) declared: String,
     pub(crate) recorded: String,
 }
 
 impl StateType {
-    /// A state whose declared types are all stored.
-    pub(crate) fn stored(description: String) -> Self {
-        StateType {
-            declared: description.clone(),
-            recorded: description,
+    /// A state of `kind` whose declared types (their `type_name`s) are all stored; recorded
+    /// with `explicit` in their place when the user gave an identity.
+    pub(crate) fn stored(kind: &str, types: &[&str], explicit: Option<&TypeIdentity>) -> Self {
+        Self::new(kind, types, types, explicit)
+    }
+
+    /// A state of `kind` declared with the types `declared` that stores `stored` (both
+    /// `type_name`s, or descriptions containing them).
+    pub(crate) fn new(
+        kind: &str,
+        declared: &[&str],
+        stored: &[&str],
+        explicit: Option<&TypeIdentity>,
+    ) -> Self {
+        let declared = format!("{kind}<{}>", declared.join(", "));
+        match explicit {
+            Some(id) => StateType {
+                declared: format!("{declared} as {id}"),
+                recorded: format!("{kind}<{id}>"),
+            },
+            None => StateType {
+                declared,
+                recorded: normalize_type_name(&format!("{kind}<{}>", stored.join(", "))),
+            },
         }
     }
 }

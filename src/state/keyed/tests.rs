@@ -148,6 +148,7 @@ mod hashmap {
     }
 
     include!("tests/suite.rs");
+    include!("tests/identity_suite.rs");
 
     #[test]
     fn emptied_lists_and_maps_leave_no_entry() {
@@ -200,6 +201,7 @@ mod rocksdb {
     }
 
     include!("tests/suite.rs");
+    include!("tests/identity_suite.rs");
 }
 
 /// The suite on the RocksDB backend with a two-entry cache, so nearly every access reads and
@@ -218,4 +220,5 @@ mod rocksdb_tiny_cache {
     }
 
     include!("tests/suite.rs");
+    include!("tests/identity_suite.rs");
 }

@@ -6,6 +6,7 @@ use crate::state::keyed::kind_table::KindTable;
 use crate::state::keyed::state_table::StateType;
 use crate::state::state_key::{StateKey, StateValue};
 use crate::state::state_map::StateMap;
+use std::any::type_name;
 use std::marker::PhantomData;
 
 /// The table of a value state: the key's value.
@@ -15,11 +16,13 @@ type ValueTable<K, V> = KindTable<Value, K, V>;
 struct Value;
 
 impl<K: StateKey> RuntimeContext<'_, K> {
-    /// The value state called `name`: one `V` per key, recorded as `ValueState<V>`. Asking again
+    /// The value state called `name`: one `V` per key, recorded as `ValueState<V>` with the
+    /// [`TypeIdentity`](crate::TypeIdentity) of `V` (or the context's explicit one). Asking again
     /// for the same name returns the same state; asking for it under another kind or with another
     /// type is an error naming the state.
     pub fn value_state<V: StateValue>(&mut self, name: &str) -> Result<ValueState<V>, BoxError> {
-        let state_type = StateType::stored(format!("ValueState<{}>", std::any::type_name::<V>()));
+        let state_type =
+            StateType::stored("ValueState", &[type_name::<V>()], self.type_id.as_ref());
         let index = self.backend.register(name, state_type, self.ttl, |g| {
             Ok(ValueTable::<K, V>::new(StateMap::new(g)?))
         })?;

@@ -42,7 +42,9 @@ impl ReadOnlyContext<'_> {
         K: Ord + OperatorStateValue,
         V: OperatorStateValue,
     {
-        self.store.broadcast(descriptor).map(|s| s.read_only())
+        self.store
+            .broadcast(descriptor, None)
+            .map(|s| s.read_only())
     }
 
     /// This subtask's index, from 0.
@@ -67,7 +69,7 @@ impl BroadcastContext<'_> {
         K: Ord + OperatorStateValue,
         V: OperatorStateValue,
     {
-        self.store.broadcast(descriptor)
+        self.store.broadcast(descriptor, None)
     }
 
     /// This subtask's index, from 0.

@@ -17,8 +17,20 @@ use std::sync::Arc;
 /// const RULES: BroadcastStateDescriptor<String, u64> = BroadcastStateDescriptor::new("rules");
 /// assert_eq!(RULES.name(), "rules");
 /// ```
+///
+/// The state is recorded with the [`TypeIdentity`](crate::TypeIdentity) of `(K, V)`, or the
+/// identity given with [`with_type_id`](Self::with_type_id), which survives renaming or moving
+/// `K` and `V`:
+///
+/// ```
+/// use weir::BroadcastStateDescriptor;
+/// const RULES: BroadcastStateDescriptor<String, u64> =
+///     BroadcastStateDescriptor::new("rules").with_type_id("rules/v1");
+/// assert_eq!(RULES.type_id(), Some("rules/v1"));
+/// ```
 pub struct BroadcastStateDescriptor<K, V> {
     name: &'static str,
+    type_id: Option<&'static str>,
     _types: PhantomData<fn() -> (K, V)>,
 }
 
@@ -27,6 +39,17 @@ impl<K, V> BroadcastStateDescriptor<K, V> {
     pub const fn new(name: &'static str) -> Self {
         BroadcastStateDescriptor {
             name,
+            type_id: None,
+            _types: PhantomData,
+        }
+    }
+
+    /// The same descriptor, its state recorded with the type identity `id` instead of the one
+    /// of `(K, V)`; a restore that finds another identity is an error naming the state.
+    pub const fn with_type_id(self, id: &'static str) -> Self {
+        BroadcastStateDescriptor {
+            name: self.name,
+            type_id: Some(id),
             _types: PhantomData,
         }
     }
@@ -34,6 +57,11 @@ impl<K, V> BroadcastStateDescriptor<K, V> {
     /// The state's name.
     pub fn name(&self) -> &'static str {
         self.name
+    }
+
+    /// The explicit type identity, if one was given.
+    pub fn type_id(&self) -> Option<&'static str> {
+        self.type_id
     }
 }
 
@@ -47,8 +75,9 @@ impl<K, V> Copy for BroadcastStateDescriptor<K, V> {}
 
 impl<K, V> std::fmt::Debug for BroadcastStateDescriptor<K, V> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_tuple("BroadcastStateDescriptor")
-            .field(&self.name)
+        f.debug_struct("BroadcastStateDescriptor")
+            .field("name", &self.name)
+            .field("type_id", &self.type_id)
             .finish()
     }
 }

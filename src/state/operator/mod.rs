@@ -19,11 +19,15 @@
 //!   checkpoint the job restores from recorded, on every restart (the runtime restores from the
 //!   latest complete checkpoint each time), so with checkpointing on, the states see each record
 //!   exactly once.
-//! - **Checked types.** Every state is recorded under its name with its kind and its type
-//!   (`std::any::type_name`); declaring a restored name as another kind or type fails with an
-//!   [`OperatorStateError`] naming the operator uid and the state. A type's name can change with
-//!   a compiler release, so a restore across compilers may need the same type under an explicit
-//!   newtype; weir does not guess.
+//! - **Checked types.** Every state is recorded under its name with its kind and the
+//!   [`TypeIdentity`](crate::TypeIdentity) of its elements: their `std::any::type_name` without
+//!   module paths (`Vec<String>`, `(u64, Click)`), or an identity given at declaration with
+//!   [`OperatorStateContext::with_type_id`] or [`BroadcastStateDescriptor::with_type_id`].
+//!   Identities are compared after normalizing both, so a recompiled job, a type moved to another
+//!   module, or a checkpoint of an earlier weir (full `type_name` paths) restores; declaring a
+//!   restored name as another kind, type or id fails with an [`OperatorStateError`] naming the
+//!   operator uid and the state. Two types of the same name in different modules are not told
+//!   apart (whether the elements decode decides).
 //! - **Short snapshots.** The synchronous part of a snapshot only clones an `Arc` per state; the
 //!   first write after it copies that state once if the snapshot is still being written
 //!   (copy-on-write). Elements are serialized with postcard off the subtask's thread.

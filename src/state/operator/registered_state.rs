@@ -11,7 +11,9 @@ pub(crate) type ElementsWriter = Box<dyn FnOnce() -> Result<Vec<Vec<u8>>, postca
 pub(crate) trait RegisteredState: Send {
     /// Its kind.
     fn kind(&self) -> StateKind;
-    /// Its element type's name (for broadcast state, the `(key, value)` tuple's).
+    /// Its element type's `std::any::type_name` (for broadcast state, the `(key, value)`
+    /// tuple's), for the error when a name is declared again with another Rust type; what is
+    /// recorded is the type identity the store keeps.
     fn type_name(&self) -> &'static str;
     /// Fixes the state's current contents (an `Arc` clone) and returns their encoder.
     fn snapshot(&self) -> ElementsWriter;

@@ -1,13 +1,14 @@
 //! The bytes of an operator's state in a checkpoint, and how a restored subtask gathers its share
 //! from the bytes of every subtask of the checkpoint.
 //!
-//! Each state is written as its name, kind, type name and elements, every element encoded on its
+//! Each state is written as its name, kind, type identity and elements, every element encoded on its
 //! own (postcard), so a state can be redistributed without knowing its element type — as Flink
 //! records an offset per element of an operator state.
 
 use super::error::OperatorStateError;
 use super::redistribution::redistribute;
 use super::state_kind::StateKind;
+use crate::state::type_identity::TypeIdentity;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -29,6 +30,7 @@ pub(crate) struct OperatorStateSnapshot {
 pub(crate) struct StateEntry {
     pub name: String,
     pub kind: StateKind,
+    /// Its [`TypeIdentity`] (an earlier weir wrote the full `std::any::type_name`).
     pub type_name: String,
     /// List elements, or broadcast map entries as `(key, value)`, each postcard-encoded.
     pub elements: Vec<Vec<u8>>,
@@ -138,7 +140,7 @@ pub(crate) fn restore_share(
                     per_subtask: vec![Vec::new(); old_parallelism],
                     holders: Vec::new(),
                 });
-            if g.kind != entry.kind || g.type_name != entry.type_name {
+            if g.kind != entry.kind || !TypeIdentity::matches(&g.type_name, &entry.type_name) {
                 return Err(OperatorStateError::CorruptSnapshot {
                     uid: uid.to_string(),
                     subtask,

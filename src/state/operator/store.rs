@@ -10,6 +10,7 @@ use super::snapshot::{
 };
 use super::state_kind::{OperatorStateValue, StateKind};
 use crate::error::BoxError;
+use crate::state::type_identity::TypeIdentity;
 use crate::task::operator::{OperatorInfo, StateWriter};
 use std::collections::BTreeMap;
 
@@ -29,7 +30,22 @@ pub struct OperatorStateStore {
     is_restored: bool,
     /// Restored states not declared yet; written back as they are.
     restored: BTreeMap<String, RestoredState>,
-    states: BTreeMap<String, Box<dyn RegisteredState>>,
+    states: BTreeMap<String, DeclaredState>,
+}
+
+/// A declared state and the type identity it is recorded with.
+struct DeclaredState {
+    identity: TypeIdentity,
+    state: Box<dyn RegisteredState>,
+}
+
+/// What a function declares: a state's name, kind and type identity, and the `type_name` of
+/// its elements (for the error when a name is declared again with another Rust type).
+struct Declaration<'a> {
+    name: &'a str,
+    kind: StateKind,
+    identity: TypeIdentity,
+    rust_type: &'static str,
 }
 
 impl std::fmt::Debug for OperatorStateStore {
@@ -74,34 +90,35 @@ impl OperatorStateStore {
 
     /// The context a function declares its states with.
     pub fn context(&mut self) -> OperatorStateContext<'_> {
-        OperatorStateContext { store: self }
+        OperatorStateContext {
+            store: self,
+            type_id: None,
+        }
     }
 
-    /// Declares (or finds again) state `name` of `kind`, built from its restored elements by
+    /// Declares (or finds again) the state `d` describes, built from its restored elements by
     /// `make` the first time.
     fn declare<S: RegisteredState + Clone + 'static>(
         &mut self,
-        name: &str,
-        kind: StateKind,
-        type_name: &'static str,
+        d: Declaration<'_>,
         make: impl FnOnce(&[Vec<u8>]) -> Result<S, postcard::Error>,
     ) -> Result<S, OperatorStateError> {
+        let name = d.name;
         if let Some(existing) = self.states.get(name) {
-            self.check(name, existing.kind(), existing.type_name(), kind, type_name)?;
-            return existing
-                .as_any()
-                .downcast_ref::<S>()
-                .cloned()
-                .ok_or_else(|| OperatorStateError::TypeChanged {
+            let state = &existing.state;
+            self.check(&d, state.kind(), existing.identity.as_str())?;
+            return (state.as_any().downcast_ref::<S>().cloned()).ok_or_else(|| {
+                OperatorStateError::TypeChanged {
                     uid: self.uid.clone(),
                     state: name.to_string(),
-                    existing: existing.type_name().to_string(),
-                    declared: type_name.to_string(),
-                });
+                    existing: state.type_name().to_string(),
+                    declared: d.rust_type.to_string(),
+                }
+            });
         }
         let state = match self.restored.get(name) {
             Some(r) => {
-                self.check(name, r.kind, &r.type_name, kind, type_name)?;
+                self.check(&d, r.kind, &r.type_name)?;
                 let state = make(&r.elements).map_err(|source| OperatorStateError::Decode {
                     uid: self.uid.clone(),
                     state: name.to_string(),
@@ -116,33 +133,37 @@ impl OperatorStateStore {
                 source,
             })?,
         };
-        self.states
-            .insert(name.to_string(), Box::new(state.clone()));
+        let declared = DeclaredState {
+            identity: d.identity,
+            state: Box::new(state.clone()),
+        };
+        self.states.insert(name.to_string(), declared);
         Ok(state)
     }
 
+    /// Checks declaration `d` against the kind and the type identity the state has (restored,
+    /// possibly a full `type_name` of an earlier weir, or first declared): identities are
+    /// compared after normalizing both.
     fn check(
         &self,
-        name: &str,
+        d: &Declaration<'_>,
         existing_kind: StateKind,
-        existing_type: &str,
-        kind: StateKind,
-        type_name: &str,
+        existing_identity: &str,
     ) -> Result<(), OperatorStateError> {
-        if existing_kind != kind {
+        if existing_kind != d.kind {
             return Err(OperatorStateError::KindChanged {
                 uid: self.uid.clone(),
-                state: name.to_string(),
+                state: d.name.to_string(),
                 existing: existing_kind,
-                declared: kind,
+                declared: d.kind,
             });
         }
-        if existing_type != type_name {
+        if !TypeIdentity::matches(existing_identity, d.identity.as_str()) {
             return Err(OperatorStateError::TypeChanged {
                 uid: self.uid.clone(),
-                state: name.to_string(),
-                existing: existing_type.to_string(),
-                declared: type_name.to_string(),
+                state: d.name.to_string(),
+                existing: existing_identity.to_string(),
+                declared: d.identity.to_string(),
             });
         }
         Ok(())
@@ -152,8 +173,15 @@ impl OperatorStateStore {
         &mut self,
         name: &str,
         kind: StateKind,
+        explicit: Option<TypeIdentity>,
     ) -> Result<ListState<T>, OperatorStateError> {
-        self.declare(name, kind, std::any::type_name::<T>(), |elements| {
+        let declaration = Declaration {
+            name,
+            kind,
+            identity: explicit.unwrap_or_else(TypeIdentity::of::<T>),
+            rust_type: std::any::type_name::<T>(),
+        };
+        self.declare(declaration, |elements| {
             let items = elements
                 .iter()
                 .map(|e| postcard::from_bytes::<T>(e))
@@ -162,37 +190,43 @@ impl OperatorStateStore {
         })
     }
 
+    /// Declares the broadcast state `descriptor` names, recorded with the identity `explicit`,
+    /// else the descriptor's, else that of `(K, V)`.
     pub(crate) fn broadcast<K, V>(
         &mut self,
         descriptor: &BroadcastStateDescriptor<K, V>,
+        explicit: Option<TypeIdentity>,
     ) -> Result<BroadcastState<K, V>, OperatorStateError>
     where
         K: Ord + OperatorStateValue,
         V: OperatorStateValue,
     {
-        let type_name = std::any::type_name::<(K, V)>();
-        self.declare(
-            descriptor.name(),
-            StateKind::Broadcast,
-            type_name,
-            |elements| {
-                let entries = elements
-                    .iter()
-                    .map(|e| postcard::from_bytes::<(K, V)>(e))
-                    .collect::<Result<BTreeMap<K, V>, postcard::Error>>()?;
-                Ok(BroadcastState::new(entries))
-            },
-        )
+        let identity = (explicit.or_else(|| descriptor.type_id().map(TypeIdentity::named)))
+            .unwrap_or_else(TypeIdentity::of::<(K, V)>);
+        let declaration = Declaration {
+            name: descriptor.name(),
+            kind: StateKind::Broadcast,
+            identity,
+            rust_type: std::any::type_name::<(K, V)>(),
+        };
+        self.declare(declaration, |elements| {
+            let entries = elements
+                .iter()
+                .map(|e| postcard::from_bytes::<(K, V)>(e))
+                .collect::<Result<BTreeMap<K, V>, postcard::Error>>()?;
+            Ok(BroadcastState::new(entries))
+        })
     }
 
     /// Fixes every state's contents for a checkpoint (an `Arc` clone per state) and returns the
     /// writer that encodes them, with the restored states nobody declared, unchanged.
     pub fn snapshot(&self) -> StateWriter {
         let uid = self.uid.clone();
-        let declared: Vec<(String, StateKind, &'static str, ElementsWriter)> = self
-            .states
-            .iter()
-            .map(|(name, s)| (name.clone(), s.kind(), s.type_name(), s.snapshot()))
+        let declared: Vec<(String, StateKind, String, ElementsWriter)> = (self.states.iter())
+            .map(|(name, d)| {
+                let identity = d.identity.to_string();
+                (name.clone(), d.state.kind(), identity, d.state.snapshot())
+            })
             .collect();
         let undeclared: Vec<(String, RestoredState)> = self
             .restored
@@ -244,12 +278,13 @@ pub(crate) fn encode_list_state<T: OperatorStateValue>(
     let elements = (items.iter())
         .map(postcard::to_allocvec)
         .collect::<Result<Vec<_>, _>>()?;
+    let identity = TypeIdentity::of::<T>();
     let snapshot = OperatorStateSnapshotRef {
         version: FORMAT_VERSION,
         states: vec![StateEntryRef {
             name,
             kind: StateKind::List,
-            type_name: std::any::type_name::<T>(),
+            type_name: identity.as_str(),
             elements: &elements,
         }],
     };
@@ -259,11 +294,33 @@ pub(crate) fn encode_list_state<T: OperatorStateValue>(
 /// Where a function declares its operator states, in its `open` (Flink's
 /// `FunctionInitializationContext`). A declared state already holds what the restored checkpoint
 /// recorded for this subtask.
+///
+/// Each state is recorded with its kind and the [`TypeIdentity`] of its elements (their
+/// `type_name` without module paths), or an identity given with
+/// [`with_type_id`](Self::with_type_id). A restore compares the recorded identity with the
+/// declared one after normalizing both: a recompiled job, a type moved to another module or a
+/// checkpoint of an earlier weir (full `type_name` paths) restores; a changed type or id is an
+/// [`OperatorStateError::TypeChanged`] naming the operator uid and the state.
 pub struct OperatorStateContext<'a> {
     store: &'a mut OperatorStateStore,
+    /// The explicit type identity of the states declared through this context.
+    type_id: Option<TypeIdentity>,
 }
 
 impl OperatorStateContext<'_> {
+    /// A context whose states are recorded with the type identity `id` instead of the one
+    /// derived from their element type: `ctx.with_type_id("offsets/v1").list_state::<Offset>(
+    /// "offsets")`. Renaming or moving the element type then keeps restores working; declaring
+    /// a restored state with another id is an error naming the operator uid and the state. For
+    /// broadcast state it takes precedence over
+    /// [`BroadcastStateDescriptor::with_type_id`].
+    pub fn with_type_id(&mut self, id: impl Into<TypeIdentity>) -> OperatorStateContext<'_> {
+        OperatorStateContext {
+            store: self.store,
+            type_id: Some(id.into()),
+        }
+    }
+
     /// Declares list state `name` of `T` (split evenly over the subtasks on a restore at another
     /// parallelism). Declaring the same name again returns a handle to the same list; a name
     /// restored or declared as another kind or type is an error naming the operator and state.
@@ -271,7 +328,7 @@ impl OperatorStateContext<'_> {
         &mut self,
         name: &str,
     ) -> Result<ListState<T>, OperatorStateError> {
-        self.store.list(name, StateKind::List)
+        self.store.list(name, StateKind::List, self.type_id.clone())
     }
 
     /// Declares union list state `name` of `T` (every subtask restores every subtask's
@@ -281,7 +338,7 @@ impl OperatorStateContext<'_> {
         name: &str,
     ) -> Result<UnionListState<T>, OperatorStateError> {
         self.store
-            .list(name, StateKind::UnionList)
+            .list(name, StateKind::UnionList, self.type_id.clone())
             .map(UnionListState)
     }
 
@@ -295,7 +352,7 @@ impl OperatorStateContext<'_> {
         K: Ord + OperatorStateValue,
         V: OperatorStateValue,
     {
-        self.store.broadcast(descriptor)
+        self.store.broadcast(descriptor, self.type_id.clone())
     }
 
     /// Whether the operator's state was restored from a checkpoint (Flink's `isRestored`).

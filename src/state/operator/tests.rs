@@ -5,6 +5,8 @@ use std::sync::Arc;
 use weir_actors::graph::task::SubtaskInfo;
 use weir_actors::metrics::MetricsRegistry;
 
+mod identity;
+
 const UID: &str = "op";
 
 fn info(index: u32, parallelism: u32, vertex: &[Option<Arc<Vec<u8>>>]) -> OperatorInfo {
@@ -155,7 +157,7 @@ fn a_state_restored_with_another_type_is_an_error_naming_the_uid_and_the_state()
             uid: UID.to_string(),
             state: "buffer".to_string(),
             existing: "u64".to_string(),
-            declared: std::any::type_name::<String>().to_string(),
+            declared: "String".to_string(),
         }
     );
     assert!(err.to_string().contains("\"op\"") && err.to_string().contains("\"buffer\""));

@@ -138,7 +138,7 @@ fn restoring_any_kind_as_another_kind_fails_naming_the_state() {
     assert_names(
         &e,
         "map",
-        "MapState<alloc::string::String, u64>",
+        "MapState<String, u64>",
         "AggregatingState<accumulator = (u64, u64)>",
     );
 }
@@ -153,14 +153,14 @@ fn restoring_a_state_with_another_type_fails_naming_the_state() {
         &e,
         "list",
         "ListState<u64>",
-        "ListState<alloc::string::String>",
+        "ListState<String>",
     );
     let e = restore_after_declare(&bytes, |ctx| ctx.map_state::<String, u32>("map"));
     assert_names(
         &e,
         "map",
-        "MapState<alloc::string::String, u64>",
-        "MapState<alloc::string::String, u32>",
+        "MapState<String, u64>",
+        "MapState<String, u32>",
     );
     let e = declare_after_restore(&bytes, |ctx| {
         ctx.reducing_state("sum", |a: u32, b: u32| a + b)
