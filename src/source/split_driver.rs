@@ -148,7 +148,7 @@ fn restored_splits(info: &OperatorInfo) -> Result<(SplitAssignment, Vec<Recorded
     Ok(SplitAssignment::restored(&lists, index, parallelism))
 }
 
-fn decode_state(bytes: &[u8]) -> Result<Vec<RecordedSplit>, BoxError> {
+pub(crate) fn decode_state(bytes: &[u8]) -> Result<Vec<RecordedSplit>, BoxError> {
     let state: SplitState = postcard::from_bytes(bytes).map_err(|e| {
         format!("the checkpointed split list does not decode (not a split source's state?): {e}")
     })?;
