@@ -59,6 +59,17 @@ fn format_of(subtask: &OperatorSubtask) -> String {
     }
 }
 
+fn rocksdb_files(subtask: &OperatorSubtask) -> String {
+    match &subtask.rocksdb {
+        None => "-".into(),
+        Some(f) if f.shared_files == 0 => format!("{} ({} bytes)", f.own_files, f.own_bytes),
+        Some(f) => format!(
+            "{} ({} bytes) + {} shared ({} bytes)",
+            f.own_files, f.own_bytes, f.shared_files, f.shared_bytes
+        ),
+    }
+}
+
 fn source_of(subtask: &OperatorSubtask) -> String {
     match &subtask.source {
         None => "-".into(),
@@ -101,6 +112,21 @@ pub fn report(r: &SnapshotReport) -> String {
     out += &table(&["VERTEX", "PARALLELISM", "BYTES", "OPERATORS"], &vertices);
     let mut subtasks = Vec::new();
     for op in &r.operators {
+        if op.subtasks_with_state().is_empty() {
+            let dash = || "-".to_string();
+            let (uid, all) = (op.uid.clone(), "all".to_string());
+            subtasks.push(vec![
+                uid,
+                all,
+                dash(),
+                "none".into(),
+                dash(),
+                dash(),
+                dash(),
+                dash(),
+            ]);
+            continue;
+        }
         for s in &op.subtasks {
             subtasks.push(vec![
                 op.uid.clone(),
@@ -109,13 +135,21 @@ pub fn report(r: &SnapshotReport) -> String {
                 format_of(s),
                 backend(s.backend).to_string(),
                 s.state_bytes.to_string(),
+                rocksdb_files(s),
                 source_of(s),
             ]);
         }
     }
     out += "\n";
     let header = [
-        "OPERATOR", "SUBTASK", "KEY GROUPS", "STATE", "BACKEND", "BYTES", "SOURCE",
+        "OPERATOR",
+        "SUBTASK",
+        "KEY GROUPS",
+        "STATE",
+        "BACKEND",
+        "BYTES",
+        "ROCKSDB FILES",
+        "SOURCE",
     ];
     out += &table(&header, &subtasks);
     let mut states = Vec::new();
@@ -201,7 +235,10 @@ pub fn diff(d: &SnapshotDiff) -> String {
     }
     if d.max_parallelism.changed() {
         let (a, b) = (d.max_parallelism.a, d.max_parallelism.b);
-        let _ = writeln!(out, "max parallelism: {a} -> {b} (a restore cannot change it)");
+        let _ = writeln!(
+            out,
+            "max parallelism: {a} -> {b} (a restore cannot change it)"
+        );
     }
     let _ = writeln!(out, "operators only in a: {}", or_none(&d.only_in_a));
     let _ = writeln!(out, "operators only in b: {}", or_none(&d.only_in_b));
@@ -236,7 +273,11 @@ pub fn diff(d: &SnapshotDiff) -> String {
         let (a, b) = (op.state_bytes.a, op.state_bytes.b);
         let _ = writeln!(out, "  state bytes {a} -> {b}");
     }
-    let _ = writeln!(out, "unchanged (but for their bytes): {}", or_none(&unchanged));
+    let _ = writeln!(
+        out,
+        "unchanged (but for their bytes): {}",
+        or_none(&unchanged)
+    );
     let (a, b) = (d.state_bytes.a, d.state_bytes.b);
     let _ = writeln!(out, "state bytes: {a} -> {b}");
     out

@@ -73,8 +73,8 @@ fn counter(tx: SyncSender<()>) -> impl Fn(u64) -> (u64, u64) + Clone + Send + Sy
     }
 }
 
-/// Runs the job (parallelism 2) until 2 000 records passed, takes a checkpoint, stops it with a
-/// savepoint. `last`: with the operator-list-state operator `last` after `plus`.
+/// Runs the job (parallelism 2) until 2 000 records passed, takes a checkpoint and a savepoint,
+/// and cancels it. `last`: with the operator-list-state operator `last` after `plus`.
 fn make(backend: StateBackend, incremental: bool, last: bool) -> Made {
     let dir = tempfile::tempdir().expect("temp dir");
     let checkpoints = dir.path().join("checkpoints");
@@ -108,10 +108,12 @@ fn make(backend: StateBackend, incremental: bool, last: bool) -> Made {
     let client = env.spawn().expect("job starts");
     rx.recv().expect("records flow");
     block_on(client.trigger_checkpoint()).expect("checkpoint");
-    let savepoint = block_on(client.stop_with_savepoint(dir.path().join("savepoints")))
+    let savepoint = block_on(client.trigger_savepoint(dir.path().join("savepoints")))
         .expect("savepoint")
         .path;
-    client.wait_blocking().expect("the stopped job ends");
+    // Cancelled, the job leaves its checkpoints in place (a finished job deletes them).
+    client.cancel();
+    let _ = client.wait_blocking();
     Made {
         _dir: dir,
         savepoint,
@@ -130,7 +132,11 @@ fn weir(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Output {
 /// Runs `weir … --json`, which must succeed, and parses its output.
 fn json(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Value {
     let out = weir(args);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).expect("valid JSON")
 }
 
@@ -155,11 +161,19 @@ fn u64_of(v: &Value) -> u64 {
 }
 
 /// The savepoint's `chk-<n>` directory and its metadata, read by the library.
-fn metadata(savepoint: &Path) -> (PathBuf, weir::runtime::checkpoint::storage::CheckpointMetadata) {
+fn metadata(
+    savepoint: &Path,
+) -> (
+    PathBuf,
+    weir::runtime::checkpoint::storage::CheckpointMetadata,
+) {
     let chk = fs::read_dir(savepoint)
         .expect("lists")
         .map(|e| e.expect("entry").path())
-        .find(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("chk-")))
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("chk-"))
+        })
         .expect("a chk-<n>");
     let id = chk.file_name().expect("name").to_string_lossy()[4..]
         .parse()
@@ -209,7 +223,10 @@ fn check_inspect(made: &Made, backend: &str) {
     let state = &counts["states"][0];
     assert_eq!(state["name"], "reduce");
     assert_eq!(state["kind"], "ValueState");
-    assert!(state["type_name"].as_str().expect("type").starts_with("ValueState<"));
+    assert!(state["type_name"]
+        .as_str()
+        .expect("type")
+        .starts_with("ValueState<"));
     assert_eq!(state["subtasks"], serde_json::json!([0, 1]));
     for s in counts["subtasks"].as_array().expect("subtasks") {
         assert_eq!(s["format"], "keyed");
@@ -234,7 +251,12 @@ fn inspect_shows_a_heap_savepoint_and_the_job_checkpoints() {
     let listing = json(&[&"checkpoint", &"list", &made.job_dir(), &"--json"]);
     let chk = &listing["jobs"][0]["checkpoints"][0];
     assert_eq!(chk["complete"], true);
-    let report = json(&[&"checkpoint", &"inspect", &chk["path"].as_str().expect("path"), &"--json"]);
+    let report = json(&[
+        &"checkpoint",
+        &"inspect",
+        &chk["path"].as_str().expect("path"),
+        &"--json",
+    ]);
     assert_eq!(report["kind"], "checkpoint");
     assert_eq!(operator(&report, "counts")["backend"], "heap");
 }
@@ -249,7 +271,10 @@ fn inspect_shows_a_rocksdb_incremental_savepoint() {
     let made = make(StateBackend::rocksdb(), true, false);
     check_inspect(&made, "rocksdb_incremental");
     let report = json(&[&"savepoint", &"inspect", &made.savepoint, &"--json"]);
-    for s in operator(&report, "counts")["subtasks"].as_array().expect("subtasks") {
+    for s in operator(&report, "counts")["subtasks"]
+        .as_array()
+        .expect("subtasks")
+    {
         assert!(u64_of(&s["rocksdb"]["shared_files"]) > 0, "{s}");
     }
 }
@@ -269,12 +294,18 @@ fn list_shows_an_unfinished_checkpoint_as_incomplete_and_changes_nothing() {
     assert_eq!(last["complete"], false);
     assert!(last["problem"].as_str().expect("why").contains("_metadata"));
     assert_eq!(u64_of(&last["disk_bytes"]), 4);
-    let complete: Vec<&Value> = checkpoints.iter().filter(|c| c["complete"] == true).collect();
+    let complete: Vec<&Value> = checkpoints
+        .iter()
+        .filter(|c| c["complete"] == true)
+        .collect();
     assert!(!complete.is_empty());
     for c in complete {
         assert!(u64_of(&c["state_bytes"]) > 0 && u64_of(&c["timestamp_ms"]) > 0);
     }
-    assert_eq!(fs::read(unfinished.join("counts-0.state")).expect("kept"), b"half");
+    assert_eq!(
+        fs::read(unfinished.join("counts-0.state")).expect("kept"),
+        b"half"
+    );
     let text = weir(&[&"checkpoint", &"list", &made.job_dir()]);
     assert!(String::from_utf8_lossy(&text.stdout).contains("incomplete"));
 }
@@ -287,7 +318,11 @@ fn a_damaged_metadata_or_a_foreign_path_fails_with_exit_code_1_naming_it() {
     let good = fs::read(&file).expect("reads");
     let mut flipped = good.clone();
     flipped[good.len() / 2] ^= 0xff;
-    for bad in [good[..good.len() / 2].to_vec(), flipped, b"not weir".to_vec()] {
+    for bad in [
+        good[..good.len() / 2].to_vec(),
+        flipped,
+        b"not weir".to_vec(),
+    ] {
         fs::write(&file, &bad).expect("write");
         for command in ["savepoint", "checkpoint"] {
             let stderr = fails(1, &[&command, &"inspect", &made.savepoint]);
@@ -300,7 +335,10 @@ fn a_damaged_metadata_or_a_foreign_path_fails_with_exit_code_1_naming_it() {
     let foreign = tempfile::tempdir().expect("temp dir");
     for command in [["savepoint", "inspect"], ["checkpoint", "list"]] {
         let stderr = fails(1, &[&command[0], &command[1], &foreign.path()]);
-        assert!(stderr.contains(&*foreign.path().to_string_lossy()), "{stderr}");
+        assert!(
+            stderr.contains(&*foreign.path().to_string_lossy()),
+            "{stderr}"
+        );
     }
     let missing = foreign.path().join("nothing-here");
     let stderr = fails(1, &[&"savepoint", &"diff", &missing, &made.savepoint]);
@@ -336,7 +374,19 @@ fn diff_names_the_operator_one_job_added_and_dispose_removes_a_savepoint() {
 
 #[test]
 fn plan_says_why_it_cannot_run_offline_and_exits_with_2() {
-    let stderr = fails(2, &[&"savepoint", &"plan", &"some/savepoint", &"--against", &"job"]);
-    assert!(stderr.contains("StreamEnvironment::plan_restore"), "{stderr}");
+    let stderr = fails(
+        2,
+        &[
+            &"savepoint",
+            &"plan",
+            &"some/savepoint",
+            &"--against",
+            &"job",
+        ],
+    );
+    assert!(
+        stderr.contains("StreamEnvironment::plan_restore"),
+        "{stderr}"
+    );
     assert!(stderr.contains("weir savepoint diff"), "{stderr}");
 }

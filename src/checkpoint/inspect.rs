@@ -78,7 +78,9 @@ pub enum InspectError {
     #[error(transparent)]
     Storage(#[from] StorageError),
     /// A state file reads and verifies, but its task state does not decode.
-    #[error("{path}: the state of vertex {vertex_uid:?} subtask {subtask} does not decode: {reason}")]
+    #[error(
+        "{path}: the state of vertex {vertex_uid:?} subtask {subtask} does not decode: {reason}"
+    )]
     CorruptState {
         /// The state file.
         path: PathBuf,
@@ -224,7 +226,9 @@ fn decode_chain(loaded: &Loaded, handle: &StateHandle) -> Result<ChainSnapshot, 
     ChainSnapshot::decode(bytes).map_err(|e| InspectError::CorruptState {
         path: match &handle.location {
             StateLocation::File(f) => loaded.chk.join(&f.path),
-            StateLocation::Inline(_) => loaded.chk.join(crate::checkpoint::paths::METADATA_FILE_NAME),
+            StateLocation::Inline(_) => loaded
+                .chk
+                .join(crate::checkpoint::paths::METADATA_FILE_NAME),
         },
         vertex_uid: handle.vertex_uid.clone(),
         subtask: handle.subtask,

@@ -49,7 +49,7 @@ pub(super) fn decode_operator(bytes: &[u8]) -> DecodedOperator {
 /// `T` decoded from exactly all of `bytes`.
 fn exactly<'a, T: serde::Deserialize<'a>>(bytes: &'a [u8]) -> Option<T> {
     match postcard::take_from_bytes::<T>(bytes) {
-        Ok((value, rest)) if rest.is_empty() => Some(value),
+        Ok((value, [])) => Some(value),
         _ => None,
     }
 }
