@@ -14,8 +14,8 @@ use std::time::Duration;
 use weir::checkpoint::storage::FileSystemCheckpointStorage;
 use weir::runtime::checkpoint::storage::CheckpointStorage;
 use weir::{
-    BoxError, CheckpointedFunction, ExternalizedCheckpointRetention, OperatorListState,
-    OperatorStateContext, StateBackend, StreamEnvironment,
+    BoxError, CheckpointedFunction, CommittedCollector, ExternalizedCheckpointRetention, Operator,
+    OperatorListState, OperatorStateContext, StateBackend, StateWriter, StreamEnvironment,
 };
 
 const JOB: &str = "cli-test";
@@ -37,6 +37,22 @@ impl CheckpointedFunction<u64, u64> for Last {
         self.last.as_ref().ok_or("not opened")?.update(vec![value]);
         out.push(value);
         Ok(())
+    }
+}
+
+/// Counts its records and snapshots the count in a format of its own: opaque to `weir`.
+struct Tally(u64);
+
+impl Operator<u64, u64> for Tally {
+    fn process_batch(&mut self, input: Vec<u64>, out: &mut Vec<u64>) -> Result<(), BoxError> {
+        self.0 += input.len() as u64;
+        out.extend(input);
+        Ok(())
+    }
+
+    fn snapshot_state(&mut self, _checkpoint: u64) -> Result<Option<StateWriter>, BoxError> {
+        let text = format!("tally {}", self.0);
+        Ok(Some(Box::new(move || Ok(text.into_bytes()))))
     }
 }
 
@@ -99,12 +115,14 @@ fn make(backend: StateBackend, incremental: bool, last: bool) -> Made {
         .uid("counts")
         .map(|(k, c)| k + c)
         .uid("plus");
-    let tail = if last {
-        plus.process_with_state(Last::default()).uid("last")
+    if last {
+        let out = CommittedCollector::new();
+        let last = plus.process_with_state(Last::default()).uid("last");
+        let tally = last.transform("Tally", |_| Ok(Tally(0))).uid("tally");
+        tally.collect_committed(&out).uid("out");
     } else {
-        plus
-    };
-    tail.discard().uid("out");
+        plus.discard().uid("out");
+    }
     let client = env.spawn().expect("job starts");
     rx.recv().expect("records flow");
     block_on(client.trigger_checkpoint()).expect("checkpoint");
@@ -248,6 +266,11 @@ fn check_inspect(made: &Made, backend: &str) {
 fn inspect_shows_a_heap_savepoint_and_the_job_checkpoints() {
     let made = make(StateBackend::HashMap, false, false);
     check_inspect(&made, "heap");
+    let (chk, _) = metadata(&made.savepoint);
+    let whole = json(&[&"savepoint", &"inspect", &made.savepoint, &"--json"]);
+    for path in [chk.clone(), chk.join("_metadata")] {
+        assert_eq!(json(&[&"savepoint", &"inspect", &path, &"--json"]), whole);
+    }
     let listing = json(&[&"checkpoint", &"list", &made.job_dir(), &"--json"]);
     let chk = &listing["jobs"][0]["checkpoints"][0];
     assert_eq!(chk["complete"], true);
@@ -356,14 +379,37 @@ fn diff_names_the_operator_one_job_added_and_dispose_removes_a_savepoint() {
     assert_eq!(last["states"][0]["name"], "last");
     assert_eq!(last["states"][0]["kind"], "OperatorListState");
     assert_eq!(last["subtasks"][0]["format"], "operator");
+    let sink = operator(&report, "out");
+    assert_eq!(sink["states"][0]["name"], "two-phase-commit-transactions");
+    let tally = operator(&report, "tally");
+    assert_eq!(tally["states"], serde_json::json!([]));
+    for s in tally["subtasks"].as_array().expect("subtasks") {
+        assert_eq!(s["format"], "opaque");
+        assert!(u64_of(&s["state_bytes"]) > "tally ".len() as u64, "{s}");
+    }
     let diff = json(&[&"savepoint", &"diff", &a.savepoint, &b.savepoint, &"--json"]);
     assert_eq!(diff["only_in_a"], serde_json::json!([]));
-    assert_eq!(diff["only_in_b"], serde_json::json!(["last"]));
+    assert_eq!(diff["only_in_b"], serde_json::json!(["last", "tally"]));
     let both = diff["in_both"].as_array().expect("in both");
-    assert!(both.iter().all(|o| o["changed"] == false), "{diff}");
-    assert!(both.iter().any(|o| o["uid"] == "counts"));
+    let uids: Vec<&str> = both.iter().filter_map(|o| o["uid"].as_str()).collect();
+    assert_eq!(uids, ["counts", "numbers", "ones", "out", "plus"]);
+    for op in both {
+        // The sink's uid stayed, but its state came with the two-phase-commit sink of `b`.
+        let sink = op["uid"] == "out";
+        assert_eq!(op["changed"], sink, "{op}");
+        let added = &op["states_added"];
+        assert_eq!(
+            added.as_array().map(Vec::len),
+            Some(usize::from(sink)),
+            "{op}"
+        );
+        if sink {
+            assert_eq!(added[0]["name"], "two-phase-commit-transactions");
+            assert_eq!(u64_of(&op["state_bytes"]["a"]), 0);
+        }
+    }
     let text = weir(&[&"savepoint", &"diff", &a.savepoint, &b.savepoint]);
-    assert!(String::from_utf8_lossy(&text.stdout).contains("operators only in b: last"));
+    assert!(String::from_utf8_lossy(&text.stdout).contains("operators only in b: last, tally"));
 
     let disposed = json(&[&"savepoint", &"dispose", &a.savepoint, &"--json"]);
     assert!(!disposed["deleted"].as_array().expect("deleted").is_empty());
