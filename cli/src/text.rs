@@ -112,7 +112,7 @@ pub fn report(r: &SnapshotReport) -> String {
     out += &table(&["VERTEX", "PARALLELISM", "BYTES", "OPERATORS"], &vertices);
     let mut subtasks = Vec::new();
     for op in &r.operators {
-        if op.subtasks_with_state().is_empty() {
+        if op.subtasks_with_state.is_empty() {
             let dash = || "-".to_string();
             let (uid, all) = (op.uid.clone(), "all".to_string());
             subtasks.push(vec![

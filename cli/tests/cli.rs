@@ -246,6 +246,8 @@ fn check_inspect(made: &Made, backend: &str) {
         .expect("type")
         .starts_with("ValueState<"));
     assert_eq!(state["subtasks"], serde_json::json!([0, 1]));
+    assert_eq!(counts["subtasks_with_state"], serde_json::json!([0, 1]));
+    assert!(u64_of(&counts["state_bytes"]) > 0);
     for s in counts["subtasks"].as_array().expect("subtasks") {
         assert_eq!(s["format"], "keyed");
         assert!(u64_of(&s["state_bytes"]) > 0);

@@ -286,12 +286,22 @@ fn operator_report(
             source,
         });
     }
+    let source_bytes = |s: &OperatorSubtask| s.source.as_ref().map_or(0, |p| p.bytes);
     OperatorReport {
         uid: uid.to_string(),
         vertex_uid: ctx.vertex_uid.to_string(),
         parallelism: ctx.parallelism,
         backend: subtasks.iter().find_map(|s| s.backend),
         source_position: subtasks.iter().any(|s| s.source.is_some()),
+        subtasks_with_state: subtasks
+            .iter()
+            .filter(|s| s.format != StateFormat::None || s.source.is_some())
+            .map(|s| s.index)
+            .collect(),
+        state_bytes: subtasks
+            .iter()
+            .map(|s| s.state_bytes + source_bytes(s))
+            .sum(),
         subtasks,
         states: states.into_values().collect(),
     }

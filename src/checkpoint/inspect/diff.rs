@@ -159,7 +159,7 @@ fn operator_diff(a: &OperatorReport, b: &OperatorReport) -> OperatorDiff {
         states_added: missing(&states_b, &states_a),
         states_removed: missing(&states_a, &states_b),
         states_changed,
-        state_bytes: change(a.state_bytes(), b.state_bytes()),
+        state_bytes: change(a.state_bytes, b.state_bytes),
         changed: false,
     };
     diff.changed = diff.parallelism.changed()
@@ -168,4 +168,96 @@ fn operator_diff(a: &OperatorReport, b: &OperatorReport) -> OperatorDiff {
         || !diff.states_removed.is_empty()
         || !diff.states_changed.is_empty();
     diff
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checkpoint::inspect::report::{SnapshotKind, StateReport};
+
+    fn state(name: &str, type_name: &str) -> StateReport {
+        StateReport {
+            name: name.into(),
+            kind: type_name.split('<').next().unwrap_or_default().into(),
+            type_name: type_name.into(),
+            storage: "heap".into(),
+            bytes: Some(10),
+            subtasks: vec![0],
+        }
+    }
+
+    fn op(uid: &str, parallelism: u32, states: Vec<StateReport>) -> OperatorReport {
+        OperatorReport {
+            uid: uid.into(),
+            vertex_uid: uid.into(),
+            parallelism,
+            backend: None,
+            subtasks_with_state: vec![0],
+            state_bytes: 10 * states.len() as u64,
+            subtasks: Vec::new(),
+            states,
+            source_position: false,
+        }
+    }
+
+    fn snapshot(operators: Vec<OperatorReport>) -> SnapshotReport {
+        SnapshotReport {
+            path: PathBuf::from("chk-1"),
+            kind: SnapshotKind::Savepoint,
+            job_id: "job".into(),
+            checkpoint_id: 1,
+            timestamp_ms: 0,
+            max_parallelism: 128,
+            state_bytes: operators.iter().map(|o| o.state_bytes).sum(),
+            full_state_bytes: 0,
+            vertices: Vec::new(),
+            operators,
+        }
+    }
+
+    #[test]
+    fn operators_and_states_are_compared_by_uid_and_name() {
+        let a = snapshot(vec![
+            op("gone", 2, vec![]),
+            op("same", 2, vec![state("s", "ValueState<u64>")]),
+            op(
+                "changed",
+                2,
+                vec![
+                    state("kept", "ValueState<u64>"),
+                    state("retyped", "ValueState<u64>"),
+                    state("dropped", "ListState<u8>"),
+                ],
+            ),
+        ]);
+        let b = snapshot(vec![
+            op("same", 2, vec![state("s", "ValueState<u64>")]),
+            op(
+                "changed",
+                3,
+                vec![
+                    state("kept", "ValueState<u64>"),
+                    state("retyped", "MapState<u64, u8>"),
+                    state("new", "ReducingState<u64>"),
+                ],
+            ),
+            op("added", 1, vec![]),
+        ]);
+        let d = diff(&a, &b);
+        assert_eq!(d.only_in_a, ["gone"]);
+        assert_eq!(d.only_in_b, ["added"]);
+        let uids: Vec<&str> = d.in_both.iter().map(|o| o.uid.as_str()).collect();
+        assert_eq!(uids, ["changed", "same"]);
+        let (changed, same) = (&d.in_both[0], &d.in_both[1]);
+        assert!(!same.changed);
+        assert!(changed.changed);
+        assert_eq!(changed.parallelism, ValueChange { a: 2, b: 3 });
+        let names = |s: &[StateIdentity]| s.iter().map(|s| s.name.clone()).collect::<Vec<_>>();
+        assert_eq!(names(&changed.states_added), ["new"]);
+        assert_eq!(names(&changed.states_removed), ["dropped"]);
+        assert_eq!(changed.states_changed.len(), 1);
+        assert_eq!(changed.states_changed[0].name, "retyped");
+        assert_eq!(changed.states_changed[0].kind.b, "MapState");
+        assert_eq!(d.state_bytes, ValueChange { a: 40, b: 40 });
+    }
 }

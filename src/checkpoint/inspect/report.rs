@@ -136,31 +136,16 @@ pub struct OperatorReport {
     pub parallelism: u32,
     /// The backend that wrote its keyed state, if it has keyed state.
     pub backend: Option<BackendOrigin>,
+    /// The indexes of the subtasks holding state of it (a source position included).
+    pub subtasks_with_state: Vec<u32>,
+    /// Bytes of its state over all subtasks (source positions included).
+    pub state_bytes: u64,
     /// Every subtask, by index, holding state or not.
     pub subtasks: Vec<OperatorSubtask>,
     /// Its states, by name, gathered over the subtasks.
     pub states: Vec<StateReport>,
     /// Whether it is a source whose position (or splits) the snapshot holds.
     pub source_position: bool,
-}
-
-impl OperatorReport {
-    /// The indexes of the subtasks holding state of the operator (a source position included).
-    pub fn subtasks_with_state(&self) -> Vec<u32> {
-        self.subtasks
-            .iter()
-            .filter(|s| s.format != StateFormat::None || s.source.is_some())
-            .map(|s| s.index)
-            .collect()
-    }
-
-    /// Bytes of the operator's state over all subtasks (source positions included).
-    pub fn state_bytes(&self) -> u64 {
-        self.subtasks
-            .iter()
-            .map(|s| s.state_bytes + s.source.as_ref().map_or(0, |p| p.bytes))
-            .sum()
-    }
 }
 
 /// One subtask of an operator.
