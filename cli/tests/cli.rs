@@ -305,7 +305,7 @@ fn inspect_shows_a_rocksdb_incremental_savepoint() {
 }
 
 #[test]
-fn list_shows_an_unfinished_checkpoint_as_incomplete_and_changes_nothing() {
+fn list_shows_unfinished_and_damaged_checkpoints_as_incomplete_and_changes_nothing() {
     let made = make(StateBackend::HashMap, false, false);
     let unfinished = made.job_dir().join("chk-999");
     fs::create_dir(&unfinished).expect("mkdir");
@@ -333,6 +333,21 @@ fn list_shows_an_unfinished_checkpoint_as_incomplete_and_changes_nothing() {
     );
     let text = weir(&[&"checkpoint", &"list", &made.job_dir()]);
     assert!(String::from_utf8_lossy(&text.stdout).contains("incomplete"));
+
+    // A damaged state file makes its checkpoint incomplete, the file named.
+    let first = PathBuf::from(checkpoints[0]["path"].as_str().expect("path"));
+    let damaged = first.join("counts-1.state");
+    let mut bytes = fs::read(&damaged).expect("reads");
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xff;
+    fs::write(&damaged, &bytes).expect("write");
+    let listing = json(&[&"checkpoint", &"list", &made.job_dir(), &"--json"]);
+    let entry = &listing["jobs"][0]["checkpoints"][0];
+    assert_eq!(entry["complete"], false);
+    let problem = entry["problem"].as_str().expect("why");
+    assert!(problem.contains(&*damaged.to_string_lossy()), "{problem}");
+    let stderr = fails(1, &[&"checkpoint", &"inspect", &first]);
+    assert!(stderr.contains(&*damaged.to_string_lossy()), "{stderr}");
 }
 
 #[test]
