@@ -257,6 +257,10 @@ pub fn diff(d: &SnapshotDiff) -> String {
             let (a, b) = (&op.vertex_uid.a, &op.vertex_uid.b);
             let _ = writeln!(out, "  chained in vertex {a} -> {b}");
         }
+        if op.backend.changed() {
+            let (a, b) = (backend(op.backend.a), backend(op.backend.b));
+            let _ = writeln!(out, "  backend {a} -> {b}");
+        }
         if !op.states_added.is_empty() {
             let _ = writeln!(out, "  states added: {}", state_list(&op.states_added));
         }

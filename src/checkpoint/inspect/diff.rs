@@ -1,6 +1,6 @@
 //! [`diff`]: what differs between two snapshots, operator by operator uid.
 
-use super::report::{OperatorReport, SnapshotReport, StateReport};
+use super::report::{BackendOrigin, OperatorReport, SnapshotReport, StateReport};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -53,6 +53,8 @@ pub struct OperatorDiff {
     pub parallelism: ValueChange<u32>,
     /// The vertex it runs in, in each (a change of chaining).
     pub vertex_uid: ValueChange<String>,
+    /// The backend that wrote its keyed state, in each.
+    pub backend: ValueChange<Option<BackendOrigin>>,
     /// States only `b` has.
     pub states_added: Vec<StateIdentity>,
     /// States only `a` has.
@@ -156,6 +158,7 @@ fn operator_diff(a: &OperatorReport, b: &OperatorReport) -> OperatorDiff {
         uid: a.uid.clone(),
         parallelism: change(a.parallelism, b.parallelism),
         vertex_uid: change(a.vertex_uid.clone(), b.vertex_uid.clone()),
+        backend: change(a.backend, b.backend),
         states_added: missing(&states_b, &states_a),
         states_removed: missing(&states_a, &states_b),
         states_changed,
@@ -164,6 +167,7 @@ fn operator_diff(a: &OperatorReport, b: &OperatorReport) -> OperatorDiff {
     };
     diff.changed = diff.parallelism.changed()
         || diff.vertex_uid.changed()
+        || diff.backend.changed()
         || !diff.states_added.is_empty()
         || !diff.states_removed.is_empty()
         || !diff.states_changed.is_empty();
@@ -230,17 +234,19 @@ mod tests {
                 ],
             ),
         ]);
+        let mut rocks = op(
+            "changed",
+            3,
+            vec![
+                state("kept", "ValueState<u64>"),
+                state("retyped", "MapState<u64, u8>"),
+                state("new", "ReducingState<u64>"),
+            ],
+        );
+        rocks.backend = Some(BackendOrigin::RocksdbFull);
         let b = snapshot(vec![
             op("same", 2, vec![state("s", "ValueState<u64>")]),
-            op(
-                "changed",
-                3,
-                vec![
-                    state("kept", "ValueState<u64>"),
-                    state("retyped", "MapState<u64, u8>"),
-                    state("new", "ReducingState<u64>"),
-                ],
-            ),
+            rocks,
             op("added", 1, vec![]),
         ]);
         let d = diff(&a, &b);
@@ -252,6 +258,7 @@ mod tests {
         assert!(!same.changed);
         assert!(changed.changed);
         assert_eq!(changed.parallelism, ValueChange { a: 2, b: 3 });
+        assert_eq!(changed.backend.b, Some(BackendOrigin::RocksdbFull));
         let names = |s: &[StateIdentity]| s.iter().map(|s| s.name.clone()).collect::<Vec<_>>();
         assert_eq!(names(&changed.states_added), ["new"]);
         assert_eq!(names(&changed.states_removed), ["dropped"]);
