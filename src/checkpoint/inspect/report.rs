@@ -199,8 +199,9 @@ pub struct SourcePosition {
 pub struct StateReport {
     /// The state's declared name.
     pub name: String,
-    /// Its kind: `ValueState`, `ListState`, `MapState`, `ReducingState`, `AggregatingState`
-    /// (keyed), `OperatorListState`, `UnionListState`, `BroadcastState` (operator state).
+    /// Its kind: `ValueState`, `ListState`, `MapState`, `ReducingState`, `AggregatingState`,
+    /// `ProcessingTimeTimers` (keyed), `OperatorListState`, `UnionListState`, `BroadcastState`
+    /// (operator state): the recorded type up to its first `<`.
     pub kind: String,
     /// The type it was recorded with, as the snapshot holds it.
     pub type_name: String,
