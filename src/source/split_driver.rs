@@ -148,7 +148,9 @@ fn restored_splits(info: &OperatorInfo) -> Result<(SplitAssignment, Vec<Recorded
     Ok(SplitAssignment::restored(&lists, index, parallelism))
 }
 
-fn decode_state(bytes: &[u8]) -> Result<Vec<RecordedSplit>, BoxError> {
+/// The splits a split source's subtask recorded (its position in the chain's snapshot); an
+/// error for any other bytes or another format version.
+pub(crate) fn decode_state(bytes: &[u8]) -> Result<Vec<RecordedSplit>, BoxError> {
     let state: SplitState = postcard::from_bytes(bytes).map_err(|e| {
         format!("the checkpointed split list does not decode (not a split source's state?): {e}")
     })?;

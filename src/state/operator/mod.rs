@@ -45,7 +45,7 @@ mod redistribution;
 #[cfg(test)]
 mod redistribution_tests;
 mod registered_state;
-mod snapshot;
+pub(crate) mod snapshot;
 mod state_kind;
 mod store;
 #[cfg(test)]
