@@ -19,8 +19,11 @@ use weir::{
 const JOB: &str = "uid-matching";
 const TOTAL: u64 = 4_000;
 
-/// What a keeper found when it opened: (its name, subtask, restored, the union's values).
-type Found = Arc<Mutex<Vec<(String, u32, bool, Vec<u64>)>>>;
+/// What a keeper subtask found when it opened: (its name, subtask, restored, the union's values).
+type Opened = (String, u32, bool, Vec<u64>);
+
+/// What every keeper subtask found.
+type Found = Arc<Mutex<Vec<Opened>>>;
 
 /// Keeps every value it sees in a union list state; reports what it found when opened.
 #[derive(Clone)]
@@ -105,7 +108,7 @@ fn restored_run(
     dir: &Path,
     allow: bool,
     build: impl FnOnce(DataStream<u64>, &Found),
-) -> Result<Vec<(String, u32, bool, Vec<u64>)>, Error> {
+) -> Result<Vec<Opened>, Error> {
     let mut env = env(dir);
     env.set_allow_non_restored_state(allow);
     env.restore_from_checkpoint(checkpoint)?;
@@ -126,7 +129,7 @@ fn same_graph(source: DataStream<u64>, found: &Found) {
         .uid("out");
 }
 
-fn kept_values(found: &[(String, u32, bool, Vec<u64>)], name: &str) -> Vec<Vec<u64>> {
+fn kept_values(found: &[Opened], name: &str) -> Vec<Vec<u64>> {
     let of = found.iter().filter(|f| f.0 == name);
     of.map(|f| f.3.clone()).collect()
 }
