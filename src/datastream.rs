@@ -232,8 +232,8 @@ impl<K: Key, T: Record> KeyedStream<K, T> {
             "KeyedProcess",
             NodeKind::Operator(operator_factory(move |info| {
                 KeyedProcessOperator::open(function.clone(), key_of.clone(), info).map_err(|e| {
-                    TaskError::new(TaskErrorKind::User, format!("open failed: {e}"))
-                        .in_operator(info.label())
+                    let kind = crate::error::SuppressRestarts::kind_of(&e, TaskErrorKind::User);
+                    TaskError::new(kind, format!("open failed: {e}")).in_operator(info.label())
                 })
             })),
         )

@@ -25,7 +25,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use weir_actors::checkpoint::storage::CheckpointStorage;
 use weir_actors::config::checkpoint_config::{CheckpointConfig, CheckpointStorageConfig};
-use weir_actors::config::configuration::FailoverStrategyKind;
+use weir_actors::config::configuration::{FailoverStrategyKind, RecoveryClaimMode};
 use weir_actors::graph::job_spec::{CheckpointingSpec, RestoredCheckpoint, RuntimeConfig};
 use weir_actors::recovery::restart_strategy::RestartStrategyConfig;
 use weir_actors::testing::fault_injection::FaultInjector;
@@ -83,6 +83,7 @@ pub struct StreamEnvironment {
     state_backend: StateBackend,
     savepoint_dir: Option<std::path::PathBuf>,
     restored_from: Option<(weir_actors::CheckpointId, std::path::PathBuf)>,
+    claim_mode: RecoveryClaimMode,
 }
 
 impl Default for StreamEnvironment {
@@ -113,6 +114,7 @@ impl StreamEnvironment {
             state_backend: StateBackend::HashMap,
             savepoint_dir: None,
             restored_from: None,
+            claim_mode: RecoveryClaimMode::NoClaim,
         }
     }
 
@@ -437,6 +439,7 @@ impl StreamEnvironment {
                 job_id,
                 first_checkpoint_id,
                 default_savepoint_dir: self.savepoint_dir.clone(),
+                claimed: self.claimed_snapshot(),
             });
         }
         spec.restore = self.restore.clone();

@@ -75,7 +75,9 @@ pub use weir_actors::checkpoint::stats::{
 pub use weir_actors::config::checkpoint_config::{
     CheckpointConfig, CheckpointStorageConfig, CheckpointingMode, ExternalizedCheckpointRetention,
 };
-pub use weir_actors::config::configuration::{ConfigError, Configuration, FailoverStrategyKind};
+pub use weir_actors::config::configuration::{
+    ConfigError, Configuration, FailoverStrategyKind, RecoveryClaimMode,
+};
 pub use weir_actors::graph::task::{SourceStatus, SubtaskInfo};
 pub use weir_actors::recovery::failure_cause::FailureCause;
 pub use weir_actors::recovery::restart_history::RestartRecord;

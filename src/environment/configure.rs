@@ -42,6 +42,11 @@ impl StreamEnvironment {
             Configuration::failover_strategy,
         )?;
         let backend = if_set(conf, keys::STATE_BACKEND_TYPE, Configuration::state_backend)?;
+        let claim = if_set(
+            conf,
+            keys::STATE_RECOVERY_CLAIM_MODE,
+            Configuration::claim_mode,
+        )?;
         if let Some(path) = conf.state_recovery_path() {
             self.restore_from_savepoint(&path)?;
         }
@@ -64,6 +69,9 @@ impl StreamEnvironment {
         }
         if let Some(failover) = failover {
             self.failover = failover;
+        }
+        if let Some(claim) = claim {
+            self.claim_mode = claim;
         }
         match (backend, &self.state_backend) {
             (None, _) | (Some(StateBackendKind::RocksDb), StateBackend::RocksDb(_)) => {}

@@ -2,26 +2,32 @@
 //!
 //! # Which snapshot a job restores from
 //! - [`StreamEnvironment::restore_from_savepoint`]: the savepoint or retained checkpoint named,
-//!   wherever it is; the new job never deletes or modifies its files (Flink's `NO_CLAIM`).
+//!   wherever it is; the new job never deletes or modifies its files (Flink's `NO_CLAIM`), or,
+//!   in `CLAIM` mode, disposes of it once its own checkpoints subsume it.
 //! - [`StreamEnvironment::restore_from_latest`]: the same job restarting from its own newest
 //!   intact checkpoint in its own job directory, which it goes on owning (retention subsumes it).
 
 use super::StreamEnvironment;
 use crate::checkpoint::restore::{load_path, RestoreReport};
 use crate::checkpoint::startup::JobStorage;
+use crate::checkpoint::storage::FileSystemCheckpointStorage;
 use crate::error::Error;
 use crate::savepoint::uid_matching::{plan, snapshot_operators, RestorePlan};
 use crate::savepoint::{locate, FileSavepointWriter};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use weir_actors::checkpoint::savepoint::SavepointWriter;
+use weir_actors::checkpoint::savepoint::{ClaimedSnapshot, SavepointWriter};
+use weir_actors::checkpoint::storage::{CheckpointStorage, StorageError};
+use weir_actors::config::configuration::RecoveryClaimMode;
+use weir_actors::CheckpointId;
 
 impl StreamEnvironment {
     /// Restores from the savepoint or retained checkpoint at `path`: a `savepoint-…` directory,
     /// a `chk-<n>` directory, or the `_metadata` of either, wherever it was moved or copied.
     /// Every file is checked before the job starts (a damaged, truncated or foreign file is an
     /// error naming it). The files restored from are never deleted or modified by the new job
-    /// (`NO_CLAIM`); its checkpoints go to its own job directory.
+    /// (`NO_CLAIM`, unless [`set_claim_mode`](Self::set_claim_mode) says `CLAIM`); its
+    /// checkpoints go to its own job directory.
     pub fn restore_from_savepoint(
         &mut self,
         path: impl AsRef<Path>,
@@ -53,6 +59,37 @@ impl StreamEnvironment {
         Ok(plan(meta.checkpoint_id, max_parallelism, state, &operators))
     }
 
+    /// Sets who owns the snapshot [`restore_from_savepoint`](Self::restore_from_savepoint)
+    /// restores from (`execution.state-recovery.claim-mode`): with
+    /// [`RecoveryClaimMode::NoClaim`], the default, the job never deletes or changes its files;
+    /// with [`RecoveryClaimMode::Claim`] the job owns it as its oldest retained checkpoint (a
+    /// restart before any other checkpoint completes restores from it) and disposes of it once
+    /// newer checkpoints subsume it, or when the job ends and discards its checkpoints — only
+    /// the files its `_metadata` accounts for ([`crate::savepoint::dispose`] for a savepoint).
+    /// The first checkpoint after the restore is a full one in both modes.
+    pub fn set_claim_mode(&mut self, mode: RecoveryClaimMode) -> &mut Self {
+        self.claim_mode = mode;
+        self
+    }
+
+    /// The claim mode (see [`set_claim_mode`](Self::set_claim_mode)).
+    pub fn claim_mode(&self) -> RecoveryClaimMode {
+        self.claim_mode
+    }
+
+    /// The snapshot the job claims, when it restores from one in `CLAIM` mode.
+    pub(super) fn claimed_snapshot(&self) -> Option<ClaimedSnapshot> {
+        if self.claim_mode != RecoveryClaimMode::Claim {
+            return None;
+        }
+        let (checkpoint_id, dir) = self.restored_from.clone()?;
+        let dispose = Arc::new(move || dispose_snapshot(&dir, checkpoint_id));
+        Some(ClaimedSnapshot {
+            checkpoint_id,
+            dispose,
+        })
+    }
+
     /// Sets the directory savepoints go to when none is named
     /// ([`JobClient::trigger_savepoint_default`](crate::JobClient::trigger_savepoint_default);
     /// `execution.checkpointing.savepoint-dir`).
@@ -72,5 +109,29 @@ impl StreamEnvironment {
             storage: storage.storage.clone(),
             files: storage.files.clone(),
         })
+    }
+}
+
+/// Deletes snapshot `id` whose `chk-<id>` is in `dir`: a savepoint's directory, through
+/// [`crate::savepoint::dispose`]; a job directory, as its storage deletes a checkpoint.
+fn dispose_snapshot(dir: &Path, id: CheckpointId) -> Result<(), StorageError> {
+    let is_savepoint = (dir.file_name().and_then(|n| n.to_str()))
+        .is_some_and(|n| n.starts_with(crate::savepoint::SAVEPOINT_DIR_PREFIX));
+    if !is_savepoint {
+        return FileSystemCheckpointStorage::at_job_dir(dir).discard(id);
+    }
+    match crate::savepoint::dispose(dir) {
+        Ok(report) => {
+            if !report.kept.is_empty() {
+                tracing::warn!(dir = %dir.display(), kept = ?report.kept, "the claimed savepoint held files its _metadata does not account for: kept");
+            }
+            Ok(())
+        }
+        Err(crate::savepoint::SavepointError::Storage(e)) => Err(e),
+        Err(e) => Err(StorageError::Io {
+            operation: "delete",
+            path: dir.to_path_buf(),
+            reason: e.to_string(),
+        }),
     }
 }

@@ -19,8 +19,10 @@
 //! - Every handle in its `_metadata` is relative to the savepoint's directory, and every state
 //!   file is read from there, so a moved or copied savepoint restores. A damaged, truncated or
 //!   foreign `_metadata` or state file is a typed error naming the file.
-//! - Restoring never deletes or modifies the savepoint's files (Flink's `NO_CLAIM`): the new
-//!   job writes its checkpoints in its own job directory.
+//! - Restoring never deletes or modifies the savepoint's files (Flink's `NO_CLAIM`, the
+//!   default): the new job writes its checkpoints in its own job directory. In `CLAIM` mode
+//!   ([`StreamEnvironment::set_claim_mode`](crate::StreamEnvironment::set_claim_mode)) the job
+//!   owns it and disposes of it once newer checkpoints subsume it.
 //! - [`dispose`] deletes only a directory named `savepoint-…` whose `_metadata` it read, only the
 //!   files that metadata accounts for, and reports every other file, which it leaves.
 //!
@@ -38,8 +40,9 @@
 //! - The state of an incremental RocksDB checkpoint still records the job directory it was
 //!   written in; when a job starts from a savepoint, the state of that savepoint's checkpoint
 //!   reads its files from the savepoint's directory instead (where the writer copied them).
-//! - Stop-with-savepoint does not drain (end of input before the savepoint), and `CLAIM` (the
-//!   new job taking ownership of the restored files) is not supported.
+//! - Stop-with-savepoint does not drain (end of input before the savepoint).
+//! - The format is the state backend's own: a savepoint restores into the backend that wrote
+//!   it; into another one the job fails at once, naming the operator and both backends.
 //! - `_metadata` is in the savepoint's `chk-<n>/` directory, not at its top.
 
 mod dispose;

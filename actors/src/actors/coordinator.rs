@@ -25,7 +25,9 @@ use crate::checkpoint::coordinator_context::{
     CoordinatorContext, RequestId, RequestOutcome, SubtaskMessage, Timer,
 };
 use crate::checkpoint::failure_reason::CheckpointFailureReason;
-use crate::checkpoint::savepoint::{CompletedSavepoint, SavepointError, SavepointWriter};
+use crate::checkpoint::savepoint::{
+    ClaimedSnapshot, CompletedSavepoint, SavepointError, SavepointWriter,
+};
 use crate::checkpoint::stats::{CheckpointStats, CheckpointStatus};
 use crate::checkpoint::storage::{
     CheckpointMetadata, CheckpointStorage, StorageError, VertexMetadata,
@@ -59,6 +61,8 @@ struct Edge {
     requests: HashMap<RequestId, oneshot::Sender<CheckpointOutcome>>,
     next_request: u64,
     savepoint_writer: Option<Arc<dyn SavepointWriter>>,
+    /// The restored snapshot the job claimed, disposed of once subsumed.
+    claimed: Option<ClaimedSnapshot>,
     /// Savepoint requests, with their directories.
     savepoint_requests: HashMap<RequestId, (PathBuf, oneshot::Sender<SavepointOutcome>)>,
     /// Savepoints written, by checkpoint, until their requests are answered.
@@ -91,9 +95,14 @@ impl Coordinator {
                 .map(|v| spec.is_source(v))
                 .collect(),
         };
+        let mut core = CheckpointCoordinator::new(job, &cp.config, next_id, Instant::now());
+        if let Some(claimed) = &cp.claimed {
+            core.claim(claimed.checkpoint_id);
+        }
         Coordinator {
-            core: CheckpointCoordinator::new(job, &cp.config, next_id, Instant::now()),
+            core,
             edge: Edge {
+                claimed: cp.claimed,
                 storage: cp.storage,
                 retention: cp.config.externalized_retention,
                 shared,
@@ -187,6 +196,13 @@ impl CoordinatorContext for ActorContext<'_> {
 
     fn discard(&mut self, checkpoint: CheckpointId) -> Result<(), StorageError> {
         self.edge.storage.discard(checkpoint)
+    }
+
+    fn dispose_claimed(&mut self) -> Result<(), StorageError> {
+        match self.edge.claimed.take() {
+            Some(claimed) => (claimed.dispose)(),
+            None => Ok(()),
+        }
     }
 
     fn discard_shared(

@@ -87,6 +87,8 @@ pub(crate) struct CheckpointCoordinator {
     next_id: CheckpointId,
     started: Instant,
     terminated: bool,
+    /// The id of the restored snapshot the job claimed (`CLAIM`), while it is retained.
+    claimed: Option<CheckpointId>,
 }
 
 impl CheckpointCoordinator {
@@ -112,7 +114,22 @@ impl CheckpointCoordinator {
             next_id: first_id,
             started: now,
             terminated: false,
+            claimed: None,
         }
+    }
+
+    /// The job restored from snapshot `id` and claimed it: it is retained as the job's oldest
+    /// checkpoint (a restart before any other completes restores from it) and disposed of once
+    /// newer checkpoints subsume it.
+    pub(crate) fn claim(&mut self, id: CheckpointId) {
+        let _ = self.store.add(id, std::iter::empty());
+        self.claimed = Some(id);
+    }
+
+    /// The id of the claimed snapshot while it is retained.
+    #[cfg(test)]
+    pub(crate) fn claimed(&self) -> Option<CheckpointId> {
+        self.claimed
     }
 
     /// The job starts now: trigger times count from here; the first periodic trigger is armed.
@@ -341,7 +358,15 @@ impl CheckpointCoordinator {
         }
     }
 
-    fn discard(&self, id: CheckpointId, cx: &mut impl CoordinatorContext) {
+    fn discard(&mut self, id: CheckpointId, cx: &mut impl CoordinatorContext) {
+        if self.claimed == Some(id) {
+            self.claimed = None;
+            match cx.dispose_claimed() {
+                Ok(()) => tracing::info!("claimed snapshot {id} disposed of, now subsumed"),
+                Err(e) => tracing::warn!("cannot dispose of the claimed snapshot {id}: {e}"),
+            }
+            return;
+        }
         if let Err(e) = cx.discard(id) {
             tracing::warn!("cannot delete checkpoint {id}: {e}");
         }

@@ -66,6 +66,9 @@ pub(crate) trait CoordinatorContext {
     /// Deletes everything of `checkpoint` from the storage.
     fn discard(&mut self, checkpoint: CheckpointId) -> Result<(), StorageError>;
 
+    /// Deletes the snapshot the job restored from and claimed (`CLAIM`), now subsumed.
+    fn dispose_claimed(&mut self) -> Result<(), StorageError>;
+
     /// Deletes shared files uploaded for `checkpoint` that no complete checkpoint refers to.
     fn discard_shared(
         &mut self,

@@ -9,19 +9,36 @@
 //! - If the savepoint cannot be written, its checkpoint fails (as a failed metadata write, not
 //!   counted against the tolerable failed checkpoints) and the job goes on running; the caller
 //!   gets [`SavepointError::Failed`] naming the directory.
-//! - After a stopping savepoint completes, no checkpoint is triggered or completed: newer
-//!   pending ones are aborted, and the job ends `Finished` without end of input.
-//!
-//! # What is not guaranteed
-//! - A savepoint's checkpoint is also one of the job's checkpoints: it is retained and
-//!   subsumed like the others in the job's checkpoint directory, and its side effects (a 2PC
-//!   sink's transaction) are committed when it completes, as Flink did before 1.15.
+//! - A stopping savepoint suspends every source after its barrier; once it completes, no
+//!   checkpoint is triggered or completed: newer pending ones are aborted, its completion is
+//!   sent to every subtask, and the job ends `Finished` without end of input.
+//! - An intermediate savepoint has no side effects (Flink since 1.15): no subtask hears of its
+//!   completion, and it is not one of the job's checkpoints (not retained, not restored from).
 
 use crate::checkpoint::failure_reason::CheckpointFailureReason;
 use crate::checkpoint::stats::CheckpointStats;
 use crate::checkpoint::storage::{CheckpointMetadata, StorageError};
 use crate::network::event::CheckpointId;
 use std::path::{Path, PathBuf};
+
+/// The snapshot a job restored from in `CLAIM` mode: the job owns it, as if it were its own
+/// oldest retained checkpoint, and disposes of it once newer checkpoints subsume it (or the
+/// job ends and its checkpoints are discarded).
+#[derive(Clone)]
+pub struct ClaimedSnapshot {
+    /// The snapshot's checkpoint id.
+    pub checkpoint_id: CheckpointId,
+    /// Deletes the snapshot: only the files its metadata accounts for.
+    pub dispose: std::sync::Arc<dyn Fn() -> Result<(), StorageError> + Send + Sync>,
+}
+
+impl std::fmt::Debug for ClaimedSnapshot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClaimedSnapshot")
+            .field("checkpoint_id", &self.checkpoint_id)
+            .finish_non_exhaustive()
+    }
+}
 
 /// Copies a completed checkpoint into a savepoint directory under a given directory.
 pub trait SavepointWriter: Send + Sync + 'static {

@@ -25,7 +25,7 @@
 //!   [`RestartStrategyConfig::validate`]; an error about a key read from a file names the file
 //!   and the line the key was set on.
 //! - **No setting without effect**: a key whose feature weir does not have yet (unaligned
-//!   checkpoints, the `CLAIM` claim mode) is accepted at its default only; any other
+//!   checkpoints) is accepted at its default only; any other
 //!   value is refused by [`Configuration::set`] with [`ConfigError::Unsupported`].
 //! - **Only what is set is applied**: [`Configuration::checkpoint_config_over`] and
 //!   [`Configuration::restart_strategy_over`] change only the settings whose keys are present.
@@ -69,7 +69,7 @@
 //! | `execution.checkpointing.aligned-checkpoint-timeout` | duration (only 0 until weir has unaligned checkpoints) | 0 | `execution.checkpointing.alignment-timeout` |
 //! | `execution.state-recovery.path` | directory | none | `execution.savepoint.path` |
 //! | `execution.state-recovery.ignore-unclaimed-state` | boolean | false | `execution.savepoint.ignore-unclaimed-state` |
-//! | `execution.state-recovery.claim-mode` | `NO_CLAIM` (`CLAIM` not supported yet: refused) | `NO_CLAIM` | `execution.savepoint-restore-mode` |
+//! | `execution.state-recovery.claim-mode` | `NO_CLAIM`, `CLAIM` | `NO_CLAIM` | `execution.savepoint-restore-mode` |
 //! | `state.backend.type` | `hashmap`, `rocksdb` | `hashmap` | `state.backend` |
 //! | `jobmanager.execution.failover-strategy` | `region`, `full` | `region` | |
 //! | `pipeline.max-parallelism` | -1 or 1..=32768 | -1 (derived) | |
@@ -370,8 +370,8 @@ impl Configuration {
         self.flag(keys::STATE_RECOVERY_IGNORE_UNCLAIMED, false)
     }
 
-    /// Who owns the restored snapshot (`execution.state-recovery.claim-mode`): always
-    /// `NO_CLAIM`, the default, since [`set`](Self::set) refuses `CLAIM` until weir supports it.
+    /// Who owns the restored snapshot (`execution.state-recovery.claim-mode`): `NO_CLAIM` (the
+    /// default: the job never deletes it) or `CLAIM` (the job disposes of it once subsumed).
     pub fn claim_mode(&self) -> Result<RecoveryClaimMode, ConfigError> {
         self.choice(keys::STATE_RECOVERY_CLAIM_MODE)
     }

@@ -115,8 +115,7 @@ known_keys! {
         Some("false") => parse_bool;
     /// `NO_CLAIM` or `CLAIM`: who owns the restored snapshot.
     STATE_RECOVERY_CLAIM_MODE = "execution.state-recovery.claim-mode" | "execution.savepoint-restore-mode",
-        Some("NO_CLAIM") => parse_enum::<RecoveryClaimMode>,
-        unsupported: "weir never deletes the snapshot it restores from (NO_CLAIM); CLAIM is not supported yet";
+        Some("NO_CLAIM") => parse_enum::<RecoveryClaimMode>;
     /// `hashmap` or `rocksdb`.
     STATE_BACKEND_TYPE = "state.backend.type" | "state.backend", Some("hashmap")
         => parse_enum::<StateBackendKind>;

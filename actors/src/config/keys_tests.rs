@@ -252,11 +252,21 @@ fn a_missing_feature_is_refused_naming_the_key_but_its_default_is_accepted() {
         .is_ok());
     // Refused in a file, at its line.
     let error = Configuration::from_yaml_str(
-        "pipeline.name: a\nexecution.state-recovery.claim-mode: CLAIM\n",
+        "pipeline.name: a\nexecution.checkpointing.unaligned.enabled: true\n",
     )
     .unwrap_err();
     assert_eq!(error.line(), Some(2));
-    assert_eq!(error.key(), Some("execution.state-recovery.claim-mode"));
+    assert_eq!(
+        error.key(),
+        Some("execution.checkpointing.unaligned.enabled")
+    );
+    // CLAIM is accepted; LEGACY (gone from Flink 2) is not a claim mode.
+    let claim = Configuration::from_yaml_str("execution.state-recovery.claim-mode: CLAIM\n");
+    let claim = claim.map(|c| c.claim_mode().ok());
+    assert_eq!(claim.ok().flatten(), Some(RecoveryClaimMode::Claim));
+    assert!(Configuration::new()
+        .set("execution.state-recovery.claim-mode", "LEGACY")
+        .is_err());
 }
 
 #[test]

@@ -83,6 +83,9 @@ pub struct CheckpointingSpec {
     pub savepoint_writer: Option<Arc<dyn crate::checkpoint::savepoint::SavepointWriter>>,
     /// Where a savepoint goes when none is named (`execution.checkpointing.savepoint-dir`).
     pub default_savepoint_dir: Option<std::path::PathBuf>,
+    /// The snapshot the job restored from, when it claimed it (`CLAIM`): retained as the job's
+    /// oldest checkpoint and disposed of once subsumed. `None` in `NO_CLAIM` mode.
+    pub claimed: Option<crate::checkpoint::savepoint::ClaimedSnapshot>,
 }
 
 /// Everything the runtime needs to run a job.

@@ -42,7 +42,7 @@
 //! [`KeyedStateError`] naming the operator, the state and the key group; the operator fails
 //! with it before anything the call emitted is sent.
 
-use crate::error::BoxError;
+use crate::error::{BoxError, SuppressRestarts};
 use crate::state::access_error::ErrorSlot;
 use crate::state::backend::{BackendSettings, RocksDbStateBackend, StateBackend};
 use crate::state::key_groups::KeyGroups;
@@ -359,11 +359,12 @@ impl<K: StateKey> KeyedStateBackend<K> {
         for bytes in snapshots {
             let snapshot = KeyedSnapshot::decode(bytes, &self.operator)?;
             if snapshot.backend != self.backend_kind() {
-                return Err(KeyedStateError::BackendMismatch {
+                // No restart can cure it: the job fails at once.
+                return Err(SuppressRestarts::new(KeyedStateError::BackendMismatch {
                     operator: self.operator.clone(),
                     checkpoint_backend: snapshot.backend,
                     job_backend: self.backend_kind(),
-                }
+                })
                 .into());
             }
             self.clock.advance_to(snapshot.clock_ms);

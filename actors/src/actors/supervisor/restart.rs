@@ -123,7 +123,12 @@ impl Supervisor {
         answer: Answer,
     ) -> Result<Option<Arc<RestoredCheckpoint>>, Option<FailureCause>> {
         let latest = answer.map_err(|_| None)?;
+        let claimed = (self.spec.checkpointing.as_ref())
+            .and_then(|cp| cp.claimed.as_ref())
+            .map(|c| c.checkpoint_id);
         match (latest, &self.spec.checkpointing) {
+            // The claimed snapshot is not in the job's storage: it is the one the job started from.
+            (Some(id), _) if Some(id) == claimed => Ok(self.spec.restore.clone()),
             (Some(id), Some(cp)) => RestoredCheckpoint::load(cp.storage.as_ref(), id)
                 .map(|r| Some(Arc::new(r)))
                 .map_err(|error| {

@@ -116,3 +116,33 @@ fn an_intermediate_savepoint_has_no_side_effects_and_is_no_checkpoint_of_the_job
     assert_eq!(s.sent(SubtaskMessage::Complete(3)), s.keys());
     assert_eq!(s.discarded(), [1]);
 }
+
+#[test]
+fn a_claimed_snapshot_is_retained_until_subsumed_and_then_disposed_of() {
+    let config = CheckpointConfig {
+        num_retained: 2,
+        ..config()
+    };
+    let mut s = Scenario::new(config, &[1]);
+    s.core.claim(7);
+    assert_eq!(
+        s.core.latest_completed(),
+        Some(7),
+        "a restart restores from it"
+    );
+    for (request, id) in [(1, 1), (2, 2)] {
+        s.clear();
+        s.core.trigger_manual(RequestId(request), &mut s.cx);
+        s.ack_all(id);
+        assert_eq!(s.ended(), [(id, CheckpointStatus::Completed)]);
+        let disposed = s.effects().contains(&Effect::ClaimedDisposed);
+        // Two retained: the claimed snapshot goes when the second checkpoint completes.
+        assert_eq!(disposed, id == 2, "checkpoint {id}: {:?}", s.effects());
+        assert_eq!(
+            s.discarded(),
+            [],
+            "the job's storage never deletes the claimed snapshot"
+        );
+    }
+    assert_eq!(s.core.claimed(), None);
+}

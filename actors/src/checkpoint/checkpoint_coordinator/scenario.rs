@@ -26,6 +26,7 @@ pub(super) enum Effect {
     Sent(SubtaskKey, SubtaskMessage),
     MetadataWritten(CheckpointId),
     Discarded(CheckpointId),
+    ClaimedDisposed,
     DiscardedShared(CheckpointId, Vec<PathBuf>),
     Reported(CheckpointFailureReason, u32),
     Ended(CheckpointStats),
@@ -72,6 +73,11 @@ impl CoordinatorContext for Script {
 
     fn discard(&mut self, checkpoint: CheckpointId) -> Result<(), StorageError> {
         self.effects.push(Effect::Discarded(checkpoint));
+        Ok(())
+    }
+
+    fn dispose_claimed(&mut self) -> Result<(), StorageError> {
+        self.effects.push(Effect::ClaimedDisposed);
         Ok(())
     }
 
