@@ -11,8 +11,8 @@ mod common;
 
 use common::phased::{phased, Phases};
 use common::*;
-use std::collections::BTreeMap;
 use parking_lot::Mutex;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -44,7 +44,11 @@ fn records_of(key: u64) -> u64 {
 fn input() -> Vec<Rec> {
     let mut records = Vec::new();
     for round in 0..5 {
-        records.extend((0..KEYS).filter(|&k| round < records_of(k)).map(|k| (k, round)));
+        records.extend(
+            (0..KEYS)
+                .filter(|&k| round < records_of(k))
+                .map(|k| (k, round)),
+        );
     }
     records
 }
@@ -134,17 +138,25 @@ struct Tag {
 impl Operator<Fired, Fired> for Tag {
     fn process_batch(&mut self, input: Vec<Fired>, _out: &mut Vec<Fired>) -> Result<(), BoxError> {
         let n = input.len() as u64;
-        self.seen.firings.lock().extend(input.into_iter().map(|f| Fired {
-            subtask: self.subtask,
-            ..f
-        }));
+        self.seen
+            .firings
+            .lock()
+            .extend(input.into_iter().map(|f| Fired {
+                subtask: self.subtask,
+                ..f
+            }));
         self.seen.count.add(n);
         Ok(())
     }
 }
 
 /// Deterministic at `parallelism` with `backend`, checkpoints into `dir`, every one retained.
-fn env(dir: &Path, parallelism: u32, backend: StateBackend, interval: Duration) -> StreamEnvironment {
+fn env(
+    dir: &Path,
+    parallelism: u32,
+    backend: StateBackend,
+    interval: Duration,
+) -> StreamEnvironment {
     let mut env = deterministic_env(3);
     env.set_parallelism(parallelism)
         .set_job_id(JOB)
@@ -159,12 +171,7 @@ fn env(dir: &Path, parallelism: u32, backend: StateBackend, interval: Duration) 
 
 /// The job at `parallelism`: `script` (at most 2 source subtasks) keyed into [`CountThenFire`]
 /// (uid `timed`), its firings tagged into the returned [`Seen`].
-fn job(
-    env: &StreamEnvironment,
-    parallelism: u32,
-    source: &str,
-    script: &Arc<Phases<Rec>>,
-) -> Seen {
+fn job(env: &StreamEnvironment, parallelism: u32, source: &str, script: &Arc<Phases<Rec>>) -> Seen {
     let seen = Seen::default();
     let tagged = seen.clone();
     phased(env, source, script)
@@ -221,7 +228,11 @@ fn restored_run(
 /// key group, with its full count.
 fn assert_each_key_fired_once_in_its_owner(firings: &[Fired], parallelism: u32, what: &str) {
     let keys: Vec<u64> = firings.iter().map(|f| f.key).collect();
-    assert_eq!(keys, (0..KEYS).collect::<Vec<_>>(), "{what}: one firing per key");
+    assert_eq!(
+        keys,
+        (0..KEYS).collect::<Vec<_>>(),
+        "{what}: one firing per key"
+    );
     for f in firings {
         let group = assign_to_key_group(&f.key, MAX_PARALLELISM);
         let owner = operator_index_for_key_group(MAX_PARALLELISM, parallelism, group);
