@@ -25,7 +25,10 @@ const RULES: BroadcastStateDescriptor<String, u64> = BroadcastStateDescriptor::n
 type Update = (String, Option<u64>);
 
 /// What the subtasks of one run saw of the rules: (subtask, rules), sorted.
-type Views = Arc<Mutex<Vec<(u32, Vec<(String, u64)>)>>>;
+type Seen = Vec<(u32, Vec<(String, u64)>)>;
+
+/// Where the subtasks of one run record what they saw.
+type Views = Arc<Mutex<Seen>>;
 
 /// The rule updates the first run broadcasts: some set twice, one removed.
 fn updates() -> Vec<Update> {
@@ -102,12 +105,7 @@ impl BroadcastProcessFunction<u64, Update, (u64, usize)> for Rules {
 
 impl Rules {
     /// What the subtasks found when they opened and at their first element, each sorted.
-    fn views(
-        &self,
-    ) -> (
-        Vec<(u32, Vec<(String, u64)>)>,
-        Vec<(u32, Vec<(String, u64)>)>,
-    ) {
+    fn views(&self) -> (Seen, Seen) {
         let mut opened = self.opened.lock().clone();
         opened.sort();
         let mut first_use = self.first_use.lock().clone();
@@ -174,15 +172,7 @@ fn checkpointed_run(dir: &Path) -> PathBuf {
 /// Restores `checkpoint` at `parallelism` with new sources (the old ones' positions are
 /// dropped): no rule update, four numbers per subtask. Returns what the subtasks saw when they
 /// opened and at their first number.
-#[allow(clippy::type_complexity)]
-fn restored_views(
-    checkpoint: &Path,
-    dir: &Path,
-    parallelism: u32,
-) -> (
-    Vec<(u32, Vec<(String, u64)>)>,
-    Vec<(u32, Vec<(String, u64)>)>,
-) {
+fn restored_views(checkpoint: &Path, dir: &Path, parallelism: u32) -> (Seen, Seen) {
     let mut env = env(dir, parallelism);
     env.set_allow_non_restored_state(true);
     env.restore_from_checkpoint(checkpoint)
@@ -209,7 +199,7 @@ fn every_subtask_restores_the_full_identical_broadcast_state_at_any_parallelism(
         let what = format!("checkpoint at 2, restored at {new}");
         let dir = tmp.path().join(format!("p{new}"));
         let (opened, first_use) = restored_views(&checkpoint, &dir, new);
-        let every: Vec<(u32, Vec<(String, u64)>)> = (0..new).map(|i| (i, rules.clone())).collect();
+        let every: Seen = (0..new).map(|i| (i, rules.clone())).collect();
         assert_eq!(
             opened, every,
             "{what}: what each subtask found when it opened"
