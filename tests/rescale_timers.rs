@@ -2,7 +2,8 @@
 //! registers one timer per key (1 s of job time after the key's first record), a checkpoint is
 //! taken before any of them fires, and a restore at 1, 3 and 7 (and at the old parallelism) fires
 //! every key's timer exactly once, at its time, in the subtask that owns the key's key group now,
-//! with the key's restored count: none lost, none twice. HashMap and RocksDB backends.
+//! with the key's restored count: none lost, none twice. HashMap and RocksDB backends. A
+//! rescaled run checkpoints the timers it restored again: 2 → 3 → 7 fires each once too.
 //!
 //! Everything runs in deterministic mode, so the checkpoint (periodic, every 300 ms of job time)
 //! is taken at the same job time in every run, well before the timers (at about 1 000 ms).
@@ -192,18 +193,36 @@ fn job(env: &StreamEnvironment, parallelism: u32, source: &str, script: &Arc<Pha
     seen
 }
 
-/// The first run at `parallelism`: every key's records, checkpoint 1 at 300 ms; runs on until
-/// every timer fired, then is cancelled. Returns checkpoint 1's directory and the firings.
-fn first_run(dir: &Path, parallelism: u32, backend: StateBackend) -> (PathBuf, Vec<Fired>) {
-    let env = env(dir, parallelism, backend, INTERVAL);
-    let seen = job(&env, parallelism, "script", &Phases::endless(vec![input()]));
+/// A run at `parallelism` checkpointing every 300 ms of job time, until every timer fired; then
+/// it is cancelled. Without `from` it reads every key's records; restored from `from` it reads
+/// nothing (the old source's positions are dropped). Returns its first completed checkpoint's
+/// directory (taken before any timer fired) and the firings.
+fn run_until_fired(
+    dir: &Path,
+    parallelism: u32,
+    backend: StateBackend,
+    from: Option<&Path>,
+) -> (PathBuf, Vec<Fired>) {
+    let mut env = env(dir, parallelism, backend, INTERVAL);
+    let (source, records) = match from {
+        None => ("script", vec![input()]),
+        Some(checkpoint) => {
+            env.set_allow_non_restored_state(true);
+            env.restore_from_checkpoint(checkpoint)
+                .expect("the checkpoint loads");
+            ("idle", Vec::new())
+        }
+    };
+    let seen = job(&env, parallelism, source, &Phases::endless(records));
     let client = spawn_running(&env);
     seen.count.wait_for(KEYS);
     client.cancel();
     let (_, stats) = finish(client);
-    let first = stats.iter().find(|s| s.id == 1).map(|s| s.status.clone());
-    assert_eq!(first, Some(CheckpointStatus::Completed), "checkpoint 1");
-    (dir.join(JOB).join("chk-1"), seen.sorted())
+    let first = stats.first().map(|s| (s.id, s.status.clone()));
+    let Some((id, CheckpointStatus::Completed)) = first else {
+        panic!("the first checkpoint did not complete: {first:?}");
+    };
+    (dir.join(JOB).join(format!("chk-{id}")), seen.sorted())
 }
 
 /// Restores `checkpoint` at `parallelism` with an input of no record (the old source's
@@ -249,7 +268,8 @@ fn assert_each_key_fired_once_in_its_owner(firings: &[Fired], parallelism: u32, 
 fn timers_follow_their_key_groups(backend: fn() -> StateBackend) {
     for old in [2, 4] {
         let tmp = tempfile::tempdir().unwrap();
-        let (checkpoint, reference) = first_run(&tmp.path().join("first"), old, backend());
+        let first = tmp.path().join("first");
+        let (checkpoint, reference) = run_until_fired(&first, old, backend(), None);
         assert_each_key_fired_once_in_its_owner(&reference, old, "the first run");
         // Where and when each key's timer is due: the same after any restore.
         let due: BTreeMap<u64, u64> = reference.iter().map(|f| (f.key, f.timestamp)).collect();
@@ -273,4 +293,25 @@ fn hashmap_timers_fire_once_in_the_subtask_owning_their_key_after_a_rescale() {
 #[test]
 fn rocksdb_timers_fire_once_in_the_subtask_owning_their_key_after_a_rescale() {
     timers_follow_their_key_groups(StateBackend::rocksdb);
+}
+
+/// Timers a rescaled run restored are in its own checkpoints: 2 → 3 (checkpointed before any
+/// timer fired) → 7 fires every key's timer once, in its owner, at its first run's time.
+#[test]
+fn timers_restored_by_a_rescale_are_checkpointed_again() {
+    for backend in [StateBackend::HashMap, StateBackend::rocksdb()] {
+        let tmp = tempfile::tempdir().unwrap();
+        let at = |name: &str| tmp.path().join(name);
+        let (first, reference) = run_until_fired(&at("first"), 2, backend.clone(), None);
+        let (second, firings) = run_until_fired(&at("second"), 3, backend.clone(), Some(&first));
+        assert_each_key_fired_once_in_its_owner(&firings, 3, "2 → 3");
+        let firings = restored_run(&second, &at("third"), 7, backend);
+        assert_each_key_fired_once_in_its_owner(&firings, 7, "2 → 3 → 7");
+        let due = |f: &[Fired]| f.iter().map(|f| (f.key, f.timestamp)).collect::<Vec<_>>();
+        assert_eq!(
+            due(&firings),
+            due(&reference),
+            "2 → 3 → 7: the timers' times"
+        );
+    }
 }
