@@ -2,10 +2,12 @@
 //! pauses are what lets the paused clock of deterministic mode advance), a per-key sequence
 //! function, a runner that keeps a job's checkpoint statistics, a view of a job's checkpoint
 //! directory, two hand-offs between a test thread and a job's threads (`Progress`, `Gate`),
-//! seed counts for sweeps, and the supervision tests' job ([`supervised`]).
+//! seed counts for sweeps, the supervision tests' job ([`supervised`]), and a source the test
+//! releases phase by phase ([`phased`]).
 #![allow(dead_code)]
 
 pub mod kinds;
+pub mod phased;
 pub mod rocks_store;
 pub mod supervised;
 
