@@ -144,6 +144,7 @@ fn a_reader_resumes_at_exactly_the_checkpointed_sequence() {
     let context = DiscoveryContext {
         parallelism: 1,
         index: 0,
+        restored: false,
     };
     let splits = source.discover_splits(&context).expect("discovers");
     let mut reader = source.create_reader(reader_context()).expect("reader");
@@ -180,6 +181,7 @@ fn with_ack_on_checkpoint_a_completed_checkpoint_acknowledges_what_it_covers() {
     let context = DiscoveryContext {
         parallelism: 1,
         index: 0,
+        restored: false,
     };
     let mut reader = source.create_reader(reader_context()).expect("reader");
     reader

@@ -22,6 +22,7 @@ use weir_connectors::nats::{
 const ONE: DiscoveryContext = DiscoveryContext {
     parallelism: 1,
     index: 0,
+    restored: false,
 };
 
 fn reader_context() -> SplitReaderContext {

@@ -41,8 +41,9 @@
 //!   written in; when a job starts from a savepoint, the state of that savepoint's checkpoint
 //!   reads its files from the savepoint's directory instead (where the writer copied them).
 //! - Stop-with-savepoint does not drain (end of input before the savepoint).
-//! - The format is the state backend's own: a savepoint restores into the backend that wrote
-//!   it; into another one the job fails at once, naming the operator and both backends.
+//! - The format is the writing state backend's own layout, not a canonical one of its own;
+//!   either backend restores the other's (see [`crate::state::keyed`]'s cross-backend
+//!   restore), but a future backend would need its own conversion.
 //! - `_metadata` is in the savepoint's `chk-<n>/` directory, not at its top.
 
 mod dispose;

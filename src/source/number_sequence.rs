@@ -50,8 +50,10 @@ impl SplitSource<u64> for NumberSequenceSource {
     type Split = NumberSequenceSplit;
     type Reader = NumberSequenceReader;
 
+    /// One split per subtask of the first start; none when the job restored the splits (they
+    /// were cut at the first start's parallelism and are read on from their positions).
     fn discover_splits(&self, context: &DiscoveryContext) -> Result<Vec<Self::Split>, BoxError> {
-        if self.to < self.from {
+        if self.to < self.from || context.restored {
             return Ok(Vec::new());
         }
         let len = u128::from(self.to - self.from) + 1;
@@ -142,6 +144,7 @@ mod tests {
                 .discover_splits(&DiscoveryContext {
                     parallelism: p,
                     index: 0,
+                    restored: false,
                 })
                 .unwrap();
             let mut reader = NumberSequenceReader::default();
@@ -161,6 +164,7 @@ mod tests {
             .discover_splits(&DiscoveryContext {
                 parallelism: 1,
                 index: 0,
+                restored: false,
             })
             .unwrap();
         let mut reader = NumberSequenceReader::default();
@@ -177,5 +181,18 @@ mod tests {
             vec![u64::MAX - 2, u64::MAX - 1, u64::MAX]
         );
         assert_eq!(restored.snapshot_splits(2).unwrap()[0].next, None);
+    }
+
+    #[test]
+    fn a_restored_job_discovers_no_split_at_any_parallelism() {
+        let source = NumberSequenceSource::new(0, 99);
+        for parallelism in [1, 2, 3, 7] {
+            let context = DiscoveryContext {
+                parallelism,
+                index: 0,
+                restored: true,
+            };
+            assert_eq!(source.discover_splits(&context).unwrap(), []);
+        }
     }
 }

@@ -78,7 +78,11 @@ pub(crate) fn drive_split_source<T: Send + 'static, S: SplitSource<T>>(
         })
         .collect::<Result<Vec<_>, BoxError>>()
         .map_err(|e| state_error(e).in_operator(&label))?;
-    let context = DiscoveryContext { index, parallelism };
+    let context = DiscoveryContext {
+        index,
+        parallelism,
+        restored: !info.restored_chain_states().is_empty(),
+    };
     let mut reader = guarded(&label, TaskErrorKind::User, || {
         source.create_reader(SplitReaderContext {
             operator: label.clone(),

@@ -56,6 +56,11 @@ pub struct DiscoveryContext {
     pub parallelism: u32,
     /// The subtask asking (every subtask discovers, and keeps what it owns).
     pub index: u32,
+    /// Whether the job restored this source's splits from a checkpoint (the splits it recorded
+    /// are read on from their positions, whatever the parallelism): a source whose splits are
+    /// fixed when the job first starts — a range cut by the first parallelism — discovers
+    /// none then, or a split cut anew would repeat part of one restored.
+    pub restored: bool,
 }
 
 /// What a split reader gets from its subtask.

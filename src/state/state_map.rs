@@ -110,8 +110,18 @@ impl<K: StateKey, S: Stored> Store<K, S> {
     ) -> Result<(), BoxError> {
         match self {
             Store::Heap(m) => restore_entries(m, entries, key_groups),
-            Store::Rocks(_) => {
-                Err("entries of the hashmap backend cannot be restored into RocksDB".into())
+            // An in-memory snapshot restored into RocksDB (see `keyed::cross_backend`).
+            Store::Rocks(m) => {
+                let groups: Vec<(u32, Vec<(K, S)>)> = postcard::from_bytes(entries)?;
+                for (group, pairs) in groups {
+                    if key_groups.contains(&group) {
+                        for (key, value) in pairs {
+                            m.insert(key, value);
+                        }
+                    }
+                }
+                m.flush();
+                Ok(())
             }
         }
     }

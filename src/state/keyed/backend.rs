@@ -42,10 +42,11 @@
 //! [`KeyedStateError`] naming the operator, the state and the key group; the operator fails
 //! with it before anything the call emitted is sent.
 
-use crate::error::{BoxError, SuppressRestarts};
+use crate::error::BoxError;
 use crate::state::access_error::ErrorSlot;
 use crate::state::backend::{BackendSettings, RocksDbStateBackend, StateBackend};
 use crate::state::key_groups::KeyGroups;
+use crate::state::keyed::cross_backend;
 use crate::state::keyed::error::KeyedStateError;
 use crate::state::keyed::snapshot::{KeyedSnapshot, StateSnapshot};
 use crate::state::keyed::state_table::{StateTable, StateType};
@@ -90,6 +91,8 @@ pub struct KeyedStateBackend<K> {
     clock: JobClock,
     /// The first state access that failed since the operator last looked.
     errors: ErrorSlot,
+    /// Where the files of the checkpoint the job starts from are now (a savepoint's directory).
+    restored_from: Option<(CheckpointId, std::path::PathBuf)>,
 }
 
 impl<K: StateKey> KeyedStateBackend<K> {
@@ -105,6 +108,7 @@ impl<K: StateKey> KeyedStateBackend<K> {
             rocks: None,
             clock: JobClock::starting_at(tokio::time::Instant::now()),
             errors: ErrorSlot::default(),
+            restored_from: None,
         }
     }
 
@@ -124,6 +128,7 @@ impl<K: StateKey> KeyedStateBackend<K> {
         let s = &info.subtask;
         let mut backend = Self::new(s.max_parallelism, key_groups, &info.label());
         backend.set_clock(JobClock::new(s.job_start, info.backend.clock.clone()));
+        backend.restored_from = info.backend.restored_from.clone();
         if let StateBackend::RocksDb(config) = &info.backend.backend {
             backend.use_rocksdb(&info.backend, config, &info.uid, s.index)?;
         }
@@ -358,24 +363,19 @@ impl<K: StateKey> KeyedStateBackend<K> {
         let mut unclaimed = Vec::new();
         for bytes in snapshots {
             let snapshot = KeyedSnapshot::decode(bytes, &self.operator)?;
-            if snapshot.backend != self.backend_kind() {
-                // No restart can cure it: the job fails at once.
-                return Err(SuppressRestarts::new(KeyedStateError::BackendMismatch {
-                    operator: self.operator.clone(),
-                    checkpoint_backend: snapshot.backend,
-                    job_backend: self.backend_kind(),
-                })
-                .into());
-            }
             self.clock.advance_to(snapshot.clock_ms);
-            unclaimed.extend(snapshot.heap.into_iter().map(|s| Unclaimed {
+            let mut heap = snapshot.heap;
+            match (snapshot.rocks, self.rocks.is_some()) {
+                (Some(part), true) => rocks_parts.push(part),
+                // Written by RocksDB, restored into memory (see `cross_backend`).
+                (Some((states, files)), false) => heap.extend(self.rocks_to_heap(&states, files)?),
+                (None, _) => {}
+            }
+            unclaimed.extend(heap.into_iter().map(|s| Unclaimed {
                 name: s.name,
                 state_type: s.state_type,
                 entries: Some(s.entries),
             }));
-            if let Some(part) = snapshot.rocks {
-                rocks_parts.push(part);
-            }
         }
         self.unclaimed = unclaimed;
         self.restore_rocks(rocks_parts)?;
@@ -383,6 +383,25 @@ impl<K: StateKey> KeyedStateBackend<K> {
             self.claim(state)?;
         }
         Ok(())
+    }
+
+    /// A RocksDB snapshot part's states as in-memory snapshots of this subtask's key groups.
+    fn rocks_to_heap(
+        &self,
+        states: &[(String, String)],
+        files: RocksFiles,
+    ) -> Result<Vec<StateSnapshot>, BoxError> {
+        let range = &self.key_groups.range;
+        cross_backend::rocks_to_heap(states, files, range, self.restored_from.as_ref()).map_err(
+            |e| {
+                KeyedStateError::Restore {
+                    operator: self.operator.clone(),
+                    state: "*".to_string(),
+                    reason: format!("the RocksDB state cannot be read into memory: {e}"),
+                }
+                .into()
+            },
+        )
     }
 
     /// Restores the RocksDB instance from the snapshots' RocksDB parts (one per overlapping old

@@ -4,7 +4,6 @@
 use crate::graph::uid::uid_hint;
 use crate::state::rocksdb::store::RocksDbError;
 use std::ops::RangeInclusive;
-use weir_actors::config::configuration::StateBackendKind;
 
 /// An error of a keyed operator's state. Each variant names the operator (`name [uid]`) and,
 /// where there is one, the state.
@@ -36,16 +35,6 @@ pub enum KeyedStateError {
         checkpointed: String,
         /// Its kind and type identity now.
         declared: String,
-    },
-    /// The checkpoint was written by another state backend.
-    #[error("operator {operator}: the checkpoint holds keyed state of the {checkpoint_backend} state backend, but the job uses the {job_backend} backend; a checkpoint is restored by the backend that wrote it")]
-    BackendMismatch {
-        /// The operator.
-        operator: String,
-        /// The backend that wrote the checkpoint.
-        checkpoint_backend: StateBackendKind,
-        /// The job's backend.
-        job_backend: StateBackendKind,
     },
     /// The checkpointed state does not decode, or a state's entries cannot be restored.
     #[error("operator {operator}: keyed state {state} cannot be restored: {reason}{}", uid_hint(.operator))]

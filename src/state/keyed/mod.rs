@@ -57,6 +57,7 @@ macro_rules! handle_impls {
 mod aggregating_state;
 pub mod backend;
 pub(crate) mod context;
+pub(crate) mod cross_backend;
 pub(crate) mod error;
 pub(crate) mod kind_table;
 mod list_state;

@@ -210,34 +210,18 @@ impl RocksKeyed {
         working_dir: PathBuf,
         options: RocksDbOptions,
     ) -> Result<(RocksDbStateStore, Option<IncrementalHandle>), BoxError> {
-        Ok(match files {
-            RocksFiles::Full(files) => {
-                fs::create_dir_all(&working_dir)?;
-                for (name, bytes) in files {
-                    let path = plain_child(&working_dir, &name)?;
-                    fs::write(&path, bytes)
-                        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-                }
-                (
-                    RocksDbStateStore::open_existing(working_dir, options)?,
-                    None,
-                )
-            }
-            RocksFiles::Incremental { job_dir, handle } => {
-                // The files of the checkpoint the job starts from are where it is now.
-                let job_dir = match &self.restored_from {
-                    Some((id, dir)) if *id == handle.checkpoint_id => dir.clone(),
-                    _ => job_dir,
-                };
-                let storage = FileSystemCheckpointStorage::at_job_dir(&job_dir);
-                let store = handle.restore(&storage, working_dir, options)?;
-                // Files of another job directory cannot be referenced by this job's checkpoints.
+        let (store, incremental) =
+            materialize(files, working_dir, options, self.restored_from.as_ref())?;
+        Ok(match incremental {
+            // Files of another job directory cannot be referenced by this job's checkpoints.
+            Some((job_dir, handle)) => {
                 let own = self
                     .checkpointer
                     .as_ref()
                     .is_some_and(|c| c.job_dir() == job_dir.as_path());
                 (store, own.then_some(handle))
             }
+            None => (store, None),
         })
     }
 
@@ -314,6 +298,38 @@ impl RocksKeyed {
         let _ = fs::remove_dir_all(old_dir);
         Ok(())
     }
+}
+
+/// Opens the instance `files` hold in `working_dir`; for an incremental checkpoint, also the
+/// job directory its files were read from and its handle. The files of the checkpoint a job
+/// starts from (`restored_from`) are read where that checkpoint is now.
+pub(crate) fn materialize(
+    files: RocksFiles,
+    working_dir: PathBuf,
+    options: RocksDbOptions,
+    restored_from: Option<&(CheckpointId, PathBuf)>,
+) -> Result<(RocksDbStateStore, Option<(PathBuf, IncrementalHandle)>), BoxError> {
+    Ok(match files {
+        RocksFiles::Full(files) => {
+            fs::create_dir_all(&working_dir)?;
+            for (name, bytes) in files {
+                let path = plain_child(&working_dir, &name)?;
+                fs::write(&path, bytes)
+                    .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            }
+            let store = RocksDbStateStore::open_existing(working_dir, options)?;
+            (store, None)
+        }
+        RocksFiles::Incremental { job_dir, handle } => {
+            let job_dir = match restored_from {
+                Some((id, dir)) if *id == handle.checkpoint_id => dir.clone(),
+                _ => job_dir,
+            };
+            let storage = FileSystemCheckpointStorage::at_job_dir(&job_dir);
+            let store = handle.restore(&storage, working_dir, options)?;
+            (store, Some((job_dir, handle)))
+        }
+    })
 }
 
 /// `dir/name`, refusing a name that is not a plain file name (a corrupt snapshot).
