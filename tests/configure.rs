@@ -246,7 +246,6 @@ fn settings_without_effect_are_refused_by_key_and_in_code() {
     for (key, value) in [
         ("execution.checkpointing.unaligned.enabled", "true"),
         ("execution.checkpointing.aligned-checkpoint-timeout", "1 s"),
-        ("execution.state-recovery.claim-mode", "CLAIM"),
     ] {
         let error = conf.set(key, value).expect_err("refused");
         assert!(
