@@ -51,7 +51,7 @@ fn all_samples_together_give_valid_typed_settings() {
         Some("/tmp/weir/savepoint-1".into())
     );
     assert_eq!(config.allow_non_restored_state().ok(), Some(true));
-    assert_eq!(config.claim_mode().ok(), Some(RecoveryClaimMode::NoClaim));
+    assert_eq!(config.claim_mode().ok(), Some(RecoveryClaimMode::Claim));
     assert_eq!(config.savepoint_dir(), Some("/tmp/weir/savepoints".into()));
     assert_eq!(config.pipeline_name(), Some("word count"));
 }

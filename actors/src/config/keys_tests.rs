@@ -222,7 +222,6 @@ fn every_key_changes_a_typed_setting_or_is_refused() {
         [
             "execution.checkpointing.unaligned.enabled",
             "execution.checkpointing.aligned-checkpoint-timeout",
-            "execution.state-recovery.claim-mode",
         ]
     );
 }
@@ -300,10 +299,13 @@ fn flinks_other_deprecated_names_are_accepted_as_their_replacements() {
         assert_eq!(Configuration::replacement_for(old), Some(new));
     }
     // A deprecated name of a refused key is refused like the key, not as unknown.
-    let restore = set_error("execution.savepoint-restore-mode", "CLAIM");
+    let unaligned = set_error("execution.checkpointing.unaligned", "true");
     assert!(
-        matches!(&restore, ConfigError::Unsupported { key, .. } if key == "execution.savepoint-restore-mode")
+        matches!(&unaligned, ConfigError::Unsupported { key, .. } if key == "execution.checkpointing.unaligned")
     );
+    // A deprecated name of a supported key takes its values.
+    let claim = config(&[("execution.savepoint-restore-mode", "CLAIM")]);
+    assert_eq!(claim.claim_mode().ok(), Some(RecoveryClaimMode::Claim));
 }
 
 #[test]

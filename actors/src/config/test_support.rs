@@ -22,7 +22,7 @@ pub(crate) const SAMPLES_YAML: &str = "\
     execution.checkpointing.aligned-checkpoint-timeout: 0 ms\n\
     execution.state-recovery.path: /tmp/weir/savepoint-1\n\
     execution.state-recovery.ignore-unclaimed-state: true\n\
-    execution.state-recovery.claim-mode: NO_CLAIM\n\
+    execution.state-recovery.claim-mode: CLAIM\n\
     state.backend.type: rocksdb\n\
     jobmanager.execution.failover-strategy: full\n\
     pipeline.max-parallelism: 256\n\
@@ -46,7 +46,6 @@ pub(crate) const SAMPLES_YAML: &str = "\
 pub(crate) const UNSUPPORTED_SAMPLES: &[(&str, &str)] = &[
     ("execution.checkpointing.unaligned.enabled", "true"),
     ("execution.checkpointing.aligned-checkpoint-timeout", "PT1S"),
-    ("execution.state-recovery.claim-mode", "CLAIM"),
 ];
 
 pub(crate) fn samples() -> Vec<(&'static str, &'static str)> {
