@@ -4,6 +4,8 @@
 //!   transactional sees, over the stopped run and a run resumed from the savepoint, each record
 //!   exactly once; its checkpoint is committed (the sinks are notified). If the savepoint fails,
 //!   the sources read on and the job ends normally.
+//! - stop-with-savepoint with drain runs end of input first (a plain stop does not); the two
+//!   runs together still see each record once.
 //! - an intermediate savepoint (the job goes on) has no side effects: no operator hears of its
 //!   completion (the next checkpoint commits what it covered), and it is not a checkpoint of the
 //!   job (a restart or `restore_from_latest` never takes it).
@@ -168,4 +170,81 @@ fn an_intermediate_savepoint_commits_nothing_and_is_no_checkpoint_of_the_job() {
         report.checkpoint_id, id,
         "the savepoint is no checkpoint of the job"
     );
+}
+
+/// A sink that keeps what it receives and whether its input ended.
+struct Ending {
+    records: Arc<Mutex<Vec<(u64, u64, u64)>>>,
+    ended: Arc<Mutex<bool>>,
+}
+
+impl Operator<(u64, u64, u64), ()> for Ending {
+    fn process_batch(
+        &mut self,
+        input: Vec<(u64, u64, u64)>,
+        _: &mut Vec<()>,
+    ) -> Result<(), BoxError> {
+        self.records.lock().extend(input);
+        Ok(())
+    }
+
+    fn end_of_input(&mut self, _: &mut Vec<()>) -> Result<(), BoxError> {
+        *self.ended.lock() = true;
+        Ok(())
+    }
+}
+
+/// Runs the job into an [`Ending`] sink: what it received, and whether its input ended.
+type Ended = (Arc<Mutex<Vec<(u64, u64, u64)>>>, Arc<Mutex<bool>>);
+
+fn ending_job(env: &StreamEnvironment, progress: &Progress) -> Ended {
+    let (records, ended) = (
+        Arc::new(Mutex::new(Vec::new())),
+        Arc::new(Mutex::new(false)),
+    );
+    let sink = (records.clone(), ended.clone());
+    paced(env, "numbers", TOTAL, Pace::Every { burst: 1, polls: 1 })
+        .key_by(|v| v / PER_KEY)
+        .process(Sequence::counting(progress))
+        .uid("sequence")
+        .add_sink("Ending", move |_| {
+            Ok(Ending {
+                records: sink.0.clone(),
+                ended: sink.1.clone(),
+            })
+        })
+        .uid("out");
+    (records, ended)
+}
+
+#[test]
+fn a_draining_stop_runs_end_of_input_before_its_savepoint_and_a_plain_one_does_not() {
+    for drain in [true, false] {
+        let tmp = tempfile::tempdir().unwrap();
+        let env1 = env(&tmp.path().join("chk"), 5);
+        let progress = Progress::default();
+        let (first, ended) = ending_job(&env1, &progress);
+        let client = spawn_running(&env1);
+        progress.wait_for(TOTAL / 10);
+        let dir = tmp.path().join("sp");
+        let stopped = match drain {
+            true => block_on(client.stop_with_savepoint_and_drain(&dir)),
+            false => block_on(client.stop_with_savepoint(&dir)),
+        };
+        let savepoint = stopped.unwrap_or_else(|e| panic!("drain {drain}: {e}"));
+        finish(client).0.expect("the stopped job ends Finished");
+        assert_eq!(*ended.lock(), drain, "end of input ran only when draining");
+        let mut env2 = env(&tmp.path().join("chk2"), 6);
+        env2.restore_from_savepoint(&savepoint.path)
+            .expect("restores");
+        let (second, _) = ending_job(&env2, &Progress::default());
+        env2.execute().expect("the resumed run ends");
+        let before = first.lock().clone();
+        assert!(
+            !before.is_empty() && before.len() < TOTAL as usize,
+            "drain {drain}"
+        );
+        let all = sorted(before.into_iter().chain(second.lock().clone()).collect());
+        assert_eq!(all, expected_sequence(TOTAL, PER_KEY), "drain {drain}");
+    }
 }

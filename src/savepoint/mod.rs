@@ -31,7 +31,10 @@
 //!   checkpoint of the job: not kept in the job's directory, never restored from on a restart.
 //! - Stop-with-savepoint halts every source at the savepoint's barrier: nothing after the
 //!   savepoint reaches a sink. Its completion is committed (the sinks are notified), then the
-//!   job ends. If it fails, the sources read on.
+//!   job ends. If it fails, the sources read on. With drain
+//!   ([`JobClient::stop_with_savepoint_and_drain`](crate::JobClient::stop_with_savepoint_and_drain))
+//!   the sources' input ends first, end of input runs through the job, and the savepoint is
+//!   the final checkpoint after it.
 //! - State is matched by operator uid whatever the chaining (see [`uid_matching`]);
 //!   [`StreamEnvironment::plan_restore`](crate::StreamEnvironment::plan_restore) tells what a
 //!   restore would do before the job starts.
@@ -40,7 +43,8 @@
 //! - The state of an incremental RocksDB checkpoint still records the job directory it was
 //!   written in; when a job starts from a savepoint, the state of that savepoint's checkpoint
 //!   reads its files from the savepoint's directory instead (where the writer copied them).
-//! - Stop-with-savepoint does not drain (end of input before the savepoint).
+//! - A stop with drain does not survive a failover before its savepoint: the savepoint fails
+//!   and the restarted sources read again, while sources of other regions stay ended.
 //! - The format is the writing state backend's own layout, not a canonical one of its own;
 //!   either backend restores the other's (see [`crate::state::keyed`]'s cross-backend
 //!   restore), but a future backend would need its own conversion.

@@ -62,10 +62,10 @@ impl JobClient {
     /// savepoint that fails (declined, expired, not written) leaves the job running and returns
     /// [`SavepointError::Failed`].
     pub async fn trigger_savepoint(&self, dir: impl AsRef<Path>) -> SavepointOutcome {
-        self.savepoint(dir.as_ref(), false).await
+        self.savepoint(dir.as_ref(), false, false).await
     }
 
-    async fn savepoint(&self, dir: &Path, stop: bool) -> SavepointOutcome {
+    async fn savepoint(&self, dir: &Path, stop: bool, drain: bool) -> SavepointOutcome {
         let dir = dir.to_path_buf();
         if !self.savepoints.checkpointing {
             return Err(SavepointError::NotCheckpointing);
@@ -83,6 +83,7 @@ impl JobClient {
         let message = TriggerSavepoint {
             dir: dir.clone(),
             stop,
+            drain,
         };
         match coordinator.send(message).await {
             Ok(rx) => rx.await.unwrap_or_else(|_| Err(terminating(dir))),
@@ -106,10 +107,25 @@ impl JobClient {
     /// completion (the commit of a 2PC sink's transaction) is sent to every subtask, and the job
     /// then ends [`JobStatus::Finished`] without running end of input: a job started from the
     /// savepoint continues exactly where the output stops. If the savepoint fails, the sources
-    /// read on and the job keeps running. Draining (end of input before the savepoint) is not
-    /// supported.
+    /// read on and the job keeps running. To run end of input before the savepoint, see
+    /// [`stop_with_savepoint_and_drain`](Self::stop_with_savepoint_and_drain).
     pub async fn stop_with_savepoint(&self, dir: impl AsRef<Path>) -> SavepointOutcome {
-        let savepoint = self.savepoint(dir.as_ref(), true).await?;
+        let savepoint = self.savepoint(dir.as_ref(), true, false).await?;
+        self.supervisor.do_send(StopJob);
+        Ok(savepoint)
+    }
+
+    /// Stops the job with a savepoint into `dir` after draining it (Flink's `stop --drain
+    /// --savepointPath`): every source's input ends now, as if it had read everything, end of
+    /// input runs through every operator (what it emits reaches the sinks), and the savepoint is
+    /// the job's final checkpoint, taken once every input ended and committed with it; the job
+    /// then ends [`JobStatus::Finished`]. Meant for a job that will not be resumed: one resumed
+    /// from the savepoint reads on where the sources stopped, but its operators have already
+    /// run end of input once. Processing-time timers still pending are dropped, as at any end
+    /// of input. If a failure restarts part of the job first, the savepoint fails with
+    /// [`SavepointError::Failed`] and the job goes on.
+    pub async fn stop_with_savepoint_and_drain(&self, dir: impl AsRef<Path>) -> SavepointOutcome {
+        let savepoint = self.savepoint(dir.as_ref(), true, true).await?;
         self.supervisor.do_send(StopJob);
         Ok(savepoint)
     }

@@ -15,7 +15,7 @@ use crate::actors::job_shared::JobShared;
 use crate::actors::job_status::JobStatus;
 use crate::actors::messages::{
     AcknowledgeCheckpoint, CheckpointOutcome, CheckpointingFailed, DeclineCheckpoint, Deployed,
-    DeployedSubtask, NotifyCheckpointAborted, NotifyCheckpointComplete, RegionFailed,
+    DeployedSubtask, EndSource, NotifyCheckpointAborted, NotifyCheckpointComplete, RegionFailed,
     SavepointOutcome, Terminate, TriggerCheckpoint, TriggerNow, TriggerSavepoint,
 };
 use crate::checkpoint::checkpoint_coordinator::{
@@ -187,6 +187,7 @@ impl CoordinatorContext for ActorContext<'_> {
                 subtask.complete.do_send(NotifyCheckpointComplete { id })
             }
             SubtaskMessage::Aborted(id) => subtask.aborted.do_send(NotifyCheckpointAborted { id }),
+            SubtaskMessage::EndSource => subtask.end_source.do_send(EndSource),
         }
     }
 
@@ -393,8 +394,9 @@ impl Handler<TriggerSavepoint> for Coordinator {
             dir: msg.dir,
             stop: msg.stop,
         };
-        self.drive(ctx, |core, cx| {
-            core.trigger_savepoint(request, savepoint, cx)
+        self.drive(ctx, |core, cx| match msg.drain {
+            true => core.drain_with_savepoint(request, savepoint, cx),
+            false => core.trigger_savepoint(request, savepoint, cx),
         });
         MessageResult(rx)
     }

@@ -86,6 +86,7 @@ impl Deployer {
                     complete: addr.clone().recipient(),
                     aborted: addr.clone().recipient(),
                     cancel: addr.clone().recipient(),
+                    end_source: addr.clone().recipient(),
                 });
                 addrs[vertex].push(addr);
             }

@@ -96,7 +96,16 @@ pub struct TriggerSavepoint {
     pub dir: std::path::PathBuf,
     /// Whether checkpointing ends with it (the job is stopping).
     pub stop: bool,
+    /// Whether the sources end first and the savepoint is the final checkpoint after end of
+    /// input (`stop --drain`).
+    pub drain: bool,
 }
+
+/// A source subtask reads nothing more: its input ends, as if its source had read everything
+/// (stop-with-savepoint with drain).
+#[derive(Message, Debug, Clone, Copy)]
+#[rtype(result = "()")]
+pub struct EndSource;
 
 /// Connects a subtask to its neighbours; sent once, before [`Start`].
 #[derive(Message)]
@@ -210,6 +219,8 @@ pub(crate) struct DeployedSubtask {
     pub aborted: Recipient<NotifyCheckpointAborted>,
     /// Where a cancellation goes.
     pub cancel: Recipient<Cancel>,
+    /// Where the end of a source's input goes (a draining stop).
+    pub end_source: Recipient<EndSource>,
 }
 
 /// What a subtask sends the coordinator.

@@ -89,6 +89,8 @@ pub(crate) struct CheckpointCoordinator {
     terminated: bool,
     /// The id of the restored snapshot the job claimed (`CLAIM`), while it is retained.
     claimed: Option<CheckpointId>,
+    /// A draining stop's savepoint, taken as the final checkpoint once every input ended.
+    draining: Option<(RequestId, SavepointRequest)>,
 }
 
 impl CheckpointCoordinator {
@@ -115,6 +117,7 @@ impl CheckpointCoordinator {
             started: now,
             terminated: false,
             claimed: None,
+            draining: None,
         }
     }
 
@@ -193,6 +196,29 @@ impl CheckpointCoordinator {
         }
     }
 
+    /// A draining stop (Flink's `stop --drain`): every source's input ends now, end of input
+    /// runs through the job, and `savepoint` is the final checkpoint taken once every input
+    /// ended (what end of input emitted is in it, and committed with it).
+    pub(crate) fn drain_with_savepoint(
+        &mut self,
+        request: RequestId,
+        savepoint: SavepointRequest,
+        cx: &mut impl CoordinatorContext,
+    ) {
+        if self.terminated || self.draining.is_some() {
+            cx.answer(request, Err(CheckpointFailureReason::JobTerminating));
+            return;
+        }
+        if self.plan.all_input_ended() {
+            self.trigger_savepoint(request, savepoint, cx);
+            return;
+        }
+        self.draining = Some((request, savepoint));
+        for key in self.plan.sources() {
+            cx.send(key, SubtaskMessage::EndSource);
+        }
+    }
+
     /// `subtasks` is every deployed subtask now: checkpoints may go again.
     pub(crate) fn deployed(&mut self, subtasks: Vec<SubtaskKey>, cx: &mut impl CoordinatorContext) {
         self.plan.deployed(subtasks);
@@ -206,6 +232,10 @@ impl CheckpointCoordinator {
         self.scheduler.suspend();
         self.failures.reset();
         self.plan.region_failed(vertices);
+        // A draining stop does not survive a failover: the restarted sources read again.
+        if let Some((request, _)) = self.draining.take() {
+            cx.answer(request, Err(CheckpointFailureReason::TaskFailure));
+        }
         let pending: Vec<CheckpointId> = self.pending.keys().copied().collect();
         for id in pending {
             self.abort(id, CheckpointFailureReason::TaskFailure, cx);
@@ -224,7 +254,10 @@ impl CheckpointCoordinator {
         self.plan.input_ended(key);
         self.ask_directly(key, cx);
         if self.plan.all_input_ended() && self.plan.any_unfinished() {
-            self.request_prompt(cx);
+            match self.draining.take() {
+                Some((request, savepoint)) => self.trigger_savepoint(request, savepoint, cx),
+                None => self.request_prompt(cx),
+            }
         }
     }
 

@@ -64,6 +64,15 @@ impl CheckpointPlanCalculator {
         self.finished.insert(key);
     }
 
+    /// The deployed source subtasks.
+    pub(crate) fn sources(&self) -> Vec<SubtaskKey> {
+        self.deployed
+            .iter()
+            .filter(|k| self.source(k))
+            .copied()
+            .collect()
+    }
+
     /// Every deployed subtask.
     pub(crate) fn subtasks(&self) -> &[SubtaskKey] {
         &self.deployed

@@ -39,6 +39,8 @@ pub(crate) enum SubtaskMessage {
     /// Take part in a stopping savepoint's checkpoint: a source reads nothing after its
     /// barrier, unless the checkpoint is aborted (the job then goes on).
     TriggerAndSuspend(CheckpointBarrier),
+    /// The source reads nothing more: its input ends (a draining stop).
+    EndSource,
     /// The checkpoint completed: commit what it covers.
     Complete(CheckpointId),
     /// The checkpoint was aborted.

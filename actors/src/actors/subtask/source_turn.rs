@@ -2,6 +2,7 @@
 //! and waiting — for credit, for a pause after [`SourceStatus::Idle`], or for its task's wake-up
 //! after [`SourceStatus::Pending`] — while it cannot read.
 
+use crate::actors::messages::EndSource;
 use crate::actors::subtask::SubtaskActor;
 use crate::graph::task::SourceStatus;
 use actix::prelude::*;
@@ -93,6 +94,18 @@ impl SubtaskActor {
                 self.counters.set_idle(false);
             }
             _ => {}
+        }
+    }
+}
+
+impl Handler<EndSource> for SubtaskActor {
+    type Result = ();
+    /// A draining stop: the source reads nothing more and its input ends as if it had read
+    /// everything (after a checkpoint covering its last records, as then).
+    fn handle(&mut self, _: EndSource, _: &mut Context<Self>) {
+        if self.is_active() && self.is_source() && self.lifecycle.reads() {
+            self.suspended_at = None;
+            self.on_source_exhausted();
         }
     }
 }

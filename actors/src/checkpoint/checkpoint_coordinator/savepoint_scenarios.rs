@@ -146,3 +146,40 @@ fn a_claimed_snapshot_is_retained_until_subsumed_and_then_disposed_of() {
     }
     assert_eq!(s.core.claimed(), None);
 }
+
+#[test]
+fn a_draining_stop_ends_the_sources_and_takes_the_savepoint_once_every_input_ended() {
+    let mut s = Scenario::new(config(), &[1, 1]);
+    let (source, sink) = (s.key(0, 0), s.key(1, 0));
+    s.core
+        .drain_with_savepoint(RequestId(4), savepoint("/sp", true), &mut s.cx);
+    assert_eq!(s.sent(SubtaskMessage::EndSource), [source]);
+    assert_eq!(s.triggers(), [], "no savepoint before end of input");
+    s.core.input_ended(source, &mut s.cx);
+    assert_eq!(s.triggers(), [], "the sink's input has not ended yet");
+    s.core.input_ended(sink, &mut s.cx);
+    assert_eq!(
+        s.triggers().len(),
+        1,
+        "the final checkpoint is the savepoint"
+    );
+    let id = s.triggers()[0].0;
+    s.ack_all(id);
+    assert!(position(&s, &Effect::SavepointWritten(id, "/sp".into())).is_some());
+    assert_eq!(s.sent(SubtaskMessage::Complete(id)), s.keys());
+    assert!(s
+        .effects()
+        .iter()
+        .any(|e| matches!(e, Effect::Answered(RequestId(4), Ok(_)))));
+}
+
+#[test]
+fn a_failover_fails_a_draining_stop() {
+    let mut s = Scenario::new(config(), &[1, 1]);
+    s.core
+        .drain_with_savepoint(RequestId(5), savepoint("/sp", true), &mut s.cx);
+    s.core.region_failed(&[0, 1], &mut s.cx);
+    assert!(s
+        .effects()
+        .contains(&Effect::Answered(RequestId(5), Err(Reason::TaskFailure))));
+}
