@@ -192,7 +192,10 @@ mod tests {
                 index: 0,
                 restored: true,
             };
-            assert_eq!(source.discover_splits(&context).unwrap(), []);
+            let splits = source
+                .discover_splits(&context)
+                .expect("discovery of a range");
+            assert_eq!(splits, []);
         }
     }
 }

@@ -180,7 +180,7 @@ mod tests {
             }],
             rocks: None,
         };
-        let decoded = decode_operator(&snapshot.encode().unwrap());
+        let decoded = decode_operator(&snapshot.encode().expect("a keyed snapshot encodes"));
         assert_eq!(decoded.format, StateFormat::Keyed);
         assert_eq!(decoded.backend, Some(BackendOrigin::Heap));
         assert_eq!(decoded.states.len(), 1);
@@ -199,7 +199,7 @@ mod tests {
                 RocksFiles::Full(vec![("CURRENT".into(), vec![0; 16])]),
             )),
         };
-        let decoded = decode_operator(&snapshot.encode().unwrap());
+        let decoded = decode_operator(&snapshot.encode().expect("a keyed snapshot encodes"));
         assert_eq!(decoded.backend, Some(BackendOrigin::RocksdbFull));
         assert_eq!(decoded.rocksdb.as_ref().map(|r| r.own_bytes), Some(16));
         assert_eq!(decoded.states[0].storage, "rocksdb");
@@ -217,7 +217,9 @@ mod tests {
                 elements: vec![vec![1], vec![2, 3]],
             }],
         };
-        let decoded = decode_operator(&postcard::to_allocvec(&snapshot).unwrap());
+        let decoded = decode_operator(
+            &postcard::to_allocvec(&snapshot).expect("an operator snapshot encodes"),
+        );
         assert_eq!(decoded.format, StateFormat::Operator);
         assert_eq!(decoded.states[0].kind, "UnionListState");
         assert_eq!(decoded.states[0].bytes, Some(3));
