@@ -53,6 +53,7 @@ fn format_of(subtask: &OperatorSubtask) -> String {
     match subtask.format {
         StateFormat::None => "none".into(),
         StateFormat::Keyed => "keyed".into(),
+        StateFormat::KeyedCanonical => "keyed (canonical)".into(),
         StateFormat::Operator => "operator".into(),
         StateFormat::Opaque => format!("opaque ({} bytes)", subtask.state_bytes),
         _ => "other".into(),

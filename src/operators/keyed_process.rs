@@ -13,6 +13,7 @@ use crate::task::operator::{Operator, OperatorInfo, SharedStateWriter};
 use crate::time::timer_service::OperatorTimers;
 use std::sync::Arc;
 use tokio::time::Instant;
+use weir_actors::checkpoint::snapshot_kind::SnapshotKind;
 use weir_actors::graph::key_group::key_group_range;
 use weir_actors::CheckpointId;
 
@@ -120,8 +121,9 @@ where
     fn snapshot_state_with_files(
         &mut self,
         checkpoint: CheckpointId,
+        kind: SnapshotKind,
     ) -> Result<Option<SharedStateWriter>, BoxError> {
-        let writer = self.backend.snapshot(checkpoint)?;
+        let writer = self.backend.snapshot(checkpoint, kind)?;
         self.check_state()?;
         Ok(Some(writer))
     }

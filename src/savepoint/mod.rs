@@ -59,6 +59,7 @@ pub use dispose::{dispose, DisposeReport};
 pub(crate) use locate::locate;
 pub use uid_matching::{JobOperator, OperatorMatch, RestorePlan, SnapshotOperator};
 pub use weir_actors::checkpoint::savepoint::{CompletedSavepoint, SavepointError};
+pub use weir_actors::checkpoint::snapshot_kind::{SavepointFormat, SnapshotKind};
 pub(crate) use writer::FileSavepointWriter;
 
 /// What every savepoint directory's name starts with.

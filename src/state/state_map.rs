@@ -14,8 +14,12 @@
 use crate::error::BoxError;
 use crate::state::access_error::ErrorSlot;
 use crate::state::heap::cow_map::CowMap;
+use crate::state::heap::entries::{decode_entries, decode_legacy_entries};
 use crate::state::heap::entries::{restore_entries, snapshot_entries};
 use crate::state::key_groups::KeyGroups;
+use crate::state::keyed::snapshot::StateEntries;
+use crate::state::keyed::state_table::TableWriter;
+use crate::state::rocksdb::canonical::TTL_STAMPS_SUFFIX;
 use crate::state::rocksdb::keyed_backend::{RocksKeyed, RocksMap};
 use crate::state::state_key::{StateKey, Stored};
 use crate::state::ttl::{StateTtlConfig, StateVisibility, TtlUpdateType};
@@ -103,6 +107,7 @@ impl<K: StateKey, S: Stored> Store<K, S> {
         }
     }
 
+    /// Adds canonical `entries` of the key groups in `key_groups`.
     fn restore(
         &mut self,
         entries: &[u8],
@@ -110,16 +115,27 @@ impl<K: StateKey, S: Stored> Store<K, S> {
     ) -> Result<(), BoxError> {
         match self {
             Store::Heap(m) => restore_entries(m, entries, key_groups),
-            // An in-memory snapshot restored into RocksDB (see `keyed::cross_backend`).
+            // Entries restored into RocksDB (see `keyed::cross_backend`).
             Store::Rocks(m) => {
-                let groups: Vec<(u32, Vec<(K, S)>)> = postcard::from_bytes(entries)?;
-                for (group, pairs) in groups {
-                    if key_groups.contains(&group) {
-                        for (key, value) in pairs {
-                            m.insert(key, value);
-                        }
-                    }
-                }
+                decode_entries(entries, key_groups, |key, value| m.insert(key, value))?;
+                m.flush();
+                Ok(())
+            }
+        }
+    }
+
+    /// Adds an earlier weir's in-memory `entries` of the key groups in `key_groups`.
+    fn restore_legacy(
+        &mut self,
+        entries: &[u8],
+        key_groups: &RangeInclusive<u32>,
+    ) -> Result<(), BoxError> {
+        match self {
+            Store::Heap(m) => decode_legacy_entries(entries, key_groups, |key, value| {
+                m.insert(key, value);
+            }),
+            Store::Rocks(m) => {
+                decode_legacy_entries(entries, key_groups, |key, value| m.insert(key, value))?;
                 m.flush();
                 Ok(())
             }
@@ -150,7 +166,7 @@ impl<K: StateKey, S: Stored> StateMap<K, S> {
                 config,
                 ttl_ms: config.ttl_ms(),
                 clock: clock.clone(),
-                stamps: Store::new(ctx, &format!("{}#ttl", ctx.name))?,
+                stamps: Store::new(ctx, &format!("{}{TTL_STAMPS_SUFFIX}", ctx.name))?,
             })),
             None => None,
         };
@@ -237,34 +253,48 @@ impl<K: StateKey, S: Stored> StateMap<K, S> {
     }
 
     /// The synchronous part of a snapshot: for the in-memory map, its copy-on-write view (and
-    /// its stamps') and the writer that serializes them; for RocksDB, the cached entries are
-    /// written back and `None` returned (the instance is snapshotted as a whole).
-    pub fn snapshot(&mut self) -> Option<StateWriter> {
+    /// its stamps') and the writer that lays them out canonically; for RocksDB, the cached
+    /// entries are written back and `None` returned (the instance is snapshotted as a whole).
+    pub fn snapshot(&mut self) -> Option<TableWriter> {
         let entries = self.entries.snapshot();
-        let Some(ttl) = self.ttl.as_mut() else {
-            return entries;
-        };
         // Both stores take their snapshot (a RocksDB one writes back its cached entry).
-        let stamps = ttl.stamps.snapshot();
-        let (entries, stamps) = (entries?, stamps?);
+        let stamps = self.ttl.as_mut().map(|ttl| ttl.stamps.snapshot());
+        let entries = entries?;
+        let stamps = match stamps {
+            Some(stamps) => Some(stamps?),
+            None => None,
+        };
         Some(Box::new(move || {
-            Ok(postcard::to_allocvec(&(entries()?, stamps()?))?)
+            Ok(StateEntries::KeyValue {
+                entries: entries()?,
+                stamps: stamps.map(|write| write()).transpose()?,
+            })
         }))
     }
 
-    /// Adds the entries (and stamps) of an in-memory snapshot whose key group is in
-    /// `key_groups`.
+    /// Adds the entries (and stamps) of a snapshot whose key group is in `key_groups`.
     pub fn restore(
         &mut self,
-        bytes: &[u8],
+        restored: &StateEntries,
         key_groups: &RangeInclusive<u32>,
     ) -> Result<(), BoxError> {
-        match self.ttl.as_mut() {
-            None => self.entries.restore(bytes, key_groups),
-            Some(ttl) => {
+        match (restored, self.ttl.as_mut()) {
+            (StateEntries::KeyValue { entries, stamps }, ttl) => {
+                match (stamps, ttl) {
+                    (Some(stamps), Some(ttl)) => ttl.stamps.restore(stamps, key_groups)?,
+                    (None, None) => {}
+                    (Some(_), None) => return Err("it was checkpointed with a time-to-live".into()),
+                    (None, Some(_)) => {
+                        return Err("it was checkpointed without a time-to-live".into())
+                    }
+                }
+                self.entries.restore(entries, key_groups)
+            }
+            (StateEntries::Legacy(bytes), None) => self.entries.restore_legacy(bytes, key_groups),
+            (StateEntries::Legacy(bytes), Some(ttl)) => {
                 let (entries, stamps): (Vec<u8>, Vec<u8>) = postcard::from_bytes(bytes)?;
-                ttl.stamps.restore(&stamps, key_groups)?;
-                self.entries.restore(&entries, key_groups)
+                ttl.stamps.restore_legacy(&stamps, key_groups)?;
+                self.entries.restore_legacy(&entries, key_groups)
             }
         }
     }

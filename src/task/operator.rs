@@ -8,6 +8,7 @@ use crate::state::backend::BackendSettings;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use tokio::time::Instant;
+use weir_actors::checkpoint::snapshot_kind::SnapshotKind;
 use weir_actors::graph::task::{SubtaskInfo, TaskSnapshot};
 use weir_actors::metrics::OperatorCounters;
 use weir_actors::{Batch, CheckpointId};
@@ -91,12 +92,15 @@ pub trait Operator<I, O>: Send + 'static {
 
     /// Like [`snapshot_state`](Self::snapshot_state), for an operator whose snapshot also
     /// writes files to the checkpoint storage's shared area (the RocksDB backend's incremental
-    /// checkpoints). By default, [`snapshot_state`](Self::snapshot_state)'s bytes alone; an
-    /// operator overrides one of the two.
+    /// checkpoints), or depends on `kind` (a canonical savepoint's keyed state). By default,
+    /// [`snapshot_state`](Self::snapshot_state)'s bytes alone; an operator overrides one of
+    /// the two.
     fn snapshot_state_with_files(
         &mut self,
         checkpoint: CheckpointId,
+        kind: SnapshotKind,
     ) -> Result<Option<SharedStateWriter>, BoxError> {
+        let _ = kind;
         Ok(self
             .snapshot_state(checkpoint)?
             .map(|write| Box::new(move || Ok(TaskSnapshot::bytes(write()?))) as SharedStateWriter))
@@ -149,6 +153,7 @@ pub trait ErasedOperator: Send {
     fn snapshot(
         &mut self,
         checkpoint: CheckpointId,
+        kind: SnapshotKind,
     ) -> Result<Option<SharedStateWriter>, TaskError>;
     /// See [`Operator::restore_state`].
     fn restore(&mut self, bytes: &[u8]) -> Result<(), TaskError>;
@@ -272,10 +277,11 @@ where
     fn snapshot(
         &mut self,
         checkpoint: CheckpointId,
+        kind: SnapshotKind,
     ) -> Result<Option<SharedStateWriter>, TaskError> {
         let op = &mut self.op;
         guarded(&self.label, TaskErrorKind::State, || {
-            op.snapshot_state_with_files(checkpoint)
+            op.snapshot_state_with_files(checkpoint, kind)
         })
     }
 

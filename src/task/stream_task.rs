@@ -7,6 +7,7 @@ use crate::task::partitioner::ErasedRouter;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use tokio::time::Instant;
+use weir_actors::checkpoint::snapshot_kind::SnapshotKind;
 use weir_actors::graph::task::{SnapshotWriter, SourceStatus, Task, TaskSnapshot};
 use weir_actors::network::channel::Outputs;
 use weir_actors::{Batch, CheckpointId, TaskError, TaskErrorKind};
@@ -122,14 +123,18 @@ impl Task for StreamTask {
         Ok(())
     }
 
-    fn snapshot_state(&mut self, id: CheckpointId) -> Result<SnapshotWriter, TaskError> {
+    fn snapshot_state(
+        &mut self,
+        id: CheckpointId,
+        kind: SnapshotKind,
+    ) -> Result<SnapshotWriter, TaskError> {
         let source = match &mut self.source {
             Some(s) => Some(s.snapshot_position(id)?),
             None => None,
         };
         let mut writers = Vec::new();
         for op in &mut self.operators {
-            if let Some(w) = op.snapshot(id)? {
+            if let Some(w) = op.snapshot(id, kind)? {
                 writers.push((op.uid().to_string(), w));
             }
         }

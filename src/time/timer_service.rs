@@ -24,13 +24,14 @@
 use crate::error::BoxError;
 use crate::state::access_error::ErrorSlot;
 use crate::state::heap::cow_map::CowMap;
-use crate::state::heap::entries::{restore_entries, snapshot_entries};
+use crate::state::heap::entries::{decode_legacy_entries, restore_entries, snapshot_entries};
 use crate::state::key_groups::KeyGroups;
 use crate::state::keyed::backend::KeyedStateBackend;
+use crate::state::keyed::snapshot::StateEntries;
+use crate::state::keyed::state_table::TableWriter;
 use crate::state::keyed::state_table::{StateTable, StateType};
 use crate::state::keyed::KeyedContext;
 use crate::state::state_key::StateKey;
-use crate::task::operator::StateWriter;
 use std::any::Any;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::ops::RangeInclusive;
@@ -139,16 +140,32 @@ impl<K: StateKey> StateTable<K> for TimerTable<K> {
         self
     }
 
-    fn snapshot(&mut self) -> Option<StateWriter> {
-        Some(snapshot_entries(&mut self.by_key))
+    fn snapshot(&mut self) -> Option<TableWriter> {
+        let write = snapshot_entries(&mut self.by_key);
+        Some(Box::new(move || {
+            Ok(StateEntries::KeyValue {
+                entries: write()?,
+                stamps: None,
+            })
+        }))
     }
 
     fn restore(
         &mut self,
-        entries: &[u8],
+        entries: &StateEntries,
         key_groups: &RangeInclusive<u32>,
     ) -> Result<(), BoxError> {
-        restore_entries(&mut self.by_key, entries, key_groups)?;
+        match entries {
+            StateEntries::KeyValue { entries, .. } => {
+                restore_entries(&mut self.by_key, entries, key_groups)?
+            }
+            StateEntries::Legacy(bytes) => {
+                let by_key = &mut self.by_key;
+                decode_legacy_entries(bytes, key_groups, |key, times| {
+                    by_key.insert(key, times);
+                })?
+            }
+        }
         self.queue.clear();
         for (_, group) in self.by_key.groups() {
             for (key, times) in group.iter() {

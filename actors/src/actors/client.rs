@@ -17,6 +17,7 @@ use crate::actors::messages::{CancelJob, StopJob};
 use crate::actors::messages::{SavepointOutcome, TriggerNow, TriggerSavepoint};
 use crate::actors::supervisor::Supervisor;
 use crate::checkpoint::savepoint::SavepointError;
+use crate::checkpoint::snapshot_kind::SavepointFormat;
 use crate::checkpoint::stats::{CheckpointFailureReason, CheckpointStats};
 use crate::error::JobError;
 use crate::graph::job_spec::JobSpec;
@@ -35,6 +36,17 @@ pub struct JobClient {
     savepoints: SavepointSettings,
     supervisor: Addr<Supervisor>,
     thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// What a savepoint request asks for.
+#[derive(Debug, Clone, Copy)]
+struct SavepointKind {
+    /// The job stops with it.
+    stop: bool,
+    /// The sources' input ends first (`stop --drain`).
+    drain: bool,
+    /// How its state is written.
+    format: SavepointFormat,
 }
 
 /// What a client knows of the job's savepoints.
@@ -61,11 +73,30 @@ impl JobClient {
     /// the job (not retained in the job's directory, never restored from on a restart). A
     /// savepoint that fails (declined, expired, not written) leaves the job running and returns
     /// [`SavepointError::Failed`].
+    ///
+    /// Its state is in the [canonical](SavepointFormat::Canonical) format;
+    /// [`trigger_savepoint_with_format`](Self::trigger_savepoint_with_format) chooses.
     pub async fn trigger_savepoint(&self, dir: impl AsRef<Path>) -> SavepointOutcome {
-        self.savepoint(dir.as_ref(), false, false).await
+        self.trigger_savepoint_with_format(dir, SavepointFormat::Canonical)
+            .await
     }
 
-    async fn savepoint(&self, dir: &Path, stop: bool, drain: bool) -> SavepointOutcome {
+    /// [`trigger_savepoint`](Self::trigger_savepoint) with its state written in `format`
+    /// (Flink's `flink savepoint --type canonical|native`).
+    pub async fn trigger_savepoint_with_format(
+        &self,
+        dir: impl AsRef<Path>,
+        format: SavepointFormat,
+    ) -> SavepointOutcome {
+        let kind = SavepointKind {
+            stop: false,
+            drain: false,
+            format,
+        };
+        self.savepoint(dir.as_ref(), kind).await
+    }
+
+    async fn savepoint(&self, dir: &Path, kind: SavepointKind) -> SavepointOutcome {
         let dir = dir.to_path_buf();
         if !self.savepoints.checkpointing {
             return Err(SavepointError::NotCheckpointing);
@@ -82,8 +113,9 @@ impl JobClient {
         };
         let message = TriggerSavepoint {
             dir: dir.clone(),
-            stop,
-            drain,
+            stop: kind.stop,
+            drain: kind.drain,
+            format: kind.format,
         };
         match coordinator.send(message).await {
             Ok(rx) => rx.await.unwrap_or_else(|_| Err(terminating(dir))),
@@ -110,7 +142,23 @@ impl JobClient {
     /// read on and the job keeps running. To run end of input before the savepoint, see
     /// [`stop_with_savepoint_and_drain`](Self::stop_with_savepoint_and_drain).
     pub async fn stop_with_savepoint(&self, dir: impl AsRef<Path>) -> SavepointOutcome {
-        let savepoint = self.savepoint(dir.as_ref(), true, false).await?;
+        self.stop_with_savepoint_with_format(dir, SavepointFormat::Canonical)
+            .await
+    }
+
+    /// [`stop_with_savepoint`](Self::stop_with_savepoint) with the savepoint's state written
+    /// in `format`.
+    pub async fn stop_with_savepoint_with_format(
+        &self,
+        dir: impl AsRef<Path>,
+        format: SavepointFormat,
+    ) -> SavepointOutcome {
+        let kind = SavepointKind {
+            stop: true,
+            drain: false,
+            format,
+        };
+        let savepoint = self.savepoint(dir.as_ref(), kind).await?;
         self.supervisor.do_send(StopJob);
         Ok(savepoint)
     }
@@ -125,7 +173,12 @@ impl JobClient {
     /// of input. If a failure restarts part of the job first, the savepoint fails with
     /// [`SavepointError::Failed`] and the job goes on.
     pub async fn stop_with_savepoint_and_drain(&self, dir: impl AsRef<Path>) -> SavepointOutcome {
-        let savepoint = self.savepoint(dir.as_ref(), true, true).await?;
+        let kind = SavepointKind {
+            stop: true,
+            drain: true,
+            format: SavepointFormat::Canonical,
+        };
+        let savepoint = self.savepoint(dir.as_ref(), kind).await?;
         self.supervisor.do_send(StopJob);
         Ok(savepoint)
     }

@@ -393,6 +393,7 @@ impl Handler<TriggerSavepoint> for Coordinator {
         let savepoint = SavepointRequest {
             dir: msg.dir,
             stop: msg.stop,
+            format: msg.format,
         };
         self.drive(ctx, |core, cx| match msg.drain {
             true => core.drain_with_savepoint(request, savepoint, cx),

@@ -2,6 +2,7 @@
 //! and supervisor actors. Every actor holds `Recipient`s of what it sends, never another actor's type.
 
 use crate::actors::job_status::JobStatus;
+use crate::checkpoint::snapshot_kind::SavepointFormat;
 use crate::checkpoint::stats::{CheckpointFailureReason, CheckpointStats, SubtaskCheckpointStats};
 use crate::checkpoint::storage::StateHandle;
 use crate::error::TaskFailure;
@@ -99,6 +100,8 @@ pub struct TriggerSavepoint {
     /// Whether the sources end first and the savepoint is the final checkpoint after end of
     /// input (`stop --drain`).
     pub drain: bool,
+    /// How its state is written.
+    pub format: SavepointFormat,
 }
 
 /// A source subtask reads nothing more: its input ends, as if its source had read everything

@@ -24,7 +24,7 @@ use crate::checkpoint::barrier_aligner::BarrierAligner;
 use crate::error::{SubtaskId, TaskError, TaskErrorKind, TaskFailure};
 use crate::graph::subtask_key::SubtaskKey;
 use crate::network::channel::{Credit, Deliver, InputChannel, Outputs};
-use crate::network::event::{ChannelEvent, CheckpointId};
+use crate::network::event::{ChannelEvent, CheckpointBarrier, CheckpointId};
 
 use crate::actors::messages::SupervisorLink;
 use crate::actors::messages::{SubtaskFailed, SubtaskFinished};
@@ -50,6 +50,8 @@ pub struct SubtaskActor {
     pub(crate) checkpointing: Option<SubtaskCheckpointing>,
     pub(crate) aligner: BarrierAligner,
     pub(crate) alignment_started: Option<Instant>,
+    /// The newest barrier seen on an input: the one an alignment's snapshot is for.
+    pub(crate) newest_barrier: Option<CheckpointBarrier>,
     /// Records were processed (or produced) since the last snapshot.
     pub(crate) dirty: bool,
     /// The checkpoint whose completion covers every record processed so far.
@@ -132,6 +134,7 @@ impl SubtaskActor {
             checkpointing: parts.checkpointing,
             aligner: BarrierAligner::new(0, aligned),
             alignment_started: None,
+            newest_barrier: None,
             dirty: false,
             covered_by: None,
             last_completed: None,

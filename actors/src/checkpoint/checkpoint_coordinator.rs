@@ -29,6 +29,7 @@ use crate::checkpoint::failure_reason::CheckpointFailureReason;
 use crate::checkpoint::late_message::CheckpointFate;
 use crate::checkpoint::pending_checkpoint::PendingCheckpoint;
 use crate::checkpoint::scheduler::{CheckpointScheduler, ManualDecision, TriggerDecision};
+use crate::checkpoint::snapshot_kind::{SavepointFormat, SnapshotKind};
 use crate::checkpoint::storage::VertexMetadata;
 use crate::config::checkpoint_config::CheckpointConfig;
 use crate::graph::subtask_key::SubtaskKey;
@@ -58,6 +59,8 @@ pub(crate) struct SavepointRequest {
     pub(crate) dir: PathBuf,
     /// Whether no checkpoint is triggered or completed after it (the job is stopping).
     pub(crate) stop: bool,
+    /// How its state is written.
+    pub(crate) format: SavepointFormat,
 }
 
 /// A triggered checkpoint collecting acknowledgements.
@@ -344,9 +347,14 @@ impl CheckpointCoordinator {
         let id = self.next_id;
         self.next_id += 1;
         let now = cx.now();
+        let kind = match &savepoint {
+            Some(request) => SnapshotKind::Savepoint(request.format),
+            None => SnapshotKind::Checkpoint,
+        };
         let barrier = CheckpointBarrier {
             id,
             timestamp_ms: now.duration_since(self.started).as_millis() as u64,
+            kind,
         };
         cx.schedule(Timer::Timeout(id), now + self.timeout);
         let pending = Pending {

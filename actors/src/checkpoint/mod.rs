@@ -3,7 +3,7 @@
 //! a context trait, the storage trait and checkpoint statistics.
 //!
 //! Public: what a task, a storage or a harness sees ([`barrier_aligner`], [`pending_checkpoint`],
-//! [`failure_reason`], [`stats`], [`storage`], [`savepoint`]). Crate-private: the coordinator's cores
+//! [`failure_reason`], [`stats`], [`storage`], [`savepoint`], [`snapshot_kind`]). Crate-private: the coordinator's cores
 //! (`scheduler`, `completed_checkpoint_store`, `failure_manager`, `checkpoint_plan`,
 //! `late_message`, `coordinator_context`, `checkpoint_coordinator`), which only the coordinator
 //! actor drives.
@@ -19,5 +19,6 @@ pub(crate) mod late_message;
 pub mod pending_checkpoint;
 pub mod savepoint;
 pub(crate) mod scheduler;
+pub mod snapshot_kind;
 pub mod stats;
 pub mod storage;

@@ -11,6 +11,7 @@
 //! deterministic mode they follow the paused, auto-advancing clock. After end of input the
 //! runtime fires no more timers (as Flink fires no processing-time timers after end of input).
 
+use crate::checkpoint::snapshot_kind::SnapshotKind;
 use crate::checkpoint::storage::SharedFile;
 use crate::error::TaskError;
 use crate::graph::restored_checkpoint::RestoredCheckpoint;
@@ -114,8 +115,15 @@ pub trait Task: Send + 'static {
     /// while processing goes on. An error declines the checkpoint (the subtask goes on, and the
     /// checkpoint counts against the tolerable failures), as an error of the asynchronous part
     /// does.
-    fn snapshot_state(&mut self, id: CheckpointId) -> Result<SnapshotWriter, TaskError> {
-        let _ = id;
+    ///
+    /// `kind` says what the snapshot is for: a checkpoint, or a savepoint whose state must be
+    /// written in the format it names ([`SnapshotKind::is_canonical`]).
+    fn snapshot_state(
+        &mut self,
+        id: CheckpointId,
+        kind: SnapshotKind,
+    ) -> Result<SnapshotWriter, TaskError> {
+        let _ = (id, kind);
         Ok(Box::new(|| Ok(TaskSnapshot::default())))
     }
 

@@ -1,5 +1,6 @@
 //! What travels on a data channel between two subtasks.
 
+use crate::checkpoint::snapshot_kind::SnapshotKind;
 use std::any::Any;
 
 /// A batch of records of one type, type-erased for the runtime: the dataflow layer puts a
@@ -49,6 +50,8 @@ pub struct CheckpointBarrier {
     pub id: CheckpointId,
     /// Milliseconds since the job's start when the coordinator triggered it.
     pub timestamp_ms: u64,
+    /// A checkpoint's, or a savepoint's in the format it asks for.
+    pub kind: SnapshotKind,
 }
 
 /// One event on a channel, in channel order.

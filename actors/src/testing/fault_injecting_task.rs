@@ -12,6 +12,7 @@
 //!   checkpoint.
 
 use crate::actors::messages::Abandon;
+use crate::checkpoint::snapshot_kind::SnapshotKind;
 use crate::error::{TaskError, TaskErrorKind};
 use crate::graph::task::{SnapshotWriter, SourceStatus, Task};
 use crate::network::channel::Outputs;
@@ -133,7 +134,11 @@ impl Task for FaultInjectingTask {
         !self.abandoned && self.inner.is_busy()
     }
 
-    fn snapshot_state(&mut self, id: CheckpointId) -> Result<SnapshotWriter, TaskError> {
+    fn snapshot_state(
+        &mut self,
+        id: CheckpointId,
+        kind: SnapshotKind,
+    ) -> Result<SnapshotWriter, TaskError> {
         if self.abandoned {
             return Err(Self::dead());
         }
@@ -142,7 +147,7 @@ impl Task for FaultInjectingTask {
                 "injected failure in the snapshot of checkpoint {id}"
             )));
         }
-        self.inner.snapshot_state(id)
+        self.inner.snapshot_state(id, kind)
     }
 
     fn notify_checkpoint_complete(&mut self, id: CheckpointId) -> Result<(), TaskError> {

@@ -2,12 +2,13 @@
 //! ([`KeyedSnapshot`]) and the operator-state snapshot ([`OperatorStateSnapshot`]) describe
 //! themselves (state names, kinds, recorded types); anything else is opaque.
 //!
-//! Neither format carries a tag saying which it is, so a snapshot is taken as one only when its
-//! bytes decode as it exactly, with nothing left over; bytes that decode as both, or as
-//! neither, are reported opaque rather than guessed.
+//! A keyed snapshot starts with its magic (an earlier weir's did not); the operator-state
+//! snapshot carries no tag, so bytes are taken as one only when they decode as it exactly,
+//! with nothing left over; bytes that decode as both, or as neither, are reported opaque
+//! rather than guessed.
 
 use super::report::{BackendOrigin, RocksDbFiles, SourcePosition, StateFormat};
-use crate::state::keyed::snapshot::KeyedSnapshot;
+use crate::state::keyed::snapshot::{KeyedSnapshot, StateEntries};
 use crate::state::operator::snapshot::{OperatorStateSnapshot, FORMAT_VERSION};
 use crate::state::operator::StateKind;
 use crate::state::rocksdb::keyed_backend::RocksFiles;
@@ -55,15 +56,19 @@ fn exactly<'a, T: serde::Deserialize<'a>>(bytes: &'a [u8]) -> Option<T> {
 }
 
 fn keyed(bytes: &[u8]) -> Option<DecodedOperator> {
-    let snapshot: KeyedSnapshot = exactly(bytes)?;
+    let snapshot = KeyedSnapshot::recognize(bytes)?;
+    let canonical = snapshot.is_canonical();
     let mut states: Vec<DecodedState> = snapshot
-        .heap
+        .states
         .iter()
         .map(|s| DecodedState {
             name: s.name.clone(),
             kind: keyed_kind(&s.state_type),
             type_name: s.state_type.clone(),
-            storage: "heap",
+            storage: match s.entries {
+                StateEntries::KeyValue { .. } => "entries",
+                StateEntries::Legacy(_) => "heap",
+            },
             bytes: Some(s.entries.len() as u64),
         })
         .collect();
@@ -83,7 +88,10 @@ fn keyed(bytes: &[u8]) -> Option<DecodedOperator> {
     };
     states.sort_by(|a, b| a.name.cmp(&b.name));
     Some(DecodedOperator {
-        format: StateFormat::Keyed,
+        format: match canonical {
+            true => StateFormat::KeyedCanonical,
+            false => StateFormat::Keyed,
+        },
         backend: Some(backend),
         rocksdb,
         states,
@@ -173,15 +181,18 @@ mod tests {
         let snapshot = KeyedSnapshot {
             backend: StateBackendKind::HashMap,
             clock_ms: 7,
-            heap: vec![StateSnapshot {
+            states: vec![StateSnapshot {
                 name: "count".into(),
                 state_type: "ValueState<u64> with TTL".into(),
-                entries: vec![1, 2, 3],
+                entries: StateEntries::KeyValue {
+                    entries: vec![1, 2, 3],
+                    stamps: None,
+                },
             }],
             rocks: None,
         };
         let decoded = decode_operator(&snapshot.encode().expect("a keyed snapshot encodes"));
-        assert_eq!(decoded.format, StateFormat::Keyed);
+        assert_eq!(decoded.format, StateFormat::KeyedCanonical);
         assert_eq!(decoded.backend, Some(BackendOrigin::Heap));
         assert_eq!(decoded.states.len(), 1);
         assert_eq!(decoded.states[0].kind, "ValueState");
@@ -193,7 +204,7 @@ mod tests {
         let snapshot = KeyedSnapshot {
             backend: StateBackendKind::RocksDb,
             clock_ms: 0,
-            heap: Vec::new(),
+            states: Vec::new(),
             rocks: Some((
                 vec![("sum".into(), "ReducingState<u64>".into())],
                 RocksFiles::Full(vec![("CURRENT".into(), vec![0; 16])]),

@@ -117,6 +117,9 @@ pub enum StateFormat {
     None,
     /// Keyed state (a keyed process function, `reduce`), HashMap or RocksDB.
     Keyed,
+    /// Keyed state in the canonical savepoint format (entries by key group, whichever
+    /// backend wrote it).
+    KeyedCanonical,
     /// Operator state (list, union list, broadcast).
     Operator,
     /// Bytes in a format only the operator reads (a sink's transactions, a user operator):

@@ -175,13 +175,6 @@ impl<K: StateKey, V: Clone> CowMap<K, V> {
         }
     }
 
-    /// Adds every pair.
-    pub fn extend(&mut self, pairs: impl IntoIterator<Item = (K, V)>) {
-        for (k, v) in pairs {
-            self.insert(k, v);
-        }
-    }
-
     /// Every non-empty group's map, by key group (a read-only walk, e.g. to rebuild an index).
     pub fn groups(&self) -> impl Iterator<Item = (u32, &Map<K, V>)> {
         self.owned()

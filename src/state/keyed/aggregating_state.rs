@@ -3,10 +3,11 @@
 
 use crate::error::BoxError;
 use crate::state::keyed::context::{KeyedContext, RuntimeContext};
+use crate::state::keyed::snapshot::StateEntries;
+use crate::state::keyed::state_table::TableWriter;
 use crate::state::keyed::state_table::{StateTable, StateType};
 use crate::state::state_key::{StateKey, StateValue};
 use crate::state::state_map::StateMap;
-use crate::task::operator::StateWriter;
 use std::any::{type_name, Any};
 use std::marker::PhantomData;
 use std::ops::RangeInclusive;
@@ -91,13 +92,13 @@ impl<K: StateKey, F: AggregateFunction> StateTable<K> for AccumulatorTable<K, F>
         self
     }
 
-    fn snapshot(&mut self) -> Option<StateWriter> {
+    fn snapshot(&mut self) -> Option<TableWriter> {
         self.map.snapshot()
     }
 
     fn restore(
         &mut self,
-        entries: &[u8],
+        entries: &StateEntries,
         key_groups: &RangeInclusive<u32>,
     ) -> Result<(), BoxError> {
         self.map.restore(entries, key_groups)
@@ -137,13 +138,13 @@ impl<K: StateKey, IN: 'static, OUT: 'static> StateTable<K> for AggregatingTable<
         self
     }
 
-    fn snapshot(&mut self) -> Option<StateWriter> {
+    fn snapshot(&mut self) -> Option<TableWriter> {
         self.0.snapshot()
     }
 
     fn restore(
         &mut self,
-        entries: &[u8],
+        entries: &StateEntries,
         key_groups: &RangeInclusive<u32>,
     ) -> Result<(), BoxError> {
         self.0.restore(entries, key_groups)

@@ -48,9 +48,9 @@ use crate::state::backend::{BackendSettings, RocksDbStateBackend, StateBackend};
 use crate::state::key_groups::KeyGroups;
 use crate::state::keyed::cross_backend;
 use crate::state::keyed::error::KeyedStateError;
-use crate::state::keyed::snapshot::{KeyedSnapshot, StateSnapshot};
+use crate::state::keyed::snapshot::{KeyedSnapshot, StateEntries, StateSnapshot};
 use crate::state::keyed::state_table::{StateTable, StateType};
-use crate::state::rocksdb::keyed_backend::{RocksFiles, RocksKeyed};
+use crate::state::rocksdb::keyed_backend::{CanonicalWriter, RocksFiles, RocksKeyed, RocksWriter};
 use crate::state::state_map::TableContext;
 use crate::state::ttl::StateTtlConfig;
 use crate::state::type_identity::TypeIdentity;
@@ -58,17 +58,26 @@ use crate::task::operator::{OperatorInfo, SharedStateWriter};
 use crate::time::job_clock::JobClock;
 use std::any::TypeId;
 use std::ops::RangeInclusive;
+use weir_actors::checkpoint::snapshot_kind::SnapshotKind;
 use weir_actors::config::configuration::StateBackendKind;
 use weir_actors::graph::task::TaskSnapshot;
 use weir_actors::CheckpointId;
 
 pub use crate::state::state_key::{StateKey, StateValue};
 
-/// A restored state not (yet) declared: its entries if it was kept in memory.
+/// A restored state not (yet) declared: its entries, unless the RocksDB instance keeps it.
 struct Unclaimed {
     name: String,
     state_type: String,
-    entries: Option<Vec<u8>>,
+    entries: Option<StateEntries>,
+}
+
+/// The RocksDB part of a snapshot in progress.
+enum RocksPart {
+    /// The instance's files (a checkpoint, a native savepoint).
+    Native(RocksWriter, Vec<(String, String)>),
+    /// Its states' entries (a canonical savepoint).
+    Canonical(CanonicalWriter),
 }
 
 struct RegisteredState<K> {
@@ -266,22 +275,26 @@ impl<K: StateKey> KeyedStateBackend<K> {
 
     /// The synchronous part of the snapshot for `checkpoint` (one step per key group in memory;
     /// a memtable flush and a hard-linked RocksDB checkpoint with RocksDB) and the writer that
-    /// produces its bytes.
-    pub fn snapshot(&mut self, checkpoint: CheckpointId) -> Result<SharedStateWriter, BoxError> {
-        let mut heap_writers = Vec::new();
+    /// produces its bytes. For a canonical savepoint (`kind`), the RocksDB states too are
+    /// written as entries, read from that RocksDB checkpoint while processing goes on.
+    pub fn snapshot(
+        &mut self,
+        checkpoint: CheckpointId,
+        kind: SnapshotKind,
+    ) -> Result<SharedStateWriter, BoxError> {
+        let mut table_writers = Vec::new();
         let mut rocks_states = Vec::new();
         for s in &mut self.states {
+            let (name, recorded) = (s.name.clone(), s.state_type.recorded.clone());
             match s.table.snapshot() {
-                Some(write) => {
-                    heap_writers.push((s.name.clone(), s.state_type.recorded.clone(), write))
-                }
-                None => rocks_states.push((s.name.clone(), s.state_type.recorded.clone())),
+                Some(write) => table_writers.push((name, recorded, write)),
+                None => rocks_states.push((name, recorded)),
             }
         }
-        let mut heap: Vec<StateSnapshot> = Vec::new();
+        let mut states: Vec<StateSnapshot> = Vec::new();
         for u in &self.unclaimed {
             match &u.entries {
-                Some(entries) => heap.push(StateSnapshot {
+                Some(entries) => states.push(StateSnapshot {
                     name: u.name.clone(),
                     state_type: u.state_type.clone(),
                     entries: entries.clone(),
@@ -289,41 +302,34 @@ impl<K: StateKey> KeyedStateBackend<K> {
                 None => rocks_states.push((u.name.clone(), u.state_type.clone())),
             }
         }
-        let rocks = match &mut self.rocks {
-            Some(rocks) => {
-                Some(
-                    rocks
-                        .snapshot(checkpoint)
-                        .map_err(|e| KeyedStateError::Backend {
-                            operator: self.operator.clone(),
-                            reason: format!("RocksDB snapshot failed: {e}"),
-                        })?,
-                )
-            }
-            None => None,
-        };
+        let rocks = self.snapshot_rocks(checkpoint, kind, rocks_states)?;
         let (backend, clock_ms) = (self.backend_kind(), self.clock.now_ms());
         Ok(Box::new(move || {
-            for (name, state_type, write) in heap_writers {
-                heap.push(StateSnapshot {
+            for (name, state_type, write) in table_writers {
+                let entries = write()?;
+                states.push(StateSnapshot {
                     name,
                     state_type,
-                    entries: write()?,
+                    entries,
                 });
             }
             let mut shared = Vec::new();
             let rocks = match rocks {
-                Some(write) => {
+                Some(RocksPart::Native(write, rocks_states)) => {
                     let (files, uploaded) = write()?;
                     shared = uploaded;
                     Some((rocks_states, files))
+                }
+                Some(RocksPart::Canonical(write)) => {
+                    states.extend(write()?);
+                    None
                 }
                 None => None,
             };
             let snapshot = KeyedSnapshot {
                 backend,
                 clock_ms,
-                heap,
+                states,
                 rocks,
             };
             Ok(TaskSnapshot {
@@ -331,6 +337,31 @@ impl<K: StateKey> KeyedStateBackend<K> {
                 shared,
             })
         }))
+    }
+
+    /// The synchronous part of the RocksDB instance's snapshot, if there is one.
+    fn snapshot_rocks(
+        &mut self,
+        checkpoint: CheckpointId,
+        kind: SnapshotKind,
+        rocks_states: Vec<(String, String)>,
+    ) -> Result<Option<RocksPart>, BoxError> {
+        let Some(rocks) = &mut self.rocks else {
+            return Ok(None);
+        };
+        let part = match kind.is_canonical() {
+            true => rocks
+                .snapshot_canonical(checkpoint, rocks_states)
+                .map(RocksPart::Canonical),
+            false => (rocks.snapshot(checkpoint)).map(|w| RocksPart::Native(w, rocks_states)),
+        };
+        part.map(Some).map_err(|e| {
+            KeyedStateError::Backend {
+                operator: self.operator.clone(),
+                reason: format!("RocksDB snapshot failed: {e}"),
+            }
+            .into()
+        })
     }
 
     /// Compacts the RocksDB instance fully (tests start incremental checkpoints from it).
@@ -364,14 +395,16 @@ impl<K: StateKey> KeyedStateBackend<K> {
         for bytes in snapshots {
             let snapshot = KeyedSnapshot::decode(bytes, &self.operator)?;
             self.clock.advance_to(snapshot.clock_ms);
-            let mut heap = snapshot.heap;
+            let mut states = snapshot.states;
             match (snapshot.rocks, self.rocks.is_some()) {
                 (Some(part), true) => rocks_parts.push(part),
                 // Written by RocksDB, restored into memory (see `cross_backend`).
-                (Some((states, files)), false) => heap.extend(self.rocks_to_heap(&states, files)?),
+                (Some((rocks_states, files)), false) => {
+                    states.extend(self.rocks_to_heap(&rocks_states, files)?)
+                }
                 (None, _) => {}
             }
-            unclaimed.extend(heap.into_iter().map(|s| Unclaimed {
+            unclaimed.extend(states.into_iter().map(|s| Unclaimed {
                 name: s.name,
                 state_type: s.state_type,
                 entries: Some(s.entries),

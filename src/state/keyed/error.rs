@@ -36,6 +36,17 @@ pub enum KeyedStateError {
         /// Its kind and type identity now.
         declared: String,
     },
+    /// The snapshot was written in a format version this weir does not read (a newer weir's):
+    /// nothing of it is restored.
+    #[error("operator {operator}: its keyed state was written in snapshot format version {version}, and this weir reads version {supported}; restore it with the weir that wrote it, or a newer one")]
+    UnsupportedFormat {
+        /// The operator.
+        operator: String,
+        /// The snapshot's format version.
+        version: u32,
+        /// The version this weir reads.
+        supported: u32,
+    },
     /// The checkpointed state does not decode, or a state's entries cannot be restored.
     #[error("operator {operator}: keyed state {state} cannot be restored: {reason}{}", uid_hint(.operator))]
     Restore {

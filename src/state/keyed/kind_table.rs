@@ -2,10 +2,11 @@
 //! [`StateMap`] (value, list and map state), told apart by a marker type.
 
 use crate::error::BoxError;
+use crate::state::keyed::snapshot::StateEntries;
 use crate::state::keyed::state_table::StateTable;
+use crate::state::keyed::state_table::TableWriter;
 use crate::state::state_key::{StateKey, Stored};
 use crate::state::state_map::StateMap;
-use crate::task::operator::StateWriter;
 use std::any::Any;
 use std::marker::PhantomData;
 use std::ops::RangeInclusive;
@@ -25,13 +26,13 @@ impl<Kind: 'static, K: StateKey, S: Stored> StateTable<K> for KindTable<Kind, K,
         self
     }
 
-    fn snapshot(&mut self) -> Option<StateWriter> {
+    fn snapshot(&mut self) -> Option<TableWriter> {
         self.0.snapshot()
     }
 
     fn restore(
         &mut self,
-        entries: &[u8],
+        entries: &StateEntries,
         key_groups: &RangeInclusive<u32>,
     ) -> Result<(), BoxError> {
         self.0.restore(entries, key_groups)

@@ -59,6 +59,7 @@ pub mod backend;
 pub(crate) mod context;
 pub(crate) mod cross_backend;
 pub(crate) mod error;
+pub(crate) mod key_value_layout;
 pub(crate) mod kind_table;
 mod list_state;
 mod map_state;

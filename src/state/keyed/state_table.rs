@@ -2,22 +2,28 @@
 //! [`StateType`]: how a state's kind and types are described and recorded.
 
 use crate::error::BoxError;
+use crate::state::keyed::snapshot::StateEntries;
 use crate::state::type_identity::{normalize_type_name, TypeIdentity};
-use crate::task::operator::StateWriter;
 use std::any::Any;
 use std::ops::RangeInclusive;
+
+/// The asynchronous part of an in-memory table's snapshot: its entries, laid out canonically.
+pub(crate) type TableWriter = Box<dyn FnOnce() -> Result<StateEntries, BoxError> + Send>;
 
 /// The entries of one declared state, behind the kind-specific handle.
 pub(crate) trait StateTable<K>: Send {
     /// The table itself, for the handle to downcast.
     fn as_any_mut(&mut self) -> &mut dyn Any;
     /// The synchronous part of a snapshot of an in-memory table: fixes the entries now and
-    /// returns the writer that serializes them, grouped by key group. A RocksDB table writes
+    /// returns the writer that lays them out, grouped by key group. A RocksDB table writes
     /// back its cached entry and returns `None` (the instance is snapshotted as a whole).
-    fn snapshot(&mut self) -> Option<StateWriter>;
+    fn snapshot(&mut self) -> Option<TableWriter>;
     /// Adds the entries of `entries` whose key group is in `key_groups`.
-    fn restore(&mut self, entries: &[u8], key_groups: &RangeInclusive<u32>)
-        -> Result<(), BoxError>;
+    fn restore(
+        &mut self,
+        entries: &StateEntries,
+        key_groups: &RangeInclusive<u32>,
+    ) -> Result<(), BoxError>;
 }
 
 /// How a state is described: `declared` is checked when a name is declared again in the same

@@ -8,6 +8,7 @@ use crate::state::keyed::backend::KeyedStateBackend;
 use crate::state::keyed::{KeyedContext, RuntimeContext};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use weir_actors::checkpoint::snapshot_kind::{SavepointFormat, SnapshotKind};
 use weir_actors::graph::key_group::assign_to_key_group;
 
 const MAX_PARALLELISM: u32 = 128;
@@ -32,8 +33,12 @@ fn with_key<R>(
 static CHECKPOINTS: AtomicU64 = AtomicU64::new(1);
 
 fn snapshot(backend: &mut KeyedStateBackend<u64>) -> Vec<u8> {
+    snapshot_as(backend, SnapshotKind::Checkpoint)
+}
+
+fn snapshot_as(backend: &mut KeyedStateBackend<u64>, kind: SnapshotKind) -> Vec<u8> {
     let id = CHECKPOINTS.fetch_add(1, Ordering::Relaxed);
-    let write = backend.snapshot(id).expect("snapshot starts");
+    let write = backend.snapshot(id, kind).expect("snapshot starts");
     write().expect("snapshot writes").bytes
 }
 
@@ -223,62 +228,9 @@ mod rocksdb_tiny_cache {
     include!("tests/identity_suite.rs");
 }
 
-/// A snapshot of either backend restored into the other (`keyed::cross_backend`): every state
-/// of every key reads the same, a state with a time-to-live included, on a subtask owning all
-/// key groups or only some.
+/// Snapshots of either backend, checkpoint or canonical savepoint, restored into either: see
+/// `tests/cross_backend.rs`.
 mod cross_backend {
     use super::*;
-    use crate::state::backend::{BackendSettings, RocksDbStateBackend};
-    use crate::state::ttl::StateTtlConfig;
-    use crate::state::ValueState;
-    use std::ops::RangeInclusive;
-    use std::time::Duration;
-
-    fn heap(key_groups: RangeInclusive<u32>) -> KeyedStateBackend<u64> {
-        KeyedStateBackend::new(MAX_PARALLELISM, key_groups, OPERATOR)
-    }
-
-    fn rocks(key_groups: RangeInclusive<u32>) -> KeyedStateBackend<u64> {
-        let mut backend = heap(key_groups);
-        let config = RocksDbStateBackend::default().cache_entries(3);
-        backend
-            .use_rocksdb(&BackendSettings::default(), &config, "counter-uid", 0)
-            .expect("RocksDB opens");
-        backend
-    }
-
-    fn with_ttl_state(b: &mut KeyedStateBackend<u64>) -> ValueState<u64> {
-        let ttl = StateTtlConfig::new(Duration::from_secs(3600));
-        declare(b, |ctx| ctx.with_ttl(ttl).value_state::<u64>("seen")).expect("declared")
-    }
-
-    #[test]
-    fn every_state_reads_the_same_after_a_restore_into_the_other_backend() {
-        type Make = fn(RangeInclusive<u32>) -> KeyedStateBackend<u64>;
-        let pairs: [(&str, Make, Make); 2] =
-            [("heap → rocks", heap, rocks), ("rocks → heap", rocks, heap)];
-        for (what, from, to) in pairs {
-            let mut written = from(0..=127);
-            let s = declare_all(&mut written).expect("declared");
-            let seen = with_ttl_state(&mut written);
-            fill(&mut written, &s, 300);
-            for key in 0..300 {
-                with_key(&mut written, key, |ctx| seen.update(ctx, key + 1));
-            }
-            let bytes = snapshot(&mut written);
-            for range in [0..=127, 40..=90] {
-                let mut restored = to(range.clone());
-                let t = declare_all(&mut restored).expect("declared");
-                let seen_again = with_ttl_state(&mut restored);
-                restored.restore(&bytes).expect("restores");
-                for key in (0..300).filter(|k| range.contains(&assign_to_key_group(k, 128))) {
-                    let expected = view(&mut written, &s, key);
-                    assert_eq!(view(&mut restored, &t, key), expected, "{what}: key {key}");
-                    let ttl_value = with_key(&mut restored, key, |ctx| seen_again.value(ctx));
-                    assert_eq!(ttl_value, Some(key + 1), "{what}: key {key}");
-                }
-                assert!(restored.take_error().is_none(), "{what}");
-            }
-        }
-    }
+    include!("tests/cross_backend.rs");
 }

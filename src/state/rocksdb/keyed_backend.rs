@@ -26,6 +26,8 @@ use crate::error::BoxError;
 use crate::state::access_error::ErrorSlot;
 use crate::state::backend::{BackendSettings, RocksDbStateBackend};
 use crate::state::key_groups::KeyGroups;
+use crate::state::keyed::snapshot::StateSnapshot;
+use crate::state::rocksdb::canonical::canonical_states;
 use crate::state::rocksdb::incremental::{IncrementalCheckpointer, IncrementalHandle};
 use crate::state::rocksdb::store::{list_files, RocksDbOptions, RocksDbStateStore, MAX_KEY_GROUP};
 use crate::state::rocksdb::working_dir::WorkingDir;
@@ -69,6 +71,9 @@ pub(crate) enum RocksFiles {
 /// The asynchronous part of a RocksDB snapshot: the files, and the shared files they refer to.
 pub(crate) type RocksWriter =
     Box<dyn FnOnce() -> Result<(RocksFiles, Vec<SharedFile>), BoxError> + Send>;
+
+/// The asynchronous part of a canonical RocksDB snapshot: the states' entries.
+pub(crate) type CanonicalWriter = Box<dyn FnOnce() -> Result<Vec<StateSnapshot>, BoxError> + Send>;
 
 /// The RocksDB side of one keyed operator subtask's state backend.
 pub(crate) struct RocksKeyed {
@@ -190,6 +195,38 @@ impl RocksKeyed {
                 files.push((file.name, bytes));
             }
             Ok((RocksFiles::Full(files), Vec::new()))
+        }))
+    }
+
+    /// The synchronous part of a canonical snapshot (a savepoint's) of `states` (name, recorded
+    /// type; every state's cache must have been written back): a RocksDB checkpoint into the
+    /// staging directory, which the asynchronous part reads every state's rows from while
+    /// processing goes on, then deletes. Incremental checkpoints do not build on it.
+    pub fn snapshot_canonical(
+        &mut self,
+        checkpoint: CheckpointId,
+        states: Vec<(String, String)>,
+    ) -> Result<CanonicalWriter, BoxError> {
+        let instance = self.instance.lock();
+        let dir = instance
+            .root
+            .path()
+            .join("staging")
+            .join(format!("canonical-{checkpoint}"));
+        match fs::remove_dir_all(&dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+            _ => {}
+        }
+        fs::create_dir_all(dir.parent().unwrap_or(&dir))?;
+        instance.store.native_checkpoint(&dir)?;
+        let options = instance.store.options();
+        Ok(Box::new(move || {
+            let staged = WorkingDir::adopt(dir);
+            let store = RocksDbStateStore::open_existing(staged.path().to_path_buf(), options)?;
+            let read = canonical_states(&store, &states, &(0..=MAX_KEY_GROUP));
+            drop(store);
+            drop(staged);
+            read
         }))
     }
 

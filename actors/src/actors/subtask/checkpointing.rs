@@ -52,15 +52,14 @@ impl SubtaskActor {
         if self.aligner.pending().is_none() {
             self.alignment_started = Some(Instant::now());
         }
+        if self.newest_barrier.is_none_or(|b| b.id < barrier.id) {
+            self.newest_barrier = Some(barrier);
+        }
         let action = self.aligner.on_barrier(channel, barrier.id);
-        self.apply_alignment_for(action, barrier.timestamp_ms);
+        self.apply_alignment(action);
     }
 
     pub(crate) fn apply_alignment(&mut self, action: AlignmentAction) {
-        self.apply_alignment_for(action, 0);
-    }
-
-    fn apply_alignment_for(&mut self, action: AlignmentAction, timestamp_ms: u64) {
         match action {
             AlignmentAction::None => {}
             AlignmentAction::Block(channel) => {
@@ -75,13 +74,22 @@ impl SubtaskActor {
                     .map(|t| t.elapsed())
                     .unwrap_or_default();
                 self.release_channels();
-                self.snapshot(CheckpointBarrier { id, timestamp_ms }, alignment);
+                // The barrier seen for `id` (its timestamp and kind); aligning it took one.
+                let barrier = match self.newest_barrier {
+                    Some(b) if b.id == id => b,
+                    _ => CheckpointBarrier {
+                        id,
+                        timestamp_ms: 0,
+                        kind: Default::default(),
+                    },
+                };
+                self.snapshot(barrier, alignment);
             }
             AlignmentAction::Abort { aborted, then } => {
                 self.release_channels();
                 self.decline(aborted, CheckpointFailureReason::Subsumed);
                 self.alignment_started = Some(Instant::now());
-                self.apply_alignment_for(*then, timestamp_ms);
+                self.apply_alignment(*then);
             }
         }
     }
@@ -116,7 +124,8 @@ impl SubtaskActor {
         let started = Instant::now();
         // A panic fails the subtask; an error declines the checkpoint and processing goes on
         // (a failed pre-commit must never let this checkpoint's source positions complete).
-        let writer = match self.try_call(|task, _| task.snapshot_state(id)) {
+        let kind = barrier.kind;
+        let writer = match self.try_call(|task, _| task.snapshot_state(id, kind)) {
             None => return,
             Some(Ok(writer)) => writer,
             Some(Err(error)) => {

@@ -12,6 +12,7 @@ fn savepoint(dir: &str, stop: bool) -> SavepointRequest {
     SavepointRequest {
         dir: dir.into(),
         stop,
+        format: Default::default(),
     }
 }
 

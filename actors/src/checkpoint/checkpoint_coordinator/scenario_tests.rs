@@ -390,6 +390,7 @@ fn a_subtask_that_finishes_is_asked_directly_for_pending_checkpoints() {
     let barrier = CheckpointBarrier {
         id: 1,
         timestamp_ms: 10,
+        kind: Default::default(),
     };
     assert_eq!(s.sent(SubtaskMessage::Trigger(barrier)), [sink]);
 }

@@ -22,7 +22,7 @@ mod moved {
 fn recorded_types(bytes: &[u8]) -> BTreeMap<String, String> {
     let snapshot =
         crate::state::keyed::snapshot::KeyedSnapshot::decode(bytes, OPERATOR).expect("decodes");
-    let mut types: BTreeMap<String, String> = (snapshot.heap.into_iter())
+    let mut types: BTreeMap<String, String> = (snapshot.states.into_iter())
         .map(|s| (s.name, s.state_type))
         .collect();
     types.extend(snapshot.rocks.into_iter().flat_map(|(names, _)| names));
@@ -33,7 +33,7 @@ fn recorded_types(bytes: &[u8]) -> BTreeMap<String, String> {
 fn rewrite_types(bytes: &[u8], f: impl Fn(&str, &str) -> String) -> Vec<u8> {
     let mut snapshot =
         crate::state::keyed::snapshot::KeyedSnapshot::decode(bytes, OPERATOR).expect("decodes");
-    for s in &mut snapshot.heap {
+    for s in &mut snapshot.states {
         s.state_type = f(&s.name, &s.state_type);
     }
     if let Some((names, _)) = &mut snapshot.rocks {

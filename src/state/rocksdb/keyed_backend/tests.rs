@@ -39,7 +39,12 @@ fn get(backend: &mut KeyedStateBackend<u64>, state: &ValueState<u64>, key: u64) 
 }
 
 fn checkpoint(backend: &mut KeyedStateBackend<u64>, id: u64) -> TaskSnapshot {
-    let write = backend.snapshot(id).expect("snapshot starts");
+    let write = backend
+        .snapshot(
+            id,
+            weir_actors::checkpoint::snapshot_kind::SnapshotKind::Checkpoint,
+        )
+        .expect("snapshot starts");
     let snapshot = write().expect("snapshot writes");
     backend.notify_complete(id);
     snapshot
