@@ -90,3 +90,59 @@ fn a_savepoint_restores_into_the_other_backend_exactly_where_it_was_taken() {
         assert_eq!(all, expected_sequence(TOTAL, PER_KEY), "{what}");
     }
 }
+
+/// Every file and directory name under `dir`, recursively.
+fn names_under(dir: &Path) -> Vec<String> {
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("lists").flatten() {
+        names.push(entry.file_name().to_string_lossy().into_owned());
+        if entry.path().is_dir() {
+            names.extend(names_under(&entry.path()));
+        }
+    }
+    names
+}
+
+#[test]
+fn a_canonical_savepoint_of_rocksdb_holds_no_rocksdb_files_and_a_native_one_does() {
+    use weir::savepoint::SavepointFormat;
+    let incremental = (StateBackend::rocksdb(), true);
+    let hashmap = (StateBackend::HashMap, false);
+    for (format, to) in [
+        (SavepointFormat::Canonical, &hashmap),
+        (SavepointFormat::Canonical, &incremental),
+        (SavepointFormat::Native, &hashmap),
+        (SavepointFormat::Native, &incremental),
+    ] {
+        let what = format!("{format:?} → {:?}", to.0);
+        let tmp = tempfile::tempdir().expect("a temporary directory");
+        let first = env(&tmp.path().join("chk"), 2, &incremental);
+        let (progress, out) = (Progress::default(), Out::new());
+        job(&first, &progress, &out, true);
+        let client = spawn_running(&first);
+        progress.wait_for(TOTAL / 10);
+        let stop = client.stop_with_savepoint_with_format(tmp.path().join("sp"), format);
+        let savepoint = block_on(stop).unwrap_or_else(|e| panic!("{what}: {e}"));
+        finish(client).0.expect("stopped");
+        let names = names_under(&savepoint.path);
+        let rocksdb_files = names
+            .iter()
+            .any(|n| n.ends_with(".rocksdb") || n == "shared");
+        match format {
+            SavepointFormat::Canonical => assert!(!rocksdb_files, "{what}: {names:?}"),
+            _ => assert!(rocksdb_files, "{what}: {names:?}"),
+        }
+        // The job's own directory is not needed to restore a canonical savepoint.
+        if format == SavepointFormat::Canonical {
+            std::fs::remove_dir_all(tmp.path().join("chk")).expect("removed");
+        }
+        let mut second = env(&tmp.path().join("chk2"), 3, to);
+        second
+            .restore_from_savepoint(&savepoint.path)
+            .expect("restores");
+        job(&second, &Progress::default(), &out, false);
+        second.execute().unwrap_or_else(|e| panic!("{what}: {e}"));
+        let all = sorted(out.records());
+        assert_eq!(all, expected_sequence(TOTAL, PER_KEY), "{what}");
+    }
+}

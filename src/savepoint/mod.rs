@@ -39,15 +39,19 @@
 //!   [`StreamEnvironment::plan_restore`](crate::StreamEnvironment::plan_restore) tells what a
 //!   restore would do before the job starts.
 //!
+//! # Format
+//! By default a savepoint is [canonical](SavepointFormat::Canonical): every keyed state is
+//! written by its subtask as entries by key group (length-prefixed key and value bytes), the
+//! same from either state backend, with no backend files — any backend restores it.
+//! [`SavepointFormat::Native`] keeps the backend's checkpoint layout (RocksDB's SST files).
+//! Keyed snapshots are versioned: one of a newer format is a typed error naming the operator.
+//!
 //! # What is not guaranteed
 //! - The state of an incremental RocksDB checkpoint still records the job directory it was
 //!   written in; when a job starts from a savepoint, the state of that savepoint's checkpoint
 //!   reads its files from the savepoint's directory instead (where the writer copied them).
 //! - A stop with drain does not survive a failover before its savepoint: the savepoint fails
 //!   and the restarted sources read again, while sources of other regions stay ended.
-//! - The format is the writing state backend's own layout, not a canonical one of its own;
-//!   either backend restores the other's (see [`crate::state::keyed`]'s cross-backend
-//!   restore), but a future backend would need its own conversion.
 //! - `_metadata` is in the savepoint's `chk-<n>/` directory, not at its top.
 
 mod dispose;

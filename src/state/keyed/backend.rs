@@ -33,8 +33,8 @@
 //!   paths (`ValueState<alloc::string::String>`) restores into `ValueState<String>`, and a type
 //!   moved to another module or renamed under an explicit identity restores too.
 //! - A restored state nobody declares is kept and carried into later snapshots.
-//! - A snapshot of one backend restored by the other is an error naming the operator and both
-//!   backends.
+//! - A snapshot of either backend restores into the other (see [`super::cross_backend`]); a
+//!   canonical savepoint ([`SnapshotKind`]) holds entries only, whichever backend wrote it.
 //!
 //! # Errors during a call
 //! A state access that fails (a key of a key group the subtask does not own, a RocksDB read or

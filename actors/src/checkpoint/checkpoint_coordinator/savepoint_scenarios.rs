@@ -5,6 +5,7 @@ use super::scenario::{config, Effect, Scenario, UNWRITABLE};
 use super::SavepointRequest;
 use crate::checkpoint::coordinator_context::{RequestId, SubtaskMessage};
 use crate::checkpoint::failure_reason::CheckpointFailureReason as Reason;
+use crate::checkpoint::snapshot_kind::{SavepointFormat, SnapshotKind};
 use crate::checkpoint::stats::CheckpointStatus;
 use crate::config::checkpoint_config::CheckpointConfig;
 
@@ -26,7 +27,8 @@ fn a_savepoint_is_written_before_its_checkpoint_completes_and_a_stopping_one_end
     s.core
         .trigger_savepoint(RequestId(7), savepoint("/sp", true), &mut s.cx);
     assert_eq!(s.triggers().len(), 1);
-    let suspending = |e: &Effect| matches!(e, Effect::Sent(_, SubtaskMessage::TriggerAndSuspend(b)) if b.id == 1);
+    let savepoint_kind = SnapshotKind::Savepoint(SavepointFormat::Canonical);
+    let suspending = |e: &Effect| matches!(e, Effect::Sent(_, SubtaskMessage::TriggerAndSuspend(b)) if b.id == 1 && b.kind == savepoint_kind);
     assert!(
         s.effects().iter().any(suspending),
         "a stopping savepoint suspends its sources: {:?}",
