@@ -92,6 +92,11 @@ fn counter(tx: SyncSender<()>) -> impl Fn(u64) -> (u64, u64) + Clone + Send + Sy
 /// Runs the job (parallelism 2) until 2 000 records passed, takes a checkpoint and a savepoint,
 /// and cancels it. `last`: with the operator-list-state operator `last` after `plus`.
 fn make(backend: StateBackend, incremental: bool, last: bool) -> Made {
+    // RocksDB's in its native format (its files are what inspect shows), the heap's canonical.
+    let format = match backend {
+        StateBackend::HashMap => weir::savepoint::SavepointFormat::Canonical,
+        _ => weir::savepoint::SavepointFormat::Native,
+    };
     let dir = tempfile::tempdir().expect("temp dir");
     let checkpoints = dir.path().join("checkpoints");
     let mut env = StreamEnvironment::new();
@@ -126,7 +131,8 @@ fn make(backend: StateBackend, incremental: bool, last: bool) -> Made {
     let client = env.spawn().expect("job starts");
     rx.recv().expect("records flow");
     block_on(client.trigger_checkpoint()).expect("checkpoint");
-    let savepoint = block_on(client.trigger_savepoint(dir.path().join("savepoints")))
+    let at = dir.path().join("savepoints");
+    let savepoint = block_on(client.trigger_savepoint_with_format(at, format))
         .expect("savepoint")
         .path;
     // Cancelled, the job leaves its checkpoints in place (a finished job deletes them).
@@ -249,7 +255,11 @@ fn check_inspect(made: &Made, backend: &str) {
     assert_eq!(counts["subtasks_with_state"], serde_json::json!([0, 1]));
     assert!(u64_of(&counts["state_bytes"]) > 0);
     for s in counts["subtasks"].as_array().expect("subtasks") {
-        assert_eq!(s["format"], "keyed");
+        let format = match backend {
+            "heap" => "keyed_canonical",
+            _ => "keyed",
+        };
+        assert_eq!(s["format"], format);
         assert!(u64_of(&s["state_bytes"]) > 0);
     }
     let numbers = operator(&report, "numbers");
