@@ -28,6 +28,10 @@
 
 use std::time::Duration;
 
+/// The suffix of the name under which a state with a time-to-live keeps its stamps (a RocksDB
+/// column family `<name>#ttl`; a snapshot's entries keep them beside the state's).
+pub(crate) const TTL_STAMPS_SUFFIX: &str = "#ttl";
+
 /// When the time-to-live of an entry starts again (Flink's `StateTtlConfig.UpdateType`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum TtlUpdateType {

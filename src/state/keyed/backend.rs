@@ -50,7 +50,8 @@ use crate::state::keyed::cross_backend;
 use crate::state::keyed::error::KeyedStateError;
 use crate::state::keyed::snapshot::{KeyedSnapshot, StateEntries, StateSnapshot};
 use crate::state::keyed::state_table::{StateTable, StateType};
-use crate::state::rocksdb::keyed_backend::{CanonicalWriter, RocksFiles, RocksKeyed, RocksWriter};
+use crate::state::rocksdb::keyed_backend::{RocksFiles, RocksKeyed, RocksWriter, StagedWriter};
+use crate::state::rocksdb::store::MAX_KEY_GROUP;
 use crate::state::state_map::TableContext;
 use crate::state::ttl::StateTtlConfig;
 use crate::state::type_identity::TypeIdentity;
@@ -76,8 +77,8 @@ struct Unclaimed {
 enum RocksPart {
     /// The instance's files (a checkpoint, a native savepoint).
     Native(RocksWriter, Vec<(String, String)>),
-    /// Its states' entries (a canonical savepoint).
-    Canonical(CanonicalWriter),
+    /// A staged copy of the instance to read its states' entries from (a canonical savepoint).
+    Canonical(StagedWriter, Vec<(String, String)>),
 }
 
 struct RegisteredState<K> {
@@ -320,8 +321,12 @@ impl<K: StateKey> KeyedStateBackend<K> {
                     shared = uploaded;
                     Some((rocks_states, files))
                 }
-                Some(RocksPart::Canonical(write)) => {
-                    states.extend(write()?);
+                Some(RocksPart::Canonical(write, rocks_states)) => {
+                    let staged = write()?;
+                    let all = 0..=MAX_KEY_GROUP;
+                    let entries =
+                        cross_backend::canonical_states(staged.store(), &rocks_states, &all);
+                    states.extend(entries?);
                     None
                 }
                 None => None,
@@ -350,9 +355,9 @@ impl<K: StateKey> KeyedStateBackend<K> {
             return Ok(None);
         };
         let part = match kind.is_canonical() {
-            true => rocks
-                .snapshot_canonical(checkpoint, rocks_states)
-                .map(RocksPart::Canonical),
+            true => {
+                (rocks.snapshot_staged(checkpoint)).map(|w| RocksPart::Canonical(w, rocks_states))
+            }
             false => (rocks.snapshot(checkpoint)).map(|w| RocksPart::Native(w, rocks_states)),
         };
         part.map(Some).map_err(|e| {

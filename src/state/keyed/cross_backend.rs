@@ -8,14 +8,17 @@
 //!   written into RocksDB (see `StateMap`'s restore);
 //! - **RocksDB files → memory**: the RocksDB instance of a native snapshot is opened in a
 //!   temporary directory and each state's rows become its entries, byte for byte (see
-//!   [`canonical_states`]); a state with a time-to-live takes its stamps from `<name>#ttl`.
+//!   [`canonical_states`], also how a RocksDB subtask writes a canonical savepoint); a state
+//!   with a time-to-live takes its stamps from `<name>#ttl`.
 
 use crate::error::BoxError;
+use crate::state::keyed::key_value_layout::KeyValueWriter;
+use crate::state::keyed::snapshot::StateEntries;
 use crate::state::keyed::snapshot::StateSnapshot;
-use crate::state::rocksdb::canonical::canonical_states;
 use crate::state::rocksdb::keyed_backend::{materialize, RocksFiles};
-use crate::state::rocksdb::store::RocksDbOptions;
+use crate::state::rocksdb::store::{RocksDbOptions, RocksDbStateStore};
 use crate::state::rocksdb::working_dir::WorkingDir;
+use crate::state::ttl::TTL_STAMPS_SUFFIX;
 use std::ops::RangeInclusive;
 use std::path::PathBuf;
 use weir_actors::CheckpointId;
@@ -42,4 +45,46 @@ pub(crate) fn rocks_to_heap(
     drop(store);
     drop(work);
     Ok(converted)
+}
+
+/// The states `states` (name, recorded type) of `store`, with the entries of the key groups in
+/// `key_groups`, laid out canonically.
+pub(crate) fn canonical_states(
+    store: &RocksDbStateStore,
+    states: &[(String, String)],
+    key_groups: &RangeInclusive<u32>,
+) -> Result<Vec<StateSnapshot>, BoxError> {
+    let mut out = Vec::with_capacity(states.len());
+    for (name, state_type) in states {
+        let stamps_name = format!("{name}{TTL_STAMPS_SUFFIX}");
+        let stamps = match store.states().any(|s| s == stamps_name) {
+            true => Some(rows(store, &stamps_name, key_groups)?),
+            false => None,
+        };
+        out.push(StateSnapshot {
+            name: name.clone(),
+            state_type: state_type.clone(),
+            entries: StateEntries::KeyValue {
+                entries: rows(store, name, key_groups)?,
+                stamps,
+            },
+        });
+    }
+    Ok(out)
+}
+
+/// State `state`'s rows of `key_groups` in `store` (none if it has no column family).
+fn rows(
+    store: &RocksDbStateStore,
+    state: &str,
+    key_groups: &RangeInclusive<u32>,
+) -> Result<Vec<u8>, BoxError> {
+    let mut writer = KeyValueWriter::new();
+    if store.states().any(|s| s == state) {
+        for row in store.scan_key_group_range(state, key_groups.clone())? {
+            let row = row?;
+            writer.push(row.key_group, &row.key, &row.value);
+        }
+    }
+    Ok(writer.finish())
 }

@@ -26,8 +26,6 @@ use crate::error::BoxError;
 use crate::state::access_error::ErrorSlot;
 use crate::state::backend::{BackendSettings, RocksDbStateBackend};
 use crate::state::key_groups::KeyGroups;
-use crate::state::keyed::snapshot::StateSnapshot;
-use crate::state::rocksdb::canonical::canonical_states;
 use crate::state::rocksdb::incremental::{IncrementalCheckpointer, IncrementalHandle};
 use crate::state::rocksdb::store::{list_files, RocksDbOptions, RocksDbStateStore, MAX_KEY_GROUP};
 use crate::state::rocksdb::working_dir::WorkingDir;
@@ -72,8 +70,23 @@ pub(crate) enum RocksFiles {
 pub(crate) type RocksWriter =
     Box<dyn FnOnce() -> Result<(RocksFiles, Vec<SharedFile>), BoxError> + Send>;
 
-/// The asynchronous part of a canonical RocksDB snapshot: the states' entries.
-pub(crate) type CanonicalWriter = Box<dyn FnOnce() -> Result<Vec<StateSnapshot>, BoxError> + Send>;
+/// The asynchronous part of a canonical RocksDB snapshot: the staged RocksDB checkpoint,
+/// opened, to read the states' entries from.
+pub(crate) type StagedWriter = Box<dyn FnOnce() -> Result<StagedInstance, BoxError> + Send>;
+
+/// A RocksDB checkpoint of the instance opened in its staging directory, deleted on drop.
+pub(crate) struct StagedInstance {
+    /// Declared first, so it is closed before the directory is removed.
+    store: RocksDbStateStore,
+    _dir: WorkingDir,
+}
+
+impl StagedInstance {
+    /// The staged instance.
+    pub(crate) fn store(&self) -> &RocksDbStateStore {
+        &self.store
+    }
+}
 
 /// The RocksDB side of one keyed operator subtask's state backend.
 pub(crate) struct RocksKeyed {
@@ -198,15 +211,11 @@ impl RocksKeyed {
         }))
     }
 
-    /// The synchronous part of a canonical snapshot (a savepoint's) of `states` (name, recorded
-    /// type; every state's cache must have been written back): a RocksDB checkpoint into the
-    /// staging directory, which the asynchronous part reads every state's rows from while
-    /// processing goes on, then deletes. Incremental checkpoints do not build on it.
-    pub fn snapshot_canonical(
-        &mut self,
-        checkpoint: CheckpointId,
-        states: Vec<(String, String)>,
-    ) -> Result<CanonicalWriter, BoxError> {
+    /// The synchronous part of a canonical snapshot (a savepoint's; every state's cache must
+    /// have been written back): a RocksDB checkpoint into the staging directory, which the
+    /// asynchronous part opens for the caller to read every state's rows from while processing
+    /// goes on; dropped, it is deleted. Incremental checkpoints do not build on it.
+    pub fn snapshot_staged(&mut self, checkpoint: CheckpointId) -> Result<StagedWriter, BoxError> {
         let instance = self.instance.lock();
         let dir = instance
             .root
@@ -223,10 +232,10 @@ impl RocksKeyed {
         Ok(Box::new(move || {
             let staged = WorkingDir::adopt(dir);
             let store = RocksDbStateStore::open_existing(staged.path().to_path_buf(), options)?;
-            let read = canonical_states(&store, &states, &(0..=MAX_KEY_GROUP));
-            drop(store);
-            drop(staged);
-            read
+            Ok(StagedInstance {
+                store,
+                _dir: staged,
+            })
         }))
     }
 

@@ -2,7 +2,6 @@
 //! backend on top of it, its local working directories, and incremental checkpoints of its
 //! files.
 
-pub(crate) mod canonical;
 pub mod incremental;
 pub(crate) mod keyed_backend;
 // Without the `rocksdb` feature, a store of the same types that opens nothing (no C++ build).
