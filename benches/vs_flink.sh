@@ -4,10 +4,13 @@
 #   benches/vs_flink.sh                     # every workload, 20 M records, best of 3 runs
 #   benches/vs_flink.sh --records 5000000 --runs 1 --workloads stateless,keyed_hashmap
 #   benches/vs_flink.sh --workloads nexmark_q0,nexmark_q1,nexmark_q2,nexmark_q3,recovery
+#   benches/vs_flink.sh --workloads savepoint --runs 1     # savepoint time, size, restore
 #   benches/vs_flink.sh --help
 #
 # Workloads: stateless, keyed_hashmap, keyed_rocksdb, ckpt_off_1m, ckpt_on_1m,
-# nexmark_q0..nexmark_q3, recovery. Each engine's run is a process of its own, with its peak RSS.
+# nexmark_q0..nexmark_q3, recovery; and, not by default, savepoint_<hashmap|rocksdb>_<1e4..1e7>
+# (`--workloads savepoint`: all eight; their table goes to benches/results/vs_flink_savepoint.md).
+# Each engine's run is a process of its own, with its peak RSS.
 #
 # It installs Flink's jars on first use (benches/flink/install.sh, from the PyPI package
 # apache-flink-libraries, into ${WEIR_FLINK_HOME:-$HOME/.cache/weir/flink}), compiles the Java job

@@ -27,6 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import vsf_report as report  # noqa: E402
+import vsf_savepoint  # noqa: E402
 from vsf_build import build_weir_side, compile_java, weir_from_benches  # noqa: E402
 from vsf_measure import Side, judge, run_measured  # noqa: E402
 from vsf_workloads import Workload, add_arguments, all_workloads, nexmark_references  # noqa: E402
@@ -58,6 +59,9 @@ FLINK_JAVA17_OPENS = [
 
 DEFAULT_WORKLOADS = ("stateless,keyed_hashmap,keyed_rocksdb,ckpt_off_1m,ckpt_on_1m,"
                      "nexmark_q0,nexmark_q1,nexmark_q2,nexmark_q3,recovery")
+# Not in the default set (they take their own table): `--workloads savepoint` means all of them.
+SAVEPOINT_WORKLOADS = ",".join(f"savepoint_{b}_1e{e}" for b in ("hashmap", "rocksdb")
+                               for e in range(4, 8))
 
 
 @dataclass
@@ -82,11 +86,14 @@ def parse_args() -> argparse.Namespace:
         prog="benches/vs_flink.sh",
         description="weir vs Apache Flink (local MiniCluster), side by side in one run.")
     add_arguments(ap)
+    vsf_savepoint.add_arguments(ap)
     ap.add_argument("--runs", type=int, default=3,
                     help="runs per workload and engine, in one process; the best counts "
                          "(recovery: the median) (default 3)")
     ap.add_argument("--workloads", default=DEFAULT_WORKLOADS,
-                    help=f"comma-separated subset (default: all: {DEFAULT_WORKLOADS})")
+                    help=f"comma-separated subset (default: all: {DEFAULT_WORKLOADS}); "
+                         f"also savepoint_<hashmap|rocksdb>_<1e4…1e7>, or `savepoint` for all "
+                         f"eight, written to vs_flink_savepoint.md")
     ap.add_argument("--weir-from", choices=("side", "benches"), default="side",
                     help="side: weir_side.rs, same jobs and checksums as Flink's (default); "
                          "benches: parse `cargo bench --bench throughput/checkpointing` "
@@ -110,7 +117,10 @@ def main() -> int:
     logs = cache / "logs" / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
 
     known = all_workloads(a)
+    known.update({w.name: w for w in vsf_savepoint.workloads(a)})
     chosen = [w.strip() for w in a.workloads.split(",") if w.strip()]
+    chosen = [x for w in chosen for x in (SAVEPOINT_WORKLOADS.split(",") if w == "savepoint"
+                                          else [w])]
     unknown = [w for w in chosen if w not in known]
     if unknown:
         sys.exit(f"vs_flink: unknown workloads {unknown}; known: {', '.join(known)}")
@@ -151,7 +161,8 @@ def main() -> int:
             p = run_measured([str(weir_exe), w.job, "--records", str(w.weir_records),
                               "--runs", str(a.runs)] + w.args(),
                              logs / f"weir-{w.name}.log", root, a.timeout)
-            weir = judge("weir", w, w.weir_records, p, a.runs)
+            weir = (vsf_savepoint.judge("weir", w, p, a.runs) if w.job == "savepoint"
+                    else judge("weir", w, w.weir_records, p, a.runs))
         else:
             weir = bench_sides[w.name]
         print(f"vs_flink: {w.name}: Flink, {report.fmt_n(w.flink_records)} records × {a.runs} "
@@ -159,7 +170,8 @@ def main() -> int:
         p = run_measured(["java"] + java_opts + ["-cp", java_cp, w.main_class,
                           "--records", str(w.flink_records), "--runs", str(a.runs)] + w.args(),
                          logs / f"flink-{w.name}.log", root, a.timeout)
-        flink = judge("flink", w, w.flink_records, p, a.runs)
+        flink = (vsf_savepoint.judge("flink", w, p, a.runs) if w.job == "savepoint"
+                 else judge("flink", w, w.flink_records, p, a.runs))
         r.results[w.name] = (weir, flink)
         for s in (weir, flink):
             if s.status in ("mismatch", "failed"):
@@ -176,6 +188,10 @@ def main() -> int:
     if r.recovery:
         print()
         report.print_table(report.RECOVERY_HEADER, r.recovery)
+    savepoints = vsf_savepoint.rows(workloads, r.results)
+    if savepoints:
+        print()
+        report.print_table(vsf_savepoint.header(workloads), savepoints)
     sides = [s for pair in r.results.values() for s in pair if s.seconds > 0]
     others = sum(s.others_cpu_s for s in sides)
     engine_s = sum(s.seconds for s in sides)
@@ -186,10 +202,15 @@ def main() -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     title = f"weir vs Flink 2.3 MiniCluster, parallelism 2 ({r.now:%Y-%m-%d})"
     note = report.recovery_note(workloads, r.results)
-    (out_dir / "vs_flink.svg").write_text(report.svg_chart(chart_rows, title, note))
-    (out_dir / "vs_flink.md").write_text(report.markdown(r))
-    print(f"\nvs_flink: wrote {out_dir / 'vs_flink.md'} and {out_dir / 'vs_flink.svg'}; "
-          f"logs in {logs}")
+    written = []
+    if any(w.job != "savepoint" for w in workloads):
+        (out_dir / "vs_flink.svg").write_text(report.svg_chart(chart_rows, title, note))
+        (out_dir / "vs_flink.md").write_text(report.markdown(r))
+        written += [out_dir / "vs_flink.md", out_dir / "vs_flink.svg"]
+    if savepoints:
+        (out_dir / "vs_flink_savepoint.md").write_text(vsf_savepoint.markdown(r, report.md_table))
+        written.append(out_dir / "vs_flink_savepoint.md")
+    print(f"\nvs_flink: wrote {', '.join(str(p) for p in written)}; logs in {logs}")
     bad = any(s.status in ("mismatch", "failed") for pair in r.results.values() for s in pair)
     return 1 if bad else 0
 

@@ -116,6 +116,7 @@ class Side:
     recovery_ms: list[float] = field(default_factory=list)  # recovery workload, per run
     restarts: list[int] = field(default_factory=list)
     downtime_ms: list[float] = field(default_factory=list)  # weir's JobClient::downtime, per run
+    savepoint: list[dict[str, float]] = field(default_factory=list)  # savepoint_*: per run
 
     def checked(self) -> bool:
         return self.status == "ok"

@@ -246,7 +246,7 @@ def throughput_rows(workloads: list[Workload], results, weir_from: str):
     """The throughput table's rows, and the chart's (label, weir, Flink, ratio) rows."""
     table, chart = [], []
     for w in workloads:
-        if w.is_recovery:
+        if not w.has_rate:
             continue
         weir, flink = results[w.name]
         ratio, r = ratio_cell(w, weir, flink)
@@ -357,7 +357,7 @@ def markdown(r) -> str:
         "All runs (records/s): " + "; ".join(
             f"{w.name}: weir {', '.join(fmt_rate(x) for x in results[w.name][0].rates) or '–'} · "
             f"Flink {', '.join(fmt_rate(x) for x in results[w.name][1].rates) or '–'}"
-            for w in workloads if not w.is_recovery) + ".", "",
+            for w in workloads if w.has_rate) + ".", "",
     ]
     for w in workloads:
         if w.is_recovery:

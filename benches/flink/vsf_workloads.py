@@ -26,7 +26,7 @@ NEXMARK = {
 class Workload:
     name: str
     title: str
-    job: str  # weir_side's job: "stateless" | "keyed" | "nexmark" | "recovery"
+    job: str  # weir_side's job: "stateless" | "keyed" | "nexmark" | "recovery" | "savepoint"
     main_class: str  # the Java program
     keys: int = 0
     backend: str = "hashmap"
@@ -38,19 +38,25 @@ class Workload:
     goal_ratio: float | None = None  # weir/Flink at least this (throughput)
     # Expected totals for `nexmark` workloads, by record count (from weir_side nexmark-reference).
     reference: dict[int, dict[str, int]] = field(default_factory=dict)
+    extra_args: list[str] = field(default_factory=list)  # more of args(), per workload
 
     @property
     def is_recovery(self) -> bool:
         return self.job == "recovery"
 
+    @property
+    def has_rate(self) -> bool:
+        """Whether the workload's figure is records/s (recovery and savepoint: times)."""
+        return self.job not in ("recovery", "savepoint")
+
     def args(self) -> list[str]:
         """The arguments both engines' programs take for this workload (besides --records)."""
         out = ["--workload", self.name]
-        if self.job in ("keyed", "recovery"):
+        if self.job in ("keyed", "recovery", "savepoint"):
             out += ["--keys", str(self.keys), "--backend", self.backend]
         if self.job == "nexmark":
             out += ["--query", self.query]
-        return out + ["--checkpoint-ms", str(self.checkpoint_ms)]
+        return out + ["--checkpoint-ms", str(self.checkpoint_ms)] + self.extra_args
 
 
 def all_workloads(a: argparse.Namespace) -> dict[str, Workload]:

@@ -8,6 +8,7 @@
 //! weir_side nexmark --query q3 --records 20000000       # Nexmark q0–q3 (nexmark.rs)
 //! weir_side nexmark-reference --query q3 --records N    # the expected totals (plain loop)
 //! weir_side recovery --records 200000000 --keys 1000000 # recovery time (recovery.rs)
+//! weir_side savepoint --keys 1000000 --backend rocksdb  # savepoint and restore (savepoint_job.rs)
 //! ```
 //!
 //! - `stateless`: sequence(0, N-1) → map(x * 3) → filter(x % 7 != 0) → sink, parallelism 2;
@@ -17,7 +18,9 @@
 //! - `nexmark`: Nexmark query `--query` over `--records` generated events (see `nexmark.rs`, and
 //!   `nexmark_gen.rs` for the generator);
 //! - `recovery`: the keyed count with a failure after a complete checkpoint; its result line adds
-//!   `recovery_ms` (see `recovery.rs`).
+//!   `recovery_ms` (see `recovery.rs`);
+//! - `savepoint`: fill `--keys` keys of the keyed count, savepoint, restore at 2 and at
+//!   `--changed-parallelism`; its own result line (see `savepoint_job.rs`).
 //!
 //! The sink discards like `discard()`, but first counts what reaches it: the number of records and
 //! two wrapping sums of per-record fields (stateless: value and value mod 7; keyed: count and key;
@@ -44,6 +47,7 @@ mod count;
 mod nexmark;
 mod nexmark_gen;
 mod recovery;
+mod savepoint_job;
 use count::Count;
 
 /// The two checksum fields of a record.
@@ -131,6 +135,10 @@ struct Args {
     runs: u32,
     backend: String,
     checkpoint_ms: u64,
+    /// `savepoint`: records per key in the fill job.
+    fill_per_key: u64,
+    /// `savepoint`: the parallelism of the second restore (the first is at 2).
+    changed_parallelism: u32,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -145,6 +153,8 @@ fn parse_args() -> Result<Args, String> {
         runs: 1,
         backend: "hashmap".into(),
         checkpoint_ms: 1000,
+        fill_per_key: 1,
+        changed_parallelism: 3,
     };
     while let Some(a) = it.next() {
         // `cargo bench` passes `--bench`.
@@ -170,13 +180,15 @@ fn parse_args() -> Result<Args, String> {
             "runs" => args.runs = number()? as u32,
             "backend" => args.backend = value.clone(),
             "checkpoint-ms" => args.checkpoint_ms = number()?,
+            "fill-per-key" => args.fill_per_key = number()?,
+            "changed-parallelism" => args.changed_parallelism = number()? as u32,
             _ => return Err(format!("unknown option --{name}")),
         }
     }
     args.job = positional.first().cloned().ok_or(
-        "usage: weir_side stateless|keyed|nexmark|nexmark-reference|recovery [--records N] \
+        "usage: weir_side stateless|keyed|nexmark|nexmark-reference|recovery|savepoint [--records N] \
              [--keys K] [--backend hashmap] [--checkpoint-ms MS] [--runs R] [--workload NAME] \
-             [--query q0|q1|q2|q3]",
+             [--query q0|q1|q2|q3] [--fill-per-key F] [--changed-parallelism P]",
     )?;
     if args.workload.is_empty() {
         args.workload = match args.job.as_str() {
@@ -185,8 +197,8 @@ fn parse_args() -> Result<Args, String> {
             other => other.to_string(),
         };
     }
-    if args.records == 0 || args.keys == 0 || args.runs == 0 {
-        return Err("--records, --keys and --runs must be positive".into());
+    if args.records == 0 || args.keys == 0 || args.runs == 0 || args.fill_per_key == 0 {
+        return Err("--records, --keys, --runs and --fill-per-key must be positive".into());
     }
     Ok(args)
 }
@@ -278,6 +290,7 @@ fn run(args: &Args) -> Result<(), String> {
     for run in 1..=args.runs {
         let outcome = match args.job.as_str() {
             "recovery" => recovery::run_once(args, run),
+            "savepoint" => savepoint_job::run_once(args, run),
             _ => run_once(args, run),
         };
         match outcome {
