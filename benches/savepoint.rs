@@ -5,9 +5,10 @@
 //!
 //! `cargo bench --bench savepoint` (key counts: `WEIR_BENCH_KEYS`, comma-separated, default
 //! `10000,100000,1000000`; `WEIR_BENCH_SAVEPOINT_1E7=1` adds 10^7 to the default, left out by
-//! default because filling and restoring it takes minutes: about 2 GB of state on two cores). Prints one row per backend and key count: checkpoint and savepoint
-//! time, their ratio, the savepoint's size on disk, and the time from `restore_from_savepoint`
-//! to the first restored record counted, at 2 and at 3, and their ratio.
+//! default because filling and restoring it takes long on two cores). Prints one row per
+//! backend and key count: checkpoint and savepoint time, their ratio, the savepoint's size on
+//! disk, and the time from `restore_from_savepoint` to the first restored record counted, at 2
+//! and at 3, and their ratio.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
