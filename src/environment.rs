@@ -1,9 +1,8 @@
 //! [`StreamEnvironment`]: where a job is built and from where it runs.
 
-use crate::checkpoint::restore::{
-    check_compatible, default_job_id, load_latest, load_path, RestoreReport,
-};
+use crate::checkpoint::restore::{check_compatible, default_job_id};
 use crate::checkpoint::startup::{self, JobStorage};
+use crate::checkpoint::storage::FileSystemCheckpointStorage;
 use crate::datastream::{DataStream, Record};
 use crate::error::Error;
 use crate::error::GraphError;
@@ -20,7 +19,7 @@ use crate::task::partitioner::router_factory;
 use crate::time::job_clock::ClockBase;
 use crate::TaskError;
 use parking_lot::Mutex;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use weir_actors::checkpoint::storage::CheckpointStorage;
@@ -82,7 +81,10 @@ pub struct StreamEnvironment {
     failover: FailoverStrategyKind,
     state_backend: StateBackend,
     savepoint_dir: Option<std::path::PathBuf>,
-    restored_from: Option<(weir_actors::CheckpointId, std::path::PathBuf)>,
+    /// The checkpoint the job starts from, and the storage its files are read through.
+    restored_from: Option<(weir_actors::CheckpointId, FileSystemCheckpointStorage)>,
+    /// Whether `restored_from` was named by `restore_from_savepoint` (what `CLAIM` claims).
+    restored_by_name: bool,
     claim_mode: RecoveryClaimMode,
 }
 
@@ -114,6 +116,7 @@ impl StreamEnvironment {
             state_backend: StateBackend::HashMap,
             savepoint_dir: None,
             restored_from: None,
+            restored_by_name: false,
             claim_mode: RecoveryClaimMode::NoClaim,
         }
     }
@@ -219,29 +222,6 @@ impl StreamEnvironment {
     /// What a failure restarts.
     pub fn failover_strategy(&self) -> FailoverStrategyKind {
         self.failover
-    }
-
-    /// Restores from the newest complete checkpoint of this job under `dir` whose every file is
-    /// intact; newer checkpoints with missing, truncated or corrupt metadata, or a state or
-    /// shared file that is missing, damaged or not the one recorded, are skipped and listed in
-    /// the report. A job that never wrote a checkpoint there is
-    /// [`RestoreError::JobDirectoryNotFound`](crate::RestoreError::JobDirectoryNotFound) (a
-    /// first start, or a mistyped directory or job id); a job directory without a checkpoint to
-    /// restore is [`RestoreError::NoCompleteCheckpoint`](crate::RestoreError::NoCompleteCheckpoint).
-    pub fn restore_from_latest(&mut self, dir: impl AsRef<Path>) -> Result<RestoreReport, Error> {
-        let (restored, report) = load_latest(dir.as_ref(), &self.job_id())?;
-        self.restore = Some(Arc::new(restored));
-        Ok(report)
-    }
-
-    /// Restores from the checkpoint at `path` (a `chk-<n>` directory or its `_metadata` file).
-    pub fn restore_from_checkpoint(
-        &mut self,
-        path: impl AsRef<Path>,
-    ) -> Result<RestoreReport, Error> {
-        let (restored, report) = load_path(path.as_ref())?;
-        self.restore = Some(Arc::new(restored));
-        Ok(report)
     }
 
     /// The configuration.

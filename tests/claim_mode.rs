@@ -54,8 +54,7 @@ fn stopped_run(tmp: &Path) -> (CompletedSavepoint, Out) {
 }
 
 fn metadata(savepoint: &CompletedSavepoint) -> PathBuf {
-    let id = savepoint.checkpoint_id;
-    savepoint.path.join(format!("chk-{id}")).join("_metadata")
+    savepoint.path.join("_metadata")
 }
 
 #[test]

@@ -107,16 +107,19 @@ fn names_under(dir: &Path) -> Vec<String> {
 fn a_canonical_savepoint_of_rocksdb_holds_no_rocksdb_files_and_a_native_one_does() {
     use weir::savepoint::SavepointFormat;
     let incremental = (StateBackend::rocksdb(), true);
+    let full = (StateBackend::rocksdb(), false);
     let hashmap = (StateBackend::HashMap, false);
-    for (format, to) in [
-        (SavepointFormat::Canonical, &hashmap),
-        (SavepointFormat::Canonical, &incremental),
-        (SavepointFormat::Native, &hashmap),
-        (SavepointFormat::Native, &incremental),
+    for (format, from, to) in [
+        (SavepointFormat::Canonical, &incremental, &hashmap),
+        (SavepointFormat::Canonical, &incremental, &incremental),
+        (SavepointFormat::Native, &incremental, &hashmap),
+        (SavepointFormat::Native, &incremental, &incremental),
+        (SavepointFormat::Native, &full, &hashmap),
+        (SavepointFormat::Native, &full, &full),
     ] {
-        let what = format!("{format:?} → {:?}", to.0);
+        let what = format!("{format:?} of {from:?} → {to:?}");
         let tmp = tempfile::tempdir().expect("a temporary directory");
-        let first = env(&tmp.path().join("chk"), 2, &incremental);
+        let first = env(&tmp.path().join("chk"), 2, from);
         let (progress, out) = (Progress::default(), Out::new());
         job(&first, &progress, &out, true);
         let client = spawn_running(&first);
@@ -132,14 +135,13 @@ fn a_canonical_savepoint_of_rocksdb_holds_no_rocksdb_files_and_a_native_one_does
             SavepointFormat::Canonical => assert!(!rocksdb_files, "{what}: {names:?}"),
             _ => assert!(rocksdb_files, "{what}: {names:?}"),
         }
-        // The job's own directory is not needed to restore a canonical savepoint.
-        if format == SavepointFormat::Canonical {
-            std::fs::remove_dir_all(tmp.path().join("chk")).expect("removed");
-        }
+        // Either format is self-contained: moved, and without the job's own directory, it
+        // restores.
+        std::fs::remove_dir_all(tmp.path().join("chk")).expect("removed");
+        let moved = tmp.path().join("moved");
+        std::fs::rename(&savepoint.path, &moved).expect("moved");
         let mut second = env(&tmp.path().join("chk2"), 3, to);
-        second
-            .restore_from_savepoint(&savepoint.path)
-            .expect("restores");
+        second.restore_from_savepoint(&moved).expect("restores");
         job(&second, &Progress::default(), &out, false);
         second.execute().unwrap_or_else(|e| panic!("{what}: {e}"));
         let all = sorted(out.records());

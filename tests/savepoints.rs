@@ -129,10 +129,8 @@ fn files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     out
 }
 
-fn state_file(savepoint: &Path, id: u64, subtask: u32) -> PathBuf {
-    savepoint
-        .join(format!("chk-{id}"))
-        .join(format!("sequence-{subtask}.state"))
+fn state_file(savepoint: &Path, subtask: u32) -> PathBuf {
+    savepoint.join(format!("sequence-{subtask}.state"))
 }
 
 fn backends() -> Vec<(&'static str, StateBackend, bool)> {
@@ -183,10 +181,33 @@ fn a_moved_savepoint_restores_without_the_jobs_checkpoints() {
     fs::create_dir_all(moved.parent().unwrap()).unwrap();
     fs::rename(&savepoint.path, &moved).unwrap();
     fs::remove_dir_all(&base).unwrap();
-    let metadata = moved
-        .join(format!("chk-{}", savepoint.checkpoint_id))
-        .join("_metadata");
+    let metadata = moved.join("_metadata");
     resume(env(&base, 4, MANUAL_ONLY, 1), &metadata, &out1);
+    assert_exactly_once(&out1);
+}
+
+#[test]
+fn a_savepoint_has_its_metadata_at_its_top_and_one_in_the_earlier_layout_still_restores() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (base, dir) = (tmp.path().join("chk"), tmp.path().join("sp"));
+    let (savepoint, out1) = run_to_savepoint(env(&base, 3, MANUAL_ONLY, 1), &dir, 1_500);
+    let id = savepoint.checkpoint_id;
+    assert!(
+        savepoint.path.join("_metadata").is_file(),
+        "as Flink lays one out"
+    );
+    assert!(state_file(&savepoint.path, 0).is_file());
+    // An earlier weir kept the files in `chk-<n>/` inside the savepoint's directory.
+    let chk = savepoint.path.join(format!("chk-{id}"));
+    fs::create_dir(&chk).unwrap();
+    for entry in fs::read_dir(&savepoint.path).unwrap() {
+        let path = entry.unwrap().path();
+        if path != chk && path.file_name().is_some_and(|n| n != "shared") {
+            fs::rename(&path, chk.join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    fs::remove_dir_all(&base).unwrap();
+    resume(env(&base, 4, MANUAL_ONLY, 1), &savepoint.path, &out1);
     assert_exactly_once(&out1);
 }
 
@@ -195,9 +216,8 @@ fn a_damaged_truncated_or_foreign_savepoint_file_is_an_error_naming_it() {
     let tmp = tempfile::tempdir().unwrap();
     let (base, dir) = (tmp.path().join("chk"), tmp.path().join("sp"));
     let (savepoint, _) = run_to_savepoint(env(&base, 5, MANUAL_ONLY, 1), &dir, 1_000);
-    let id = savepoint.checkpoint_id;
-    let metadata = savepoint.path.join(format!("chk-{id}")).join("_metadata");
-    let state = state_file(&savepoint.path, id, 0);
+    let metadata = savepoint.path.join("_metadata");
+    let state = state_file(&savepoint.path, 0);
     type Damage = (&'static str, PathBuf, fn(&[u8]) -> Vec<u8>);
     let damages: [Damage; 5] = [
         ("flipped state byte", state.clone(), |b| {
@@ -409,9 +429,7 @@ fn dispose_deletes_exactly_the_savepoint_and_refuses_anything_else() {
     // A copy with a foreign file: everything else goes, the foreign file stays and is named.
     let copy = dir.join(format!("savepoint-{JOB}-copy"));
     copy_tree(&sp.path, &copy);
-    let foreign = copy
-        .join(format!("chk-{}", sp.checkpoint_id))
-        .join("notes.txt");
+    let foreign = copy.join("notes.txt");
     fs::write(&foreign, b"mine").unwrap();
     let report = dispose(&copy).expect("disposes");
     assert_eq!(report.kept, std::slice::from_ref(&foreign));

@@ -37,7 +37,7 @@ enum Command {
 enum SavepointCommand {
     /// Job, operators by uid, parallelism, key groups, states, sizes and backend of a savepoint.
     Inspect {
-        /// A savepoint directory, its `chk-<n>` directory or its `_metadata`.
+        /// A savepoint directory or its `_metadata` (or the `chk-<n>` of an earlier layout).
         path: PathBuf,
         /// Print a JSON document instead of a table.
         #[arg(long)]
@@ -45,7 +45,7 @@ enum SavepointCommand {
     },
     /// Delete a savepoint: only the files its `_metadata` accounts for.
     Dispose {
-        /// A savepoint directory, its `chk-<n>` directory or its `_metadata`.
+        /// A savepoint directory or its `_metadata` (or the `chk-<n>` of an earlier layout).
         path: PathBuf,
         /// Print a JSON document instead of text.
         #[arg(long)]

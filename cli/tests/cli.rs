@@ -184,26 +184,23 @@ fn u64_of(v: &Value) -> u64 {
     v.as_u64().unwrap_or_else(|| panic!("not a number: {v}"))
 }
 
-/// The savepoint's `chk-<n>` directory and its metadata, read by the library.
+/// The savepoint's directory (`_metadata` at its top) and its metadata, read by the library.
 fn metadata(
     savepoint: &Path,
 ) -> (
     PathBuf,
     weir::runtime::checkpoint::storage::CheckpointMetadata,
 ) {
-    let chk = fs::read_dir(savepoint)
+    let storage = FileSystemCheckpointStorage::at_snapshot_dir(savepoint);
+    let id = storage
+        .list()
         .expect("lists")
-        .map(|e| e.expect("entry").path())
-        .find(|p| {
-            p.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with("chk-"))
-        })
-        .expect("a chk-<n>");
-    let id = chk.file_name().expect("name").to_string_lossy()[4..]
-        .parse()
-        .expect("id");
-    let storage = FileSystemCheckpointStorage::at_job_dir(savepoint);
-    (chk, storage.load(id).expect("metadata loads"))
+        .pop()
+        .expect("a _metadata at the top");
+    (
+        savepoint.to_path_buf(),
+        storage.load(id).expect("metadata loads"),
+    )
 }
 
 /// The key-group ranges of `subtasks` cover `0..MAX_PARALLELISM` exactly once.

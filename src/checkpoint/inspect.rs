@@ -41,8 +41,7 @@ pub use report::{
 };
 
 use crate::checkpoint::restore::load_verified;
-use crate::checkpoint::storage::FileSystemCheckpointStorage;
-use crate::savepoint::{locate, SavepointError, SAVEPOINT_DIR_PREFIX};
+use crate::savepoint::{locate, SavepointError};
 use crate::task::stream_task::ChainSnapshot;
 use decode::{decode_operator, source_position};
 use std::collections::BTreeMap;
@@ -108,21 +107,25 @@ impl From<SavepointError> for InspectError {
     }
 }
 
-/// A snapshot's files, read and checked: its `chk-<n>` directory and its checkpoint.
+/// A snapshot's files, read and checked: the directory holding its `_metadata`, whether it is
+/// a savepoint, and its checkpoint.
 pub(crate) struct Loaded {
     pub chk: PathBuf,
+    pub is_savepoint: bool,
     pub restored: RestoredCheckpoint,
 }
 
 /// Reads the snapshot at `path` (a `savepoint-…` directory, a `chk-<n>` directory or its
 /// `_metadata`), every file checked.
 pub(crate) fn load(path: &Path) -> Result<Loaded, InspectError> {
-    let (chk, id) = locate(path)?;
-    let job_dir = chk.parent().map(Path::to_path_buf).unwrap_or_default();
-    let storage = FileSystemCheckpointStorage::at_job_dir(&job_dir);
-    let metadata = storage.load(id)?;
-    let restored = load_verified(&storage, metadata)?;
-    Ok(Loaded { chk, restored })
+    let located = locate(path)?;
+    let metadata = located.storage.load(located.id)?;
+    let restored = load_verified(&located.storage, metadata)?;
+    Ok(Loaded {
+        chk: located.dir(),
+        is_savepoint: located.is_savepoint(),
+        restored,
+    })
 }
 
 /// Inspects the savepoint or checkpoint at `path`: a `savepoint-…` directory, a `chk-<n>`
@@ -136,12 +139,7 @@ pub fn inspect(path: impl AsRef<Path>) -> Result<SnapshotReport, InspectError> {
 /// The report of a loaded snapshot.
 fn report_of(loaded: &Loaded) -> Result<SnapshotReport, InspectError> {
     let meta = &loaded.restored.metadata;
-    let is_savepoint = loaded
-        .chk
-        .parent()
-        .and_then(Path::file_name)
-        .and_then(|n| n.to_str())
-        .is_some_and(|n| n.starts_with(SAVEPOINT_DIR_PREFIX));
+    let is_savepoint = loaded.is_savepoint;
     let mut vertices = Vec::new();
     let mut operators = Vec::new();
     for vertex in &meta.vertices {

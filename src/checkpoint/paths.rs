@@ -7,7 +7,7 @@
 //! <base dir>/<job id>/                                        the job's directory
 //! <job dir>/chk-<n>/_metadata                                 written last, atomically
 //! <job dir>/chk-<n>/<uid>-<subtask>.state                     one subtask's state
-//! <job dir>/chk-<n>/<uid>-<subtask>.rocksdb/<file>            an incremental RocksDB checkpoint's own files
+//! <job dir>/chk-<n>/<uid>-<subtask>.rocksdb/<file>            a RocksDB checkpoint's own files (all of a full one)
 //! <job dir>/shared/<uid>-<subtask>-<n>-<instance>.<sst file>  incremental RocksDB files, uploaded by n
 //! <dir>/<name>.tmp-<pid>-<k>                                  a file being written atomically
 //! <job dir>/.probe-<pid>-<k>                                  the start-up check that the directory is writable
@@ -25,7 +25,7 @@
 
 use std::ffi::{OsStr, OsString};
 use std::path::{Component, Path, PathBuf};
-use weir_actors::checkpoint::storage::StorageError;
+use weir_actors::checkpoint::storage::{StateHandle, StorageError};
 use weir_actors::CheckpointId;
 
 /// The name of the file that makes a checkpoint complete.
@@ -43,7 +43,7 @@ const TEMP_MARKER: &str = ".tmp-";
 /// The suffix of a subtask's state file.
 const STATE_SUFFIX: &str = ".state";
 
-/// The suffix of the directory of an incremental RocksDB checkpoint's own files.
+/// The suffix of the directory of a RocksDB checkpoint's own files.
 const PRIVATE_DIR_SUFFIX: &str = ".rocksdb";
 
 /// The directory name of checkpoint `id`: `chk-<id>`.
@@ -81,10 +81,25 @@ pub fn state_file_name(vertex_uid: &str, subtask: u32) -> String {
     format!("{}{STATE_SUFFIX}", subtask_file_stem(vertex_uid, subtask))
 }
 
-/// The directory, relative to the checkpoint's, of the files of an incremental RocksDB
-/// checkpoint that are not shared (MANIFEST, CURRENT, OPTIONS): `<stem>.rocksdb`.
+/// The directory, relative to the checkpoint's, of the files of a RocksDB checkpoint that are
+/// not shared (all of a full one's; MANIFEST, CURRENT, OPTIONS of an incremental one):
+/// `<stem>.rocksdb`.
 pub fn private_dir_name(stem: &str) -> String {
     format!("{stem}{PRIVATE_DIR_SUFFIX}")
+}
+
+/// The private directories (see [`private_dir_name`]) the operators of the subtask `handle`
+/// describes may have written, relative to the checkpoint's directory: one per operator uid of
+/// the chain, the vertex's included.
+pub fn private_dir_names(handle: &StateHandle) -> impl Iterator<Item = String> + '_ {
+    let mut uids: Vec<&str> = vec![handle.vertex_uid.as_str()];
+    for uid in &handle.operator_uids {
+        if !uids.contains(&uid.as_str()) {
+            uids.push(uid);
+        }
+    }
+    uids.into_iter()
+        .map(|uid| private_dir_name(&subtask_file_stem(uid, handle.subtask)))
 }
 
 /// The name in `shared/` of SST file `local_name` uploaded by checkpoint `checkpoint` of the
@@ -138,8 +153,8 @@ pub fn probe_file_name(pid: u32, n: u64) -> String {
 }
 
 /// Whether an entry named `name` of a checkpoint's directory is one weir writes: the
-/// `_metadata`, a temporary file of it, a subtask's state file, or the directory of an
-/// incremental RocksDB checkpoint's own files.
+/// `_metadata`, a temporary file of it, a subtask's state file, or the directory of a
+/// RocksDB checkpoint's own files.
 pub fn is_checkpoint_entry(name: &str, is_dir: bool) -> bool {
     let ends_with_subtask = |stem: &str| {
         stem.rsplit_once('-')
@@ -173,7 +188,20 @@ pub fn resolve(
     checkpoint: CheckpointId,
     relative: &Path,
 ) -> Result<PathBuf, StorageError> {
-    let checkpoint_dir = job_dir.join(checkpoint_dir_name(checkpoint));
+    resolve_in(
+        job_dir,
+        &job_dir.join(checkpoint_dir_name(checkpoint)),
+        relative,
+    )
+}
+
+/// Resolves `relative`, a path a checkpoint whose directory is `checkpoint_dir` records, as
+/// [`resolve`] does: `shared/<name>` under `job_dir`, anything else under `checkpoint_dir`.
+pub fn resolve_in(
+    job_dir: &Path,
+    checkpoint_dir: &Path,
+    relative: &Path,
+) -> Result<PathBuf, StorageError> {
     let plain = relative
         .components()
         .all(|c| matches!(c, Component::Normal(_)));

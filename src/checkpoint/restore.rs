@@ -29,7 +29,7 @@ use weir_actors::CheckpointId;
 mod candidates;
 mod compatibility;
 
-pub use candidates::{load_latest, load_path, load_verified};
+pub use candidates::{load_from, load_latest, load_path, load_verified};
 pub use compatibility::check_compatible;
 
 /// Why a job cannot restore from a checkpoint.
@@ -181,7 +181,7 @@ pub fn load_checkpoint(
 
 /// What `path` (a `chk-<n>` directory or its `_metadata`) names: the checkpoint and its job
 /// directory.
-fn parse_checkpoint_path(path: &Path) -> Result<(CheckpointId, &Path), RestoreError> {
+pub(crate) fn parse_checkpoint_path(path: &Path) -> Result<(CheckpointId, &Path), RestoreError> {
     use crate::checkpoint::paths;
     let bad = |reason: &str| RestoreError::BadCheckpointPath {
         path: path.to_path_buf(),

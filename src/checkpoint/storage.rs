@@ -7,7 +7,7 @@
 //! ```text
 //! <base dir>/<job id>/chk-<n>/_metadata                  written last, atomically
 //! <base dir>/<job id>/chk-<n>/<vertex uid>-<subtask>.state
-//! <base dir>/<job id>/chk-<n>/<uid>-<subtask>.rocksdb/   an incremental RocksDB checkpoint's own files
+//! <base dir>/<job id>/chk-<n>/<uid>-<subtask>.rocksdb/   a RocksDB checkpoint's own files (all of a full one)
 //! <base dir>/<job id>/shared/<uid>-<subtask>-<n>-<file>  incremental RocksDB files (uploaded by n)
 //! ```
 //!

@@ -6,14 +6,20 @@
 //!   in `CLAIM` mode, disposes of it once its own checkpoints subsume it.
 //! - [`StreamEnvironment::restore_from_latest`]: the same job restarting from its own newest
 //!   intact checkpoint in its own job directory, which it goes on owning (retention subsumes it).
+//! - [`StreamEnvironment::restore_from_checkpoint`]: a given `chk-<n>`, never claimed.
+//!
+//! In every case a RocksDB state reads its files through the storage of the directory restored
+//! from, wherever that directory was when the snapshot was written.
 
 use super::StreamEnvironment;
-use crate::checkpoint::restore::{load_path, RestoreReport};
+use crate::checkpoint::restore::{
+    load_from, load_latest, load_path, parse_checkpoint_path, RestoreError, RestoreReport,
+};
 use crate::checkpoint::startup::JobStorage;
 use crate::checkpoint::storage::FileSystemCheckpointStorage;
 use crate::error::Error;
 use crate::savepoint::uid_matching::{plan, snapshot_operators, RestorePlan};
-use crate::savepoint::{locate, FileSavepointWriter};
+use crate::savepoint::{locate, FileSavepointWriter, Located};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use weir_actors::checkpoint::savepoint::{ClaimedSnapshot, SavepointWriter};
@@ -22,6 +28,37 @@ use weir_actors::config::configuration::RecoveryClaimMode;
 use weir_actors::CheckpointId;
 
 impl StreamEnvironment {
+    /// Restores from the newest complete checkpoint of this job under `dir` whose every file is
+    /// intact; newer checkpoints with missing, truncated or corrupt metadata, or a state or
+    /// shared file that is missing, damaged or not the one recorded, are skipped and listed in
+    /// the report. A job that never wrote a checkpoint there is
+    /// [`RestoreError::JobDirectoryNotFound`](crate::RestoreError::JobDirectoryNotFound) (a
+    /// first start, or a mistyped directory or job id); a job directory without a checkpoint to
+    /// restore is [`RestoreError::NoCompleteCheckpoint`](crate::RestoreError::NoCompleteCheckpoint).
+    pub fn restore_from_latest(&mut self, dir: impl AsRef<Path>) -> Result<RestoreReport, Error> {
+        let (restored, report) = load_latest(dir.as_ref(), &self.job_id())?;
+        self.restore = Some(Arc::new(restored));
+        let storage = FileSystemCheckpointStorage::new(dir.as_ref(), &self.job_id());
+        self.restored_from = Some((report.checkpoint_id, storage));
+        self.restored_by_name = false;
+        Ok(report)
+    }
+
+    /// Restores from the checkpoint at `path` (a `chk-<n>` directory or its `_metadata` file).
+    pub fn restore_from_checkpoint(
+        &mut self,
+        path: impl AsRef<Path>,
+    ) -> Result<RestoreReport, Error> {
+        let (restored, report) = load_path(path.as_ref())?;
+        self.restore = Some(Arc::new(restored));
+        // A RocksDB state reads its files from where the checkpoint is now.
+        let (id, job_dir) = parse_checkpoint_path(path.as_ref())?;
+        let storage = FileSystemCheckpointStorage::at_job_dir(job_dir);
+        self.restored_from = Some((id, storage));
+        self.restored_by_name = false;
+        Ok(report)
+    }
+
     /// Restores from the savepoint or retained checkpoint at `path`: a `savepoint-…` directory,
     /// a `chk-<n>` directory, or the `_metadata` of either, wherever it was moved or copied.
     /// Every file is checked before the job starts (a damaged, truncated or foreign file is an
@@ -32,11 +69,12 @@ impl StreamEnvironment {
         &mut self,
         path: impl AsRef<Path>,
     ) -> Result<RestoreReport, Error> {
-        let (chk, id) = locate(path.as_ref())?;
-        let (restored, report) = load_path(&chk)?;
+        let located = locate_snapshot(path.as_ref())?;
+        let (restored, report) = load_from(&located.storage, located.id)?;
         self.restore = Some(Arc::new(restored));
-        // An incremental RocksDB state reads its files from where the snapshot is now.
-        self.restored_from = chk.parent().map(|dir| (id, dir.to_path_buf()));
+        // A RocksDB state reads its files from where the snapshot is now.
+        self.restored_from = Some((located.id, located.storage));
+        self.restored_by_name = true;
         Ok(report)
     }
 
@@ -49,8 +87,8 @@ impl StreamEnvironment {
     /// [`restore_from_savepoint`](Self::restore_from_savepoint) takes; every file is checked.
     /// [`RestorePlan::check`] says whether the restore would go ahead.
     pub fn plan_restore(&self, path: impl AsRef<Path>) -> Result<RestorePlan, Error> {
-        let (chk, _) = locate(path.as_ref())?;
-        let (restored, _) = load_path(&chk)?;
+        let located = locate_snapshot(path.as_ref())?;
+        let (restored, _) = load_from(&located.storage, located.id)?;
         let meta = &restored.metadata;
         let job_max = (self.config.max_parallelism).unwrap_or(meta.max_parallelism);
         let operators = (self.graph.lock()).job_operators(self.config.parallelism);
@@ -79,11 +117,11 @@ impl StreamEnvironment {
 
     /// The snapshot the job claims, when it restores from one in `CLAIM` mode.
     pub(super) fn claimed_snapshot(&self) -> Option<ClaimedSnapshot> {
-        if self.claim_mode != RecoveryClaimMode::Claim {
+        if self.claim_mode != RecoveryClaimMode::Claim || !self.restored_by_name {
             return None;
         }
-        let (checkpoint_id, dir) = self.restored_from.clone()?;
-        let dispose = Arc::new(move || dispose_snapshot(&dir, checkpoint_id));
+        let (checkpoint_id, storage) = self.restored_from.clone()?;
+        let dispose = Arc::new(move || dispose_snapshot(&storage, checkpoint_id));
         Some(ClaimedSnapshot {
             checkpoint_id,
             dispose,
@@ -112,15 +150,30 @@ impl StreamEnvironment {
     }
 }
 
-/// Deletes snapshot `id` whose `chk-<id>` is in `dir`: a savepoint's directory, through
-/// [`crate::savepoint::dispose`]; a job directory, as its storage deletes a checkpoint.
-fn dispose_snapshot(dir: &Path, id: CheckpointId) -> Result<(), StorageError> {
-    let is_savepoint = (dir.file_name().and_then(|n| n.to_str()))
-        .is_some_and(|n| n.starts_with(crate::savepoint::SAVEPOINT_DIR_PREFIX));
-    if !is_savepoint {
-        return FileSystemCheckpointStorage::at_job_dir(dir).discard(id);
+/// The snapshot at `path`, found with [`locate`]: a file that cannot be read is the restore's
+/// storage error (naming the file), as it would be reading it to restore.
+fn locate_snapshot(path: &Path) -> Result<Located, Error> {
+    locate(path).map_err(|e| match e {
+        crate::savepoint::SavepointError::Storage(e) => RestoreError::Storage(e).into(),
+        other => other.into(),
+    })
+}
+
+/// Deletes snapshot `id` of `storage`: a savepoint, through [`crate::savepoint::dispose`]; a
+/// checkpoint of a job directory, as its storage deletes a checkpoint.
+fn dispose_snapshot(
+    storage: &FileSystemCheckpointStorage,
+    id: CheckpointId,
+) -> Result<(), StorageError> {
+    let located = Located {
+        storage: storage.clone(),
+        id,
+    };
+    if !located.is_savepoint() {
+        return storage.discard(id);
     }
-    match crate::savepoint::dispose(dir) {
+    let dir = located.dir();
+    match crate::savepoint::dispose(&dir) {
         Ok(report) => {
             if !report.kept.is_empty() {
                 tracing::warn!(dir = %dir.display(), kept = ?report.kept, "the claimed savepoint held files its _metadata does not account for: kept");
@@ -130,7 +183,7 @@ fn dispose_snapshot(dir: &Path, id: CheckpointId) -> Result<(), StorageError> {
         Err(crate::savepoint::SavepointError::Storage(e)) => Err(e),
         Err(e) => Err(StorageError::Io {
             operation: "delete",
-            path: dir.to_path_buf(),
+            path: dir,
             reason: e.to_string(),
         }),
     }

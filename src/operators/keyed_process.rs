@@ -141,7 +141,7 @@ where
     }
 
     /// End of input: pending timers are dropped, as Flink fires no processing-time timer after
-    /// end of input.
+    /// end of input (a draining stop fires them just before, through `on_timers`).
     fn end_of_input(&mut self, _out: &mut Vec<O>) -> Result<(), BoxError> {
         self.timers.clear(&mut self.backend);
         Ok(())

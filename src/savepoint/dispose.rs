@@ -3,7 +3,6 @@
 use super::{locate, SavepointError, SAVEPOINT_DIR_PREFIX};
 use crate::checkpoint::durable::io_error;
 use crate::checkpoint::paths;
-use crate::checkpoint::storage::FileSystemCheckpointStorage;
 use std::collections::HashSet;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -22,26 +21,22 @@ pub struct DisposeReport {
     pub kept: Vec<PathBuf>,
 }
 
-/// Deletes the savepoint at `path` (its `savepoint-…` directory, its `chk-<n>` directory or its
-/// `_metadata`), after reading its `_metadata`: a path that is not a weir savepoint, or whose
+/// Deletes the savepoint at `path` (its `savepoint-…` directory or its `_metadata`), after
+/// reading its `_metadata`: a path that is not a weir savepoint, or whose
 /// `_metadata` cannot be read, is refused and nothing is deleted. Files the savepoint does not
 /// account for are left in place and listed in [`DisposeReport::kept`].
 pub fn dispose(path: impl AsRef<Path>) -> Result<DisposeReport, SavepointError> {
     let path = path.as_ref();
-    let (chk, id) = locate(path)?;
-    let dir = chk.parent().map(Path::to_path_buf).unwrap_or_default();
-    let is_savepoint = dir
-        .file_name()
-        .and_then(|n| n.to_str())
-        .is_some_and(|n| n.starts_with(SAVEPOINT_DIR_PREFIX));
-    if !is_savepoint {
+    let located = locate(path)?;
+    let dir = located.storage.job_dir().to_path_buf();
+    if !located.is_savepoint() {
         return Err(SavepointError::NotASavepoint {
             path: path.to_path_buf(),
             reason: format!("{} is not named {SAVEPOINT_DIR_PREFIX}…", dir.display()),
         });
     }
-    let storage = FileSystemCheckpointStorage::at_job_dir(&dir);
-    let metadata = storage.load(id)?;
+    let metadata = located.storage.load(located.id)?;
+    let chk = located.dir();
     let mut known: HashSet<PathBuf> = HashSet::new();
     let mut private_dirs = Vec::new();
     known.insert(chk.join(paths::METADATA_FILE_NAME));
@@ -49,8 +44,7 @@ pub fn dispose(path: impl AsRef<Path>) -> Result<DisposeReport, SavepointError> 
         if let StateLocation::File(file) = &handle.location {
             known.insert(chk.join(&file.path));
         }
-        let stem = paths::subtask_file_stem(&handle.vertex_uid, handle.subtask);
-        private_dirs.push(chk.join(paths::private_dir_name(&stem)));
+        private_dirs.extend(paths::private_dir_names(handle).map(|d| chk.join(d)));
         known.extend(handle.shared.iter().map(|f| dir.join(&f.path)));
     }
     let mut report = DisposeReport {

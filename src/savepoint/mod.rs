@@ -6,11 +6,13 @@
 //! # Layout
 //!
 //! ```text
-//! <dir>/savepoint-<job id>-<n>/chk-<n>/_metadata       written last, atomically
-//! <dir>/savepoint-<job id>-<n>/chk-<n>/<uid>-<k>.state  every subtask's state (magic, version, checksum)
-//! <dir>/savepoint-<job id>-<n>/chk-<n>/<uid>-<k>.rocksdb/...  an incremental RocksDB state's own files
-//! <dir>/savepoint-<job id>-<n>/shared/...                the shared files its state refers to
+//! <dir>/savepoint-<job id>-<n>/_metadata              written last, atomically
+//! <dir>/savepoint-<job id>-<n>/<uid>-<k>.state         every subtask's state (magic, version, checksum)
+//! <dir>/savepoint-<job id>-<n>/<uid>-<k>.rocksdb/...   a native RocksDB state's own files
+//! <dir>/savepoint-<job id>-<n>/shared/...              the shared files its state refers to
 //! ```
+//! A savepoint an earlier weir wrote, with its files in `savepoint-<job id>-<n>/chk-<n>/`, is
+//! still read.
 //!
 //! # Guarantees
 //! - A savepoint is a copy of an aligned checkpoint, made when it completes and before any
@@ -47,12 +49,8 @@
 //! Keyed snapshots are versioned: one of a newer format is a typed error naming the operator.
 //!
 //! # What is not guaranteed
-//! - The state of an incremental RocksDB checkpoint still records the job directory it was
-//!   written in; when a job starts from a savepoint, the state of that savepoint's checkpoint
-//!   reads its files from the savepoint's directory instead (where the writer copied them).
 //! - A stop with drain does not survive a failover before its savepoint: the savepoint fails
 //!   and the restarted sources read again, while sources of other regions stay ended.
-//! - `_metadata` is in the savepoint's `chk-<n>/` directory, not at its top.
 
 mod dispose;
 mod locate;
@@ -60,7 +58,7 @@ pub mod uid_matching;
 mod writer;
 
 pub use dispose::{dispose, DisposeReport};
-pub(crate) use locate::locate;
+pub(crate) use locate::{locate, Located};
 pub use uid_matching::{JobOperator, OperatorMatch, RestorePlan, SnapshotOperator};
 pub use weir_actors::checkpoint::savepoint::{CompletedSavepoint, SavepointError};
 pub use weir_actors::checkpoint::snapshot_kind::{SavepointFormat, SnapshotKind};

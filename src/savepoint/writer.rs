@@ -1,5 +1,5 @@
 //! [`FileSavepointWriter`]: a completed checkpoint copied from the job's storage into a
-//! savepoint directory of its own.
+//! savepoint directory of its own, `_metadata` at its top (see [`super`]'s layout).
 
 use super::SAVEPOINT_DIR_PREFIX;
 use crate::checkpoint::durable::{copy_durably, create_dir_durably, io_error};
@@ -37,17 +37,17 @@ impl SavepointWriter for FileSavepointWriter {
             });
         }
         create_dir_durably(&target)?;
-        let dest = FileSystemCheckpointStorage::at_job_dir(&target);
+        let dest = FileSystemCheckpointStorage::at_snapshot_dir(&target);
         let mut copy = metadata.clone();
         for handle in &mut copy.states {
             let bytes = self.storage.read_state(id, handle)?;
             handle.location = dest.write_state(id, &handle.vertex_uid, handle.subtask, &bytes)?;
             let Some(files) = &self.files else { continue };
-            let stem = paths::subtask_file_stem(&handle.vertex_uid, handle.subtask);
-            let private = paths::private_dir_name(&stem);
-            let from = files.checkpoint_dir(id).join(&private);
-            if from.is_dir() {
-                copy_dir(&from, &dest.checkpoint_dir(id).join(&private))?;
+            for private in paths::private_dir_names(handle) {
+                let from = files.checkpoint_dir(id).join(&private);
+                if from.is_dir() {
+                    copy_dir(&from, &dest.checkpoint_dir(id).join(&private))?;
+                }
             }
             for file in &handle.shared {
                 let to = target.join(&file.path);

@@ -116,9 +116,8 @@ pub(crate) struct BackendSettings {
     /// The run's processing-time clock (wall clock, or virtual in deterministic mode), shared
     /// by every keyed subtask and restart of the run.
     pub clock: Arc<ClockBase>,
-    /// The checkpoint the job starts from and the directory its shared files are under (a
-    /// savepoint's directory, or the job directory of a checkpoint named by path): an
-    /// incremental RocksDB state of that checkpoint reads its files from there, wherever it
-    /// was written.
-    pub restored_from: Option<(weir_actors::CheckpointId, std::path::PathBuf)>,
+    /// The checkpoint the job starts from and the storage its files are read through (a
+    /// savepoint's directory, or the job directory of a checkpoint named by path): a RocksDB
+    /// state of that checkpoint reads its files from there, wherever it was written.
+    pub restored_from: Option<(weir_actors::CheckpointId, FileSystemCheckpointStorage)>,
 }

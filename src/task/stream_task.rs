@@ -140,12 +140,13 @@ impl Task for StreamTask {
         }
         Ok(Box::new(move || {
             let mut operators = Vec::with_capacity(writers.len());
-            let mut shared = Vec::new();
+            let (mut shared, mut files_bytes) = (Vec::new(), 0);
             for (uid, write) in writers {
                 let snapshot = write().map_err(|e| {
                     TaskError::new(TaskErrorKind::State, e.to_string()).in_operator(uid.as_str())
                 })?;
                 shared.extend(snapshot.shared);
+                files_bytes += snapshot.files_bytes;
                 operators.push((uid, snapshot.bytes));
             }
             let bytes =
@@ -155,7 +156,11 @@ impl Task for StreamTask {
                         format!("cannot encode task state: {e}"),
                     )
                 })?;
-            Ok(TaskSnapshot { bytes, shared })
+            Ok(TaskSnapshot {
+                bytes,
+                shared,
+                files_bytes,
+            })
         }))
     }
 

@@ -164,13 +164,14 @@ impl JobClient {
     }
 
     /// Stops the job with a savepoint into `dir` after draining it (Flink's `stop --drain
-    /// --savepointPath`): every source's input ends now, as if it had read everything, end of
-    /// input runs through every operator (what it emits reaches the sinks), and the savepoint is
+    /// --savepointPath`): every source's input ends now, as if it had read everything, each
+    /// subtask fires every processing-time timer still pending and then runs end of input
+    /// (what both emit reaches the sinks; timers those firings register are dropped), and the
+    /// savepoint is
     /// the job's final checkpoint, taken once every input ended and committed with it; the job
     /// then ends [`JobStatus::Finished`]. Meant for a job that will not be resumed: one resumed
     /// from the savepoint reads on where the sources stopped, but its operators have already
-    /// run end of input once. Processing-time timers still pending are dropped, as at any end
-    /// of input. If a failure restarts part of the job first, the savepoint fails with
+    /// run end of input once. If a failure restarts part of the job first, the savepoint fails with
     /// [`SavepointError::Failed`] and the job goes on.
     pub async fn stop_with_savepoint_and_drain(&self, dir: impl AsRef<Path>) -> SavepointOutcome {
         let kind = SavepointKind {

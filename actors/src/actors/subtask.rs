@@ -65,6 +65,8 @@ pub struct SubtaskActor {
     /// The stopping savepoint after whose barrier this source reads nothing, unless that
     /// savepoint is aborted (then it reads again).
     pub(crate) suspended_at: Option<CheckpointId>,
+    /// A draining stop ends its input: pending processing-time timers fire first.
+    pub(crate) draining: bool,
     /// Where the subtask is in its life; changed only through [`SubtaskActor::enter`].
     lifecycle: Lifecycle,
     source_waiting_for_credit: bool,
@@ -141,6 +143,7 @@ impl SubtaskActor {
             exhausted_barrier: None,
             last_snapshot: None,
             suspended_at: None,
+            draining: false,
             lifecycle: Lifecycle::Running,
             source_waiting_for_credit: false,
             source_waiting_for_data: false,
@@ -324,7 +327,10 @@ impl SubtaskActor {
                     self.call(|task, out| task.process(gate, batch, out));
                 }
                 Some(ChannelEvent::Barrier(barrier)) => self.on_barrier(ch, barrier),
-                Some(ChannelEvent::EndOfInput) => self.on_channel_ended(ch),
+                Some(ChannelEvent::EndOfInput { drained }) => {
+                    self.draining |= drained;
+                    self.on_channel_ended(ch)
+                }
                 None => {}
             }
         }
@@ -344,9 +350,19 @@ impl SubtaskActor {
         if !self.enter(LifecycleEvent::InputEnded) {
             return;
         }
+        // A draining stop fires every timer pending now (Flink's `stop --drain` flushes what
+        // waits for time); what those firings register is dropped with end of input.
+        let drained = self.draining;
+        if drained
+            && self
+                .call(|task, out| task.on_timers(drain_horizon(), out))
+                .is_none()
+        {
+            return;
+        }
         if self.call(|task, out| task.end_of_input(out)).is_some() {
             if let Some(out) = self.outputs.as_mut() {
-                out.broadcast_event(|| ChannelEvent::EndOfInput);
+                out.broadcast_event(|| ChannelEvent::EndOfInput { drained });
             }
             if let Some(cp) = &self.checkpointing {
                 // What end of input did (a flush, records emitted to a chained sink) must be
@@ -437,4 +453,9 @@ impl Handler<Abandon> for SubtaskActor {
             ctx.stop();
         }
     }
+}
+
+/// The time a draining stop fires pending timers at: later than any timer a job registers.
+fn drain_horizon() -> tokio::time::Instant {
+    tokio::time::Instant::now() + std::time::Duration::from_secs(86_400 * 365 * 100)
 }

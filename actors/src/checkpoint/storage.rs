@@ -60,8 +60,9 @@ pub struct StateHandle {
     pub operator_uids: Vec<String>,
     /// Where the bytes are.
     pub location: StateLocation,
-    /// Bytes this checkpoint wrote for the subtask: its state bytes and the shared files it
-    /// uploaded (an incremental checkpoint's size).
+    /// Bytes this checkpoint wrote for the subtask: its state bytes, the files it wrote into
+    /// the checkpoint's own directory and the shared files it uploaded (an incremental
+    /// checkpoint's size).
     pub size: u64,
     /// Shared files the state refers to, uploaded by this checkpoint or an earlier one.
     pub shared: Vec<SharedFile>,

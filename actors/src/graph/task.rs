@@ -165,6 +165,9 @@ pub struct TaskSnapshot {
     /// Files the state refers to in the storage's shared area (incremental checkpoints), already
     /// written there.
     pub shared: Vec<SharedFile>,
+    /// Bytes of the files the state wrote into the checkpoint's own directory (a RocksDB
+    /// snapshot's files), already written there: part of the checkpoint's size.
+    pub files_bytes: u64,
 }
 
 impl TaskSnapshot {
@@ -173,6 +176,7 @@ impl TaskSnapshot {
         TaskSnapshot {
             bytes,
             shared: Vec::new(),
+            files_bytes: 0,
         }
     }
 }

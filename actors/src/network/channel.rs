@@ -221,7 +221,7 @@ impl InputChannel {
                 channel: self.sender_channel,
                 n: 1,
             }),
-            ChannelEvent::EndOfInput => self.ended = true,
+            ChannelEvent::EndOfInput { .. } => self.ended = true,
             ChannelEvent::Barrier(_) => {}
         }
         Some(event)

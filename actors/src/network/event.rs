@@ -60,8 +60,13 @@ pub enum ChannelEvent {
     Records(Batch),
     /// A checkpoint barrier; costs no credit, never overtakes records (aligned mode).
     Barrier(CheckpointBarrier),
-    /// The sender will send nothing more on this channel.
-    EndOfInput,
+    /// The sender will send nothing more on this channel. `drained`: its input was ended by a
+    /// draining stop ([`JobClient::stop_with_savepoint_and_drain`](crate::JobClient::stop_with_savepoint_and_drain)),
+    /// so the receiver fires its pending processing-time timers before its own end of input.
+    EndOfInput {
+        /// Ended by a draining stop.
+        drained: bool,
+    },
 }
 
 impl std::fmt::Debug for ChannelEvent {
@@ -69,7 +74,7 @@ impl std::fmt::Debug for ChannelEvent {
         match self {
             ChannelEvent::Records(_) => f.write_str("Records(..)"),
             ChannelEvent::Barrier(b) => write!(f, "Barrier({})", b.id),
-            ChannelEvent::EndOfInput => f.write_str("EndOfInput"),
+            ChannelEvent::EndOfInput { drained } => write!(f, "EndOfInput(drained: {drained})"),
         }
     }
 }

@@ -109,8 +109,11 @@ fn rocks_files(files: &RocksFiles) -> (BackendOrigin, Option<RocksDbFiles>) {
                 shared_bytes: 0,
             }),
         ),
-        RocksFiles::Incremental { handle, .. } => (
-            BackendOrigin::RocksdbIncremental,
+        RocksFiles::Incremental { handle, .. } | RocksFiles::Files(handle) => (
+            match handle.shared.is_empty() {
+                true => BackendOrigin::RocksdbFull,
+                false => BackendOrigin::RocksdbIncremental,
+            },
             Some(RocksDbFiles {
                 own_files: handle.private.len(),
                 own_bytes: handle.private.iter().map(|f| f.size).sum(),

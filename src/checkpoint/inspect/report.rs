@@ -100,7 +100,8 @@ impl From<RangeInclusive<u32>> for KeyGroupRange {
 pub enum BackendOrigin {
     /// The HashMap (heap) backend.
     Heap,
-    /// RocksDB, every file of the instance in the state file (a full checkpoint).
+    /// RocksDB, every file of the instance in the checkpoint's own directory or its state
+    /// file (a full checkpoint, or an incremental one holding no SST file).
     RocksdbFull,
     /// RocksDB, an incremental checkpoint (SST files in `shared/`).
     RocksdbIncremental,

@@ -11,6 +11,7 @@ use std::path::Path;
 use std::sync::Arc;
 use weir_actors::checkpoint::storage::{CheckpointMetadata, CheckpointStorage, StorageError};
 use weir_actors::graph::job_spec::RestoredCheckpoint;
+use weir_actors::CheckpointId;
 
 /// Loads every subtask's state of the checkpoint `metadata` describes from `storage`, each
 /// state file checked against the metadata (identity, size, checksum), and checks that every
@@ -78,8 +79,15 @@ pub fn load_latest(
 /// checked; there is no fallback, since the checkpoint was named.
 pub fn load_path(path: &Path) -> Result<(RestoredCheckpoint, RestoreReport), RestoreError> {
     let (id, job_dir) = parse_checkpoint_path(path)?;
-    let storage = FileSystemCheckpointStorage::at_job_dir(job_dir);
-    let restored = super::load_checkpoint(&storage, id)?;
+    load_from(&FileSystemCheckpointStorage::at_job_dir(job_dir), id)
+}
+
+/// Loads checkpoint `id` of `storage`, every file checked; there is no fallback.
+pub fn load_from(
+    storage: &FileSystemCheckpointStorage,
+    id: CheckpointId,
+) -> Result<(RestoredCheckpoint, RestoreReport), RestoreError> {
+    let restored = super::load_checkpoint(storage, id)?;
     let report = RestoreReport {
         checkpoint_id: id,
         location: storage.checkpoint_dir(id).display().to_string(),

@@ -34,6 +34,8 @@ pub struct FileSystemCheckpointStorage {
 #[derive(Debug)]
 struct Inner {
     job_dir: PathBuf,
+    /// Every checkpoint's directory is `job_dir` itself (one snapshot: a savepoint).
+    flat: bool,
     gate: WriteGate,
 }
 
@@ -46,22 +48,39 @@ impl FileSystemCheckpointStorage {
 
     /// Storage whose job directory is `job_dir` itself.
     pub fn at_job_dir(job_dir: impl Into<PathBuf>) -> Self {
+        Self::with_layout(job_dir.into(), false)
+    }
+
+    /// Storage of one snapshot whose files are in `dir` itself — `_metadata`, the state files,
+    /// the RocksDB directories and `shared/` — as in a savepoint's directory: the directory of
+    /// every checkpoint id is `dir`.
+    pub fn at_snapshot_dir(dir: impl Into<PathBuf>) -> Self {
+        Self::with_layout(dir.into(), true)
+    }
+
+    fn with_layout(job_dir: PathBuf, flat: bool) -> Self {
         FileSystemCheckpointStorage {
             inner: Arc::new(Inner {
-                job_dir: job_dir.into(),
+                job_dir,
+                flat,
                 gate: WriteGate::default(),
             }),
         }
     }
 
-    /// The job's directory, `<base dir>/<job id>`.
+    /// The job's directory, `<base dir>/<job id>` (the snapshot's directory for
+    /// [`at_snapshot_dir`](Self::at_snapshot_dir)).
     pub fn job_dir(&self) -> &Path {
         &self.inner.job_dir
     }
 
-    /// The directory of checkpoint `id`, `<job dir>/chk-<id>` (whether or not it exists).
+    /// The directory of checkpoint `id`, `<job dir>/chk-<id>` (whether or not it exists; the
+    /// snapshot's directory for [`at_snapshot_dir`](Self::at_snapshot_dir)).
     pub fn checkpoint_dir(&self, id: CheckpointId) -> PathBuf {
-        self.job_dir().join(paths::checkpoint_dir_name(id))
+        match self.inner.flat {
+            true => self.job_dir().to_path_buf(),
+            false => self.job_dir().join(paths::checkpoint_dir_name(id)),
+        }
     }
 
     /// The directory reserved for files shared between checkpoints, `<job dir>/shared` (not
@@ -86,13 +105,14 @@ impl FileSystemCheckpointStorage {
         self.checkpoint_dir(id).join(paths::METADATA_FILE_NAME)
     }
 
-    /// Resolves a path a checkpoint records (see [`paths::resolve`]).
-    pub(super) fn resolve(
+    /// Resolves a path checkpoint `checkpoint` records: `shared/<name>` under the job's
+    /// directory, anything else under the checkpoint's (see [`paths::resolve_in`]).
+    pub(crate) fn resolve(
         &self,
         checkpoint: CheckpointId,
         relative: &Path,
     ) -> Result<PathBuf, StorageError> {
-        paths::resolve(self.job_dir(), checkpoint, relative)
+        paths::resolve_in(self.job_dir(), &self.checkpoint_dir(checkpoint), relative)
     }
 
     /// Reads the state file `file` of subtask `handle` in `checkpoint`, checked against what
@@ -127,6 +147,18 @@ impl FileSystemCheckpointStorage {
             return Err(differs(RecordedProperty::Checksum, recorded, found));
         }
         Ok(body.to_vec())
+    }
+
+    /// The checkpoint id the `_metadata` in the snapshot's directory records (see
+    /// [`at_snapshot_dir`](Self::at_snapshot_dir)), if there is one: the file is read and
+    /// checked as a metadata file.
+    pub(crate) fn snapshot_id(&self) -> Result<Option<CheckpointId>, StorageError> {
+        let path = self.job_dir().join(paths::METADATA_FILE_NAME);
+        if !path.is_file() {
+            return Ok(None);
+        }
+        let (_, metadata): (_, CheckpointMetadata) = file_format::read(&path, FileKind::Metadata)?;
+        Ok(Some(metadata.checkpoint_id))
     }
 
     /// Whether directory entry `entry` of the job directory is a directory (following links).
@@ -275,6 +307,9 @@ impl CheckpointStorage for FileSystemCheckpointStorage {
     }
 
     fn list(&self) -> Result<Vec<CheckpointId>, StorageError> {
+        if self.inner.flat {
+            return self.snapshot_id().map(|id| id.into_iter().collect());
+        }
         let job_dir = self.job_dir();
         let entries = match fs::read_dir(job_dir) {
             Ok(entries) => entries,

@@ -50,7 +50,9 @@ use crate::state::keyed::cross_backend;
 use crate::state::keyed::error::KeyedStateError;
 use crate::state::keyed::snapshot::{KeyedSnapshot, StateEntries, StateSnapshot};
 use crate::state::keyed::state_table::{StateTable, StateType};
-use crate::state::rocksdb::keyed_backend::{RocksFiles, RocksKeyed, RocksWriter, StagedWriter};
+use crate::state::rocksdb::keyed_backend::{
+    RocksFiles, RocksKeyed, RocksWriter, SnapshotDirs, StagedWriter,
+};
 use crate::state::rocksdb::store::MAX_KEY_GROUP;
 use crate::state::state_map::TableContext;
 use crate::state::ttl::StateTtlConfig;
@@ -101,8 +103,8 @@ pub struct KeyedStateBackend<K> {
     clock: JobClock,
     /// The first state access that failed since the operator last looked.
     errors: ErrorSlot,
-    /// Where the files of the checkpoint the job starts from are now (a savepoint's directory).
-    restored_from: Option<(CheckpointId, std::path::PathBuf)>,
+    /// Where the RocksDB snapshots it may restore keep their files.
+    dirs: SnapshotDirs,
 }
 
 impl<K: StateKey> KeyedStateBackend<K> {
@@ -118,7 +120,7 @@ impl<K: StateKey> KeyedStateBackend<K> {
             rocks: None,
             clock: JobClock::starting_at(tokio::time::Instant::now()),
             errors: ErrorSlot::default(),
-            restored_from: None,
+            dirs: SnapshotDirs::default(),
         }
     }
 
@@ -138,7 +140,7 @@ impl<K: StateKey> KeyedStateBackend<K> {
         let s = &info.subtask;
         let mut backend = Self::new(s.max_parallelism, key_groups, &info.label());
         backend.set_clock(JobClock::new(s.job_start, info.backend.clock.clone()));
-        backend.restored_from = info.backend.restored_from.clone();
+        backend.dirs = SnapshotDirs::of(&info.backend);
         if let StateBackend::RocksDb(config) = &info.backend.backend {
             backend.use_rocksdb(&info.backend, config, &info.uid, s.index)?;
         }
@@ -314,11 +316,11 @@ impl<K: StateKey> KeyedStateBackend<K> {
                     entries,
                 });
             }
-            let mut shared = Vec::new();
+            let (mut shared, mut files_bytes) = (Vec::new(), 0);
             let rocks = match rocks {
                 Some(RocksPart::Native(write, rocks_states)) => {
                     let (files, uploaded) = write()?;
-                    shared = uploaded;
+                    (shared, files_bytes) = (uploaded, files.private_bytes());
                     Some((rocks_states, files))
                 }
                 Some(RocksPart::Canonical(write, rocks_states)) => {
@@ -340,6 +342,7 @@ impl<K: StateKey> KeyedStateBackend<K> {
             Ok(TaskSnapshot {
                 bytes: snapshot.encode()?,
                 shared,
+                files_bytes,
             })
         }))
     }
@@ -430,16 +433,14 @@ impl<K: StateKey> KeyedStateBackend<K> {
         files: RocksFiles,
     ) -> Result<Vec<StateSnapshot>, BoxError> {
         let range = &self.key_groups.range;
-        cross_backend::rocks_to_heap(states, files, range, self.restored_from.as_ref()).map_err(
-            |e| {
-                KeyedStateError::Restore {
-                    operator: self.operator.clone(),
-                    state: "*".to_string(),
-                    reason: format!("the RocksDB state cannot be read into memory: {e}"),
-                }
-                .into()
-            },
-        )
+        cross_backend::rocks_to_heap(states, files, range, &self.dirs).map_err(|e| {
+            KeyedStateError::Restore {
+                operator: self.operator.clone(),
+                state: "*".to_string(),
+                reason: format!("the RocksDB state cannot be read into memory: {e}"),
+            }
+            .into()
+        })
     }
 
     /// Restores the RocksDB instance from the snapshots' RocksDB parts (one per overlapping old

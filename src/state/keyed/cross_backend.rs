@@ -15,22 +15,19 @@ use crate::error::BoxError;
 use crate::state::keyed::key_value_layout::KeyValueWriter;
 use crate::state::keyed::snapshot::StateEntries;
 use crate::state::keyed::snapshot::StateSnapshot;
-use crate::state::rocksdb::keyed_backend::{materialize, RocksFiles};
+use crate::state::rocksdb::keyed_backend::{materialize, RocksFiles, SnapshotDirs};
 use crate::state::rocksdb::store::{RocksDbOptions, RocksDbStateStore};
 use crate::state::rocksdb::working_dir::WorkingDir;
 use crate::state::ttl::TTL_STAMPS_SUFFIX;
 use std::ops::RangeInclusive;
-use std::path::PathBuf;
-use weir_actors::CheckpointId;
 
 /// The states `states` (name, recorded type) of a RocksDB snapshot's `files`, as entries of
-/// the key groups in `key_groups`. `restored_from` says where the files of the checkpoint the
-/// job starts from are now.
+/// the key groups in `key_groups`. `dirs` says where the snapshot's files are now.
 pub(crate) fn rocks_to_heap(
     states: &[(String, String)],
     files: RocksFiles,
     key_groups: &RangeInclusive<u32>,
-    restored_from: Option<&(CheckpointId, PathBuf)>,
+    dirs: &SnapshotDirs,
 ) -> Result<Vec<StateSnapshot>, BoxError> {
     let base = std::env::temp_dir().join("weir-rocksdb");
     let work = WorkingDir::create(&base, "convert").map_err(|e| {
@@ -40,7 +37,7 @@ pub(crate) fn rocks_to_heap(
         )
     })?;
     let options = RocksDbOptions::default();
-    let (store, _) = materialize(files, work.path().join("db"), options, restored_from)?;
+    let (store, _) = materialize(files, work.path().join("db"), options, dirs)?;
     let converted = canonical_states(&store, states, key_groups)?;
     drop(store);
     drop(work);

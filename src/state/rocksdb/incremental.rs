@@ -94,7 +94,7 @@ impl IncrementalHandle {
         let working_dir = working_dir.into();
         create_empty_dir(&working_dir)?;
         for file in self.shared.iter().chain(&self.private) {
-            let from = paths::resolve(storage.job_dir(), self.checkpoint_id, &file.path)?;
+            let from = storage.resolve(self.checkpoint_id, &file.path)?;
             let to = local_path(&working_dir, &file.local_name)?;
             let size = copy_file(&from, &to)?;
             if size != file.size {
@@ -216,9 +216,26 @@ impl IncrementalCheckpointer {
         local: LocalSnapshot,
         base: Option<&IncrementalHandle>,
     ) -> Result<IncrementalHandle, RocksDbError> {
+        self.upload_files(local, base, true)
+    }
+
+    /// The asynchronous part of a full checkpoint: copies every file of `local` into the
+    /// checkpoint's own directory (nothing into `shared/`), through the storage; the handle
+    /// lists them all as private. On failure, or when the checkpoint was discarded meanwhile,
+    /// removes what it copied.
+    pub fn upload_private(&self, local: LocalSnapshot) -> Result<IncrementalHandle, RocksDbError> {
+        self.upload_files(local, None, false)
+    }
+
+    fn upload_files(
+        &self,
+        local: LocalSnapshot,
+        base: Option<&IncrementalHandle>,
+        share_ssts: bool,
+    ) -> Result<IncrementalHandle, RocksDbError> {
         let checkpoint_id = local.checkpoint_id;
         let mut copied = Vec::new();
-        let result = self.copy_files(&local, base, &mut copied);
+        let result = self.copy_files(&local, base, share_ssts, &mut copied);
         if result.is_err() {
             if let Err(cleanup) = self.storage.delete_uploads(checkpoint_id, &copied) {
                 tracing::warn!(checkpoint = checkpoint_id, %cleanup, "cannot remove a failed upload");
@@ -244,11 +261,13 @@ impl IncrementalCheckpointer {
         Ok(self.storage.delete_shared_files(files)?)
     }
 
-    /// Copies the files of `local`, recording each new file's location in `copied`.
+    /// Copies the files of `local` (SST files into `shared/` when `share_ssts`), recording
+    /// each new file's location in `copied`.
     fn copy_files(
         &self,
         local: &LocalSnapshot,
         base: Option<&IncrementalHandle>,
+        share_ssts: bool,
         copied: &mut Vec<PathBuf>,
     ) -> Result<IncrementalHandle, RocksDbError> {
         let checkpoint_id = local.checkpoint_id;
@@ -269,7 +288,8 @@ impl IncrementalCheckpointer {
         };
         for file in &local.files {
             let from = local.dir.join(&file.name);
-            if file.is_sst() {
+            let shared = share_ssts && file.is_sst();
+            if shared {
                 if let Some(reused) = previous.get(file.name.as_str()) {
                     if self.storage.shared_file_size(&reused.path) == Some(reused.size)
                         && reused.size == file.size
@@ -279,7 +299,7 @@ impl IncrementalCheckpointer {
                     }
                 }
             }
-            let path = if file.is_sst() {
+            let path = if shared {
                 let name = paths::shared_file_name(
                     &self.file_prefix,
                     checkpoint_id,
@@ -297,7 +317,7 @@ impl IncrementalCheckpointer {
                 path,
                 size: file.size,
             };
-            match file.is_sst() {
+            match shared {
                 true => handle.shared.push(recorded),
                 false => handle.private.push(recorded),
             }

@@ -5,23 +5,28 @@
 //! The synchronous part writes back every state's cached entry, flushes the memtables and takes
 //! a RocksDB checkpoint (SST files hard-linked) into a staging directory beside the instance; the
 //! asynchronous part then works from the staging copy while processing goes on:
-//! - **full**: every file of the checkpoint goes into the state bytes (written to the
-//!   checkpoint's own directory, or memory, by the checkpoint storage);
+//! - **full**, filesystem storage: every file is copied into the checkpoint's own directory,
+//!   `chk-<n>/<uid>-<subtask>.rocksdb/`, and the state bytes hold the handle listing them by
+//!   relative paths; with in-memory storage, the files go into the state bytes;
 //! - **incremental**: SST files the last completed checkpoint did not upload are copied to the
 //!   job's `shared/` area (see [`crate::state::rocksdb::incremental`]); the state bytes hold only the
 //!   handle listing them. The checkpoint storage deletes a shared file once no retained
 //!   checkpoint refers to it.
 //!
 //! # Restore
-//! The checkpoint's files are copied into a fresh working directory and opened there; the
-//! instance replaces the empty one the subtask opened with.
+//! The checkpoint's files are copied from the storage (file by file, never whole in memory)
+//! into a fresh working directory and opened there; the instance replaces the empty one the
+//! subtask opened with. Relative paths are resolved against the directory the checkpoint is
+//! in now (see [`SnapshotDirs`]).
 
 mod map;
+mod snapshot_files;
 
 pub(crate) use map::RocksMap;
+use snapshot_files::shared_files;
+pub(crate) use snapshot_files::{materialize, RocksFiles, SnapshotDirs};
 
 use crate::checkpoint::paths;
-use crate::checkpoint::storage::FileSystemCheckpointStorage;
 use crate::error::BoxError;
 use crate::state::access_error::ErrorSlot;
 use crate::state::backend::{BackendSettings, RocksDbStateBackend};
@@ -31,11 +36,10 @@ use crate::state::rocksdb::store::{list_files, RocksDbOptions, RocksDbStateStore
 use crate::state::rocksdb::working_dir::WorkingDir;
 use crate::state::state_key::{StateKey, Stored};
 use parking_lot::Mutex;
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fs;
 use std::ops::RangeInclusive;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use weir_actors::checkpoint::storage::SharedFile;
 use weir_actors::CheckpointId;
@@ -52,18 +56,20 @@ pub(crate) struct RocksInstance {
     generation: u32,
 }
 
-/// How a RocksDB snapshot's files are kept.
-#[derive(Serialize, Deserialize)]
-pub(crate) enum RocksFiles {
-    /// Every file of the instance, in the state bytes (a full checkpoint).
-    Full(Vec<(String, Vec<u8>)>),
-    /// An incremental checkpoint: the files are in the job directory `job_dir`.
-    Incremental {
-        /// The job directory the handle's paths are relative to.
-        job_dir: PathBuf,
-        /// The files.
-        handle: IncrementalHandle,
-    },
+impl RocksInstance {
+    /// Takes a RocksDB checkpoint of the instance (SST files hard-linked) into
+    /// `staging/<name>` beside it, replacing a leftover one; returns its directory.
+    fn stage(&self, name: &str) -> Result<PathBuf, BoxError> {
+        let staging = self.root.path().join("staging");
+        let dir = staging.join(name);
+        match fs::remove_dir_all(&dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+            _ => {}
+        }
+        fs::create_dir_all(&staging)?;
+        self.store.native_checkpoint(&dir)?;
+        Ok(dir)
+    }
 }
 
 /// The asynchronous part of a RocksDB snapshot: the files, and the shared files they refer to.
@@ -94,15 +100,17 @@ pub(crate) struct RocksKeyed {
     max_parallelism: u32,
     /// Entries each state caches deserialized.
     cache_entries: usize,
-    /// Where incremental checkpoints upload, when they are on.
+    /// Where snapshots upload their files, when checkpoints go to a filesystem.
     checkpointer: Option<IncrementalCheckpointer>,
+    /// Incremental checkpoints: SST files go to `shared/` and are reused between checkpoints.
+    incremental: bool,
     /// The last completed checkpoint of this instance's lineage (restored or taken): what an
     /// incremental checkpoint need not upload again.
     base: Option<IncrementalHandle>,
     /// Incremental checkpoints written but not yet known to be complete.
     pending: Arc<Mutex<BTreeMap<CheckpointId, IncrementalHandle>>>,
-    /// The checkpoint the job starts from, and where its files are now.
-    restored_from: Option<(CheckpointId, PathBuf)>,
+    /// Where the snapshots it may restore keep their files.
+    dirs: SnapshotDirs,
 }
 
 impl RocksKeyed {
@@ -127,15 +135,9 @@ impl RocksKeyed {
             )
         })?;
         let store = RocksDbStateStore::open(root.path().join("db-0"), config.options)?;
-        let checkpointer = match (&settings.storage, settings.incremental) {
-            (Some(storage), true) => Some(IncrementalCheckpointer::new(
-                storage.clone(),
-                uid,
-                subtask,
-                root.path().join("staging"),
-            )),
-            _ => None,
-        };
+        let checkpointer = settings.storage.as_ref().map(|storage| {
+            IncrementalCheckpointer::new(storage.clone(), uid, subtask, root.path().join("staging"))
+        });
         Ok(RocksKeyed {
             instance: Arc::new(Mutex::new(RocksInstance {
                 store,
@@ -145,9 +147,10 @@ impl RocksKeyed {
             max_parallelism,
             cache_entries: config.cache_entries,
             checkpointer,
+            incremental: settings.incremental,
             base: None,
             pending: Arc::default(),
-            restored_from: settings.restored_from.clone(),
+            dirs: SnapshotDirs::of(settings),
         })
     }
 
@@ -171,33 +174,30 @@ impl RocksKeyed {
     }
 
     /// The synchronous part of a snapshot for `checkpoint` (every state's cache must have been
-    /// written back): a RocksDB checkpoint into the staging directory.
+    /// written back): a RocksDB checkpoint into the staging directory. The asynchronous part
+    /// uploads its files into the checkpoint storage (only the SST files the base checkpoint
+    /// has not, when incremental), or, with in-memory storage, reads them into the state bytes.
     pub fn snapshot(&mut self, checkpoint: CheckpointId) -> Result<RocksWriter, BoxError> {
         let instance = self.instance.lock();
         if let Some(checkpointer) = &self.checkpointer {
             let local = checkpointer.snapshot(&instance.store, checkpoint)?;
             let checkpointer = checkpointer.clone();
+            if !self.incremental {
+                return Ok(Box::new(move || {
+                    let handle = checkpointer.upload_private(local)?;
+                    Ok((RocksFiles::Files(handle), Vec::new()))
+                }));
+            }
             let base = self.base.clone();
             let pending = self.pending.clone();
             return Ok(Box::new(move || {
                 let handle = checkpointer.upload(local, base.as_ref())?;
                 let shared = shared_files(&handle, checkpoint);
                 pending.lock().insert(checkpoint, handle.clone());
-                let job_dir = checkpointer.job_dir().to_path_buf();
-                Ok((RocksFiles::Incremental { job_dir, handle }, shared))
+                Ok((RocksFiles::Files(handle), shared))
             }));
         }
-        let dir = instance
-            .root
-            .path()
-            .join("staging")
-            .join(paths::checkpoint_dir_name(checkpoint));
-        match fs::remove_dir_all(&dir) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
-            _ => {}
-        }
-        fs::create_dir_all(dir.parent().unwrap_or(&dir))?;
-        instance.store.native_checkpoint(&dir)?;
+        let dir = instance.stage(&paths::checkpoint_dir_name(checkpoint))?;
         Ok(Box::new(move || {
             let staged = WorkingDir::adopt(dir);
             let mut files = Vec::new();
@@ -217,17 +217,7 @@ impl RocksKeyed {
     /// goes on; dropped, it is deleted. Incremental checkpoints do not build on it.
     pub fn snapshot_staged(&mut self, checkpoint: CheckpointId) -> Result<StagedWriter, BoxError> {
         let instance = self.instance.lock();
-        let dir = instance
-            .root
-            .path()
-            .join("staging")
-            .join(format!("canonical-{checkpoint}"));
-        match fs::remove_dir_all(&dir) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
-            _ => {}
-        }
-        fs::create_dir_all(dir.parent().unwrap_or(&dir))?;
-        instance.store.native_checkpoint(&dir)?;
+        let dir = instance.stage(&format!("canonical-{checkpoint}"))?;
         let options = instance.store.options();
         Ok(Box::new(move || {
             let staged = WorkingDir::adopt(dir);
@@ -249,25 +239,24 @@ impl RocksKeyed {
     }
 
     /// Opens the instance `files` hold in `working_dir`, and the incremental handle to build
-    /// on if they are an incremental checkpoint of this job's own directory.
+    /// on if they are a checkpoint in this job's own directory and checkpoints are incremental.
     fn materialize(
         &self,
         files: RocksFiles,
         working_dir: PathBuf,
         options: RocksDbOptions,
     ) -> Result<(RocksDbStateStore, Option<IncrementalHandle>), BoxError> {
-        let (store, incremental) =
-            materialize(files, working_dir, options, self.restored_from.as_ref())?;
-        Ok(match incremental {
-            // Files of another job directory cannot be referenced by this job's checkpoints.
-            Some((job_dir, handle)) => {
+        let (store, from) = materialize(files, working_dir, options, &self.dirs)?;
+        Ok(match from {
+            // Files of another directory cannot be referenced by this job's checkpoints.
+            Some((dir, handle)) if self.incremental => {
                 let own = self
                     .checkpointer
                     .as_ref()
-                    .is_some_and(|c| c.job_dir() == job_dir.as_path());
+                    .is_some_and(|c| c.job_dir() == dir.as_path());
                 (store, own.then_some(handle))
             }
-            None => (store, None),
+            _ => (store, None),
         })
     }
 
@@ -344,67 +333,6 @@ impl RocksKeyed {
         let _ = fs::remove_dir_all(old_dir);
         Ok(())
     }
-}
-
-/// Opens the instance `files` hold in `working_dir`; for an incremental checkpoint, also the
-/// job directory its files were read from and its handle. The files of the checkpoint a job
-/// starts from (`restored_from`) are read where that checkpoint is now.
-pub(crate) fn materialize(
-    files: RocksFiles,
-    working_dir: PathBuf,
-    options: RocksDbOptions,
-    restored_from: Option<&(CheckpointId, PathBuf)>,
-) -> Result<(RocksDbStateStore, Option<(PathBuf, IncrementalHandle)>), BoxError> {
-    Ok(match files {
-        RocksFiles::Full(files) => {
-            fs::create_dir_all(&working_dir)?;
-            for (name, bytes) in files {
-                let path = plain_child(&working_dir, &name)?;
-                fs::write(&path, bytes)
-                    .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-            }
-            let store = RocksDbStateStore::open_existing(working_dir, options)?;
-            (store, None)
-        }
-        RocksFiles::Incremental { job_dir, handle } => {
-            let job_dir = match restored_from {
-                Some((id, dir)) if *id == handle.checkpoint_id => dir.clone(),
-                _ => job_dir,
-            };
-            let storage = FileSystemCheckpointStorage::at_job_dir(&job_dir);
-            let store = handle.restore(&storage, working_dir, options)?;
-            (store, Some((job_dir, handle)))
-        }
-    })
-}
-
-/// `dir/name`, refusing a name that is not a plain file name (a corrupt snapshot).
-fn plain_child(dir: &Path, name: &str) -> Result<PathBuf, BoxError> {
-    let plain = !name.is_empty() && name != "." && name != ".." && !name.contains('/');
-    if plain {
-        Ok(dir.join(name))
-    } else {
-        Err(
-            format!("a RocksDB snapshot names a file {name:?}, which is not a plain file name")
-                .into(),
-        )
-    }
-}
-
-/// The shared files of `handle`, marking those `checkpoint` uploaded.
-fn shared_files(handle: &IncrementalHandle, checkpoint: CheckpointId) -> Vec<SharedFile> {
-    handle
-        .shared
-        .iter()
-        .map(|f| SharedFile {
-            path: f.path.clone(),
-            size: f.size,
-            uploaded: paths::shared_name_of(&f.path)
-                .and_then(|name| name.to_str())
-                .and_then(paths::uploading_checkpoint)
-                == Some(checkpoint),
-        })
-        .collect()
 }
 
 #[cfg(test)]

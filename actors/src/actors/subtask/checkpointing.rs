@@ -229,7 +229,7 @@ fn write_snapshot(
         .sum();
     Ok(Written {
         location,
-        size: snapshot.bytes.len() as u64 + uploaded,
+        size: snapshot.bytes.len() as u64 + snapshot.files_bytes + uploaded,
         shared: snapshot.shared,
         async_duration: started.elapsed(),
     })

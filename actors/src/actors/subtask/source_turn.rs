@@ -105,6 +105,7 @@ impl Handler<EndSource> for SubtaskActor {
     fn handle(&mut self, _: EndSource, _: &mut Context<Self>) {
         if self.is_active() && self.is_source() && self.lifecycle.reads() {
             self.suspended_at = None;
+            self.draining = true;
             self.on_source_exhausted();
         }
     }

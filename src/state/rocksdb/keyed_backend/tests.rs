@@ -15,13 +15,22 @@ fn backend(
     storage: &FileSystemCheckpointStorage,
     local: &std::path::Path,
 ) -> KeyedStateBackend<u64> {
+    backend_with(Some(storage), true, None, local)
+}
+
+fn backend_with(
+    storage: Option<&FileSystemCheckpointStorage>,
+    incremental: bool,
+    restored_from: Option<(u64, FileSystemCheckpointStorage)>,
+    local: &std::path::Path,
+) -> KeyedStateBackend<u64> {
     let config = RocksDbStateBackend::default().local_dir(local);
     let settings = BackendSettings {
         backend: StateBackend::RocksDb(config.clone()),
-        incremental: true,
-        storage: Some(storage.clone()),
+        incremental,
+        storage: storage.cloned(),
         clock: Default::default(),
-        restored_from: None,
+        restored_from,
     };
     let mut backend = KeyedStateBackend::new(128, 0..=127, "count [count]");
     backend
@@ -50,9 +59,10 @@ fn checkpoint(backend: &mut KeyedStateBackend<u64>, id: u64) -> TaskSnapshot {
     snapshot
 }
 
-/// Bytes the checkpoint wrote: its state bytes and the shared files it uploaded.
+/// Bytes the checkpoint wrote: its state bytes, its own files and the shared files it uploaded.
 fn added(s: &TaskSnapshot) -> u64 {
     s.bytes.len() as u64
+        + s.files_bytes
         + s.shared
             .iter()
             .filter(|f| f.uploaded)
@@ -62,7 +72,63 @@ fn added(s: &TaskSnapshot) -> u64 {
 
 /// Bytes of the whole state the checkpoint restores.
 fn full(s: &TaskSnapshot) -> u64 {
-    s.bytes.len() as u64 + s.shared.iter().map(|f| f.size).sum::<u64>()
+    s.bytes.len() as u64 + s.files_bytes + s.shared.iter().map(|f| f.size).sum::<u64>()
+}
+
+#[test]
+fn a_full_checkpoint_keeps_its_files_in_its_directory_and_restores_wherever_it_is_moved() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let storage = FileSystemCheckpointStorage::new(dir.path().join("checkpoints"), "job");
+    let mut b = backend_with(Some(&storage), false, None, &dir.path().join("local"));
+    let count: ValueState<u64> = RuntimeContext::new(&mut b)
+        .value_state("count")
+        .expect("declared");
+    for key in 0..10_000 {
+        put(&mut b, &count, key, key * 3);
+    }
+    let snapshot = checkpoint(&mut b, 4);
+    assert!(
+        snapshot.shared.is_empty(),
+        "a full checkpoint shares nothing"
+    );
+    let private = storage.checkpoint_dir(4).join("count-0.rocksdb");
+    let on_disk: u64 = std::fs::read_dir(&private)
+        .expect("the checkpoint's own RocksDB directory")
+        .map(|e| e.expect("entry").metadata().expect("metadata").len())
+        .sum();
+    assert_eq!(snapshot.files_bytes, on_disk, "its files are counted");
+    assert!(
+        (snapshot.bytes.len() as u64) * 10 < on_disk,
+        "the state bytes hold the handle, not the files ({} bytes)",
+        snapshot.bytes.len()
+    );
+    let job_dir = storage.job_dir().to_string_lossy().into_owned();
+    let needle = job_dir.as_bytes();
+    assert!(
+        !snapshot.bytes.windows(needle.len()).any(|w| w == needle),
+        "the handle records no absolute path"
+    );
+
+    // Moved elsewhere, the checkpoint restores from where it is now.
+    let moved = dir.path().join("moved");
+    std::fs::rename(storage.job_dir(), &moved).expect("moved");
+    let from = Some((4, FileSystemCheckpointStorage::at_job_dir(moved)));
+    let mut restored = backend_with(None, false, from, &dir.path().join("local"));
+    let count: ValueState<u64> = RuntimeContext::new(&mut restored)
+        .value_state("count")
+        .expect("declared");
+    restored.restore(&snapshot.bytes).expect("restores");
+    for key in (0..10_000).step_by(37) {
+        assert_eq!(get(&mut restored, &count, key), Some(key * 3), "key {key}");
+    }
+
+    // With no directory to find the files in, the restore is a clear error.
+    let mut lost = backend_with(None, false, None, &dir.path().join("local"));
+    let error = lost.restore(&snapshot.bytes).expect_err("no directory");
+    assert!(
+        error.to_string().contains("checkpoint directory"),
+        "the error says what is missing: {error}"
+    );
 }
 
 #[test]
